@@ -1,0 +1,299 @@
+"""Activities of a participant trajectory: intake facts, programmes, the read model and nudges.
+
+Every write is idempotent (`ON CONFLICT DO NOTHING`, revision-guarded upserts), so a retried
+activity never records twice. Logs carry ids and codes only, never personal data.
+"""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import asyncpg
+import structlog
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.notifications import Notifier
+from infra.contract import workflow_id
+from infra.database import Connection, Pool
+from trajectory import eligibility, programmes
+from trajectory.messages import nudge_message
+from trajectory.programme import PartnerProgramme
+from trajectory.records import (
+    EligibilityDecision,
+    EligibilityRequest,
+    NudgeRequest,
+    ReadModelChanges,
+)
+
+log = structlog.stdlib.get_logger(__name__)
+
+_ELIGIBILITY_FACTS = """
+SELECT p.postcode, s.birth_date, s.national_number,
+       s.status_employed, s.status_in_education, s.status_in_training, s.status_other_measure,
+       EXISTS (
+           SELECT 1 FROM other_measures m
+           WHERE m.national_number = regexp_replace(s.national_number, '[^0-9]', '', 'g')
+             AND (m.ended_on IS NULL OR m.ended_on >= $2)
+       ) AS in_other_measure_registry
+FROM participants p JOIN persons s USING (participant_id)
+WHERE p.participant_id = $1
+"""
+
+_RECORD_ELIGIBILITY = """
+INSERT INTO eligibility_checks (participant_id, eligible, reasons) VALUES ($1, $2, $3)
+ON CONFLICT (participant_id) DO UPDATE
+SET eligible = EXCLUDED.eligible, reasons = EXCLUDED.reasons, checked_at = now()
+"""
+
+_INSERT_MILESTONE = """
+INSERT INTO milestones (
+    participant_id, milestone_id, type, occurred_at, recorded_by, payload, phase
+)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+ON CONFLICT DO NOTHING
+"""
+
+_INSERT_TRANSITION = """
+INSERT INTO phase_transitions (participant_id, seq, from_phase, to_phase, status, cause, at)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+ON CONFLICT DO NOTHING
+"""
+
+_MARK_CONTACT = """
+UPDATE nudges SET contact_at = $2
+WHERE participant_id = $1 AND contact_at IS NULL AND sent_at <= $2
+"""
+
+_UPSERT_SNAPSHOT = """
+INSERT INTO trajectories (
+    participant_id, workflow_id, partner_id, phase, status, nudge_level, milestone_count,
+    last_milestone_type, last_milestone_at, last_contact_at, outcome, next_deadline,
+    enrolled_at, closed_at, revision
+)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+ON CONFLICT (participant_id) DO UPDATE SET
+    partner_id = EXCLUDED.partner_id,
+    phase = EXCLUDED.phase,
+    status = EXCLUDED.status,
+    nudge_level = EXCLUDED.nudge_level,
+    milestone_count = EXCLUDED.milestone_count,
+    last_milestone_type = EXCLUDED.last_milestone_type,
+    last_milestone_at = EXCLUDED.last_milestone_at,
+    last_contact_at = EXCLUDED.last_contact_at,
+    outcome = EXCLUDED.outcome,
+    next_deadline = EXCLUDED.next_deadline,
+    enrolled_at = EXCLUDED.enrolled_at,
+    closed_at = EXCLUDED.closed_at,
+    revision = EXCLUDED.revision,
+    updated_at = now()
+WHERE trajectories.revision < EXCLUDED.revision
+RETURNING revision
+"""
+
+_INSERT_NUDGE = """
+INSERT INTO nudges (
+    participant_id, seq, level, action, channel, language, phase, partner_id, silent_since
+)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+ON CONFLICT DO NOTHING
+RETURNING seq
+"""
+
+_INSERT_TASK = """
+INSERT INTO tasks (participant_id, task_key, kind, partner_id) VALUES ($1, $2, $3, $4)
+ON CONFLICT DO NOTHING
+"""
+
+
+@contextmanager
+def _bound(participant_id: str | None = None) -> Iterator[None]:
+    """Tag every log line of the running activity with its workflow and participant."""
+    info = activity.info()
+    ids = {"workflow_id": info.workflow_id, "run_id": info.workflow_run_id}
+    if participant_id is not None:
+        ids["participant_id"] = participant_id
+    with structlog.contextvars.bound_contextvars(**ids):
+        yield
+
+
+def _unknown_participant(participant_id: str) -> ApplicationError:
+    return ApplicationError(
+        f"no participant {participant_id} in the read model",
+        type="UnknownParticipant",
+        non_retryable=True,
+    )
+
+
+def _programme(partner_id: str) -> PartnerProgramme:
+    try:
+        return programmes.load_programme(partner_id)
+    except programmes.UnknownPartner as error:
+        raise ApplicationError(str(error), type="UnknownPartner", non_retryable=True) from error
+
+
+class TrajectoryActivities:
+    """The trajectory's side effects, bound to the process's pool and notification channel."""
+
+    def __init__(self, pool: Pool, notifier: Notifier) -> None:
+        self._pool = pool
+        self._notifier = notifier
+
+    @activity.defn
+    async def check_eligibility(self, request: EligibilityRequest) -> EligibilityDecision:
+        """Judge the enrolled person against the programme rules and record the decision."""
+        with _bound(request.participant_id):
+            async with self._pool.acquire() as con:
+                row = await con.fetchrow(
+                    _ELIGIBILITY_FACTS, request.participant_id, request.enrolled_on
+                )
+                if row is None:
+                    raise _unknown_participant(request.participant_id)
+                facts = eligibility.EligibilityFacts(
+                    postcode=row["postcode"],
+                    birth_date=row["birth_date"],
+                    national_number=row["national_number"],
+                    enrolled_on=request.enrolled_on,
+                    employed=row["status_employed"],
+                    in_education=row["status_in_education"],
+                    in_training=row["status_in_training"],
+                    other_measure_declared=row["status_other_measure"],
+                    in_other_measure_registry=row["in_other_measure_registry"],
+                )
+                decision = eligibility.check_eligibility(facts)
+                await con.execute(
+                    _RECORD_ELIGIBILITY,
+                    request.participant_id,
+                    decision.eligible,
+                    [reason.model_dump() for reason in decision.reasons],
+                )
+            log.info(
+                "eligibility_checked",
+                eligible=decision.eligible,
+                reasons=[reason.code for reason in decision.reasons],
+            )
+            return decision
+
+    @activity.defn
+    async def load_programme(self, partner_id: str) -> PartnerProgramme:
+        """The current definition of the partner's programme."""
+        with _bound():
+            programme = _programme(partner_id)
+            log.info("programme_loaded", partner_id=partner_id, version=programme.version)
+            return programme
+
+    @activity.defn
+    async def record_changes(self, changes: ReadModelChanges) -> None:
+        """Write one step of the trajectory to the read model, all or nothing."""
+        snapshot = changes.snapshot
+        participant_id = snapshot.participant_id
+        with _bound(participant_id):
+            try:
+                async with self._pool.acquire() as con, con.transaction():
+                    await self._record_milestone(con, changes)
+                    await con.executemany(
+                        _INSERT_TRANSITION,
+                        [
+                            (
+                                participant_id,
+                                t.seq,
+                                t.from_phase,
+                                t.to_phase,
+                                t.status,
+                                t.cause,
+                                t.at,
+                            )
+                            for t in changes.transitions
+                        ],
+                    )
+                    if changes.contact_at is not None:
+                        await con.execute(_MARK_CONTACT, participant_id, changes.contact_at)
+                    last = snapshot.last_milestone
+                    applied = await con.fetchval(
+                        _UPSERT_SNAPSHOT,
+                        participant_id,
+                        workflow_id(participant_id),
+                        snapshot.partner_id,
+                        snapshot.phase,
+                        snapshot.status,
+                        snapshot.nudge_level,
+                        snapshot.milestone_count,
+                        last.type if last else None,
+                        last.occurred_at if last else None,
+                        snapshot.last_contact_at,
+                        snapshot.outcome,
+                        snapshot.next_deadline,
+                        snapshot.enrolled_at,
+                        snapshot.closed_at,
+                        snapshot.revision,
+                    )
+            except asyncpg.ForeignKeyViolationError as error:
+                raise _unknown_participant(participant_id) from error
+            log.info(
+                "read_model_updated",
+                revision=snapshot.revision,
+                snapshot_applied=applied is not None,
+                phase=snapshot.phase.value,
+                status=snapshot.status.value,
+                milestone_type=changes.milestone.type.value if changes.milestone else None,
+                transitions=len(changes.transitions),
+            )
+
+    @staticmethod
+    async def _record_milestone(con: Connection, changes: ReadModelChanges) -> None:
+        milestone = changes.milestone
+        if milestone is None:
+            return
+        await con.execute(
+            _INSERT_MILESTONE,
+            changes.snapshot.participant_id,
+            milestone.milestone_id,
+            milestone.type,
+            milestone.occurred_at,
+            milestone.recorded_by,
+            milestone.payload,
+            changes.milestone_phase or changes.snapshot.phase,
+        )
+
+    @activity.defn
+    async def send_nudge(self, request: NudgeRequest) -> None:
+        """Carry out one rung of the ladder exactly once: a message, or a task for a person."""
+        with _bound(request.participant_id):
+            try:
+                async with self._pool.acquire() as con, con.transaction():
+                    new = await con.fetchval(
+                        _INSERT_NUDGE,
+                        request.participant_id,
+                        request.seq,
+                        request.level,
+                        request.action,
+                        request.channel,
+                        request.language,
+                        request.phase,
+                        request.partner_id,
+                        request.silent_since,
+                    )
+                    if new is not None:
+                        await self._carry_out(con, request)
+            except asyncpg.ForeignKeyViolationError as error:
+                raise _unknown_participant(request.participant_id) from error
+            log.info(
+                "nudge_sent" if new is not None else "nudge_already_sent",
+                seq=request.seq,
+                level=request.level,
+                action=request.action,
+                channel=request.channel.value,
+            )
+
+    async def _carry_out(self, con: Connection, request: NudgeRequest) -> None:
+        if request.action == "message":
+            name = _programme(request.partner_id).name
+            body = nudge_message(request.language, request.level, name)
+            await self._notifier.send(con, request, body)
+        else:
+            await con.execute(
+                _INSERT_TASK,
+                request.participant_id,
+                f"nudge-{request.seq}",
+                request.action,
+                request.partner_id,
+            )

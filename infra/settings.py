@@ -1,0 +1,59 @@
+"""Process configuration from the environment, with embedded defaults on one machine (DESIGN §7)."""
+
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every setting a Parcours process reads; unset values fall back to the `make dev` defaults."""
+
+    model_config = SettingsConfigDict(populate_by_name=True, extra="ignore", frozen=True)
+
+    temporal_address: str = Field(default="127.0.0.1:7233", validation_alias="TEMPORAL_ADDRESS")
+    temporal_namespace: str = Field(default="default", validation_alias="TEMPORAL_NAMESPACE")
+    temporal_tls: bool = Field(default=False, validation_alias="TEMPORAL_TLS")
+    temporal_tls_cert: Path | None = Field(
+        default=None, validation_alias="TEMPORAL_TLS_CERT", description="client certificate (mTLS)"
+    )
+    temporal_tls_key: Path | None = Field(
+        default=None, validation_alias="TEMPORAL_TLS_KEY", description="client private key (mTLS)"
+    )
+    database_url: str | None = Field(
+        default=None,
+        validation_alias="DATABASE_URL",
+        repr=False,
+        description="PostgreSQL URL; None starts an embedded server under the data directory",
+    )
+    data_dir: Path = Field(default=Path(".data"), validation_alias="PARCOURS_DATA_DIR")
+    seconds_per_day: float = Field(
+        default=86400.0,
+        gt=0,
+        validation_alias="PARCOURS_SECONDS_PER_DAY",
+        description="length of a programme day; 86400 is real time, the demo uses 1",
+    )
+    api_host: str = Field(default="127.0.0.1", validation_alias="PARCOURS_API_HOST")
+    api_port: int = Field(default=8000, ge=1, le=65535, validation_alias="PARCOURS_API_PORT")
+    ui_port: int = Field(default=8233, ge=1, le=65535, validation_alias="PARCOURS_UI_PORT")
+    environment: Literal["development", "production"] = Field(
+        default="development", validation_alias="PARCOURS_ENV"
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "Settings":
+        if (self.temporal_tls_cert is None) != (self.temporal_tls_key is None):
+            raise ValueError("TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together")
+        if self.temporal_tls_cert is not None and not self.temporal_tls:
+            raise ValueError("a client certificate needs TEMPORAL_TLS=true")
+        if self.environment == "production" and self.database_url is None:
+            raise ValueError("DATABASE_URL is required in production (no embedded PostgreSQL)")
+        return self
+
+
+@cache
+def get_settings() -> Settings:
+    """The process's settings, read once; tests call `get_settings.cache_clear()` to re-read."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""Everything that starts trajectories or talks to them from outside: API, CLI, demo."""

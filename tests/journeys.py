@@ -1,0 +1,101 @@
+"""A partner's job coach, scripted: reports milestones and reads the trajectory back."""
+
+import asyncio
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any, Protocol
+
+from temporalio.client import WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+
+from trajectory.milestones import Milestone, MilestoneType
+from trajectory.records import TrajectorySnapshot
+from trajectory.state import TrajectoryState
+from workflows.trajectory import ParticipantTrajectory
+
+EXAMPLE_PAYLOADS: dict[MilestoneType, dict[str, Any]] = {
+    MilestoneType.LANGUAGE_ASSESSED: {"language": "fr", "level": "B1"},
+    MilestoneType.DIGITAL_ASSESSED: {"level": 3},
+    MilestoneType.COACH_ASSIGNED: {"coach_ref": "coach-7"},
+    MilestoneType.COACHING_SESSION_HELD: {"mode": "individual"},
+    MilestoneType.TRAINING_ENROLLED: {"course_id": "bike-courier-2026"},
+    MilestoneType.FOLLOW_UP_CONTACT: {"in_employment": True},
+}
+
+_ids = itertools.count(1)
+
+
+@dataclass
+class Journey:
+    """One participant's trajectory as a coach sees it."""
+
+    env: WorkflowEnvironment
+    handle: WorkflowHandle[ParticipantTrajectory, Any]
+    participant_id: str
+
+    async def now(self) -> datetime:
+        return await self.env.get_current_time()
+
+    async def report(
+        self,
+        kind: MilestoneType,
+        payload: dict[str, Any] | None = None,
+        *,
+        milestone_id: str | None = None,
+        occurred_at: datetime | None = None,
+    ) -> TrajectorySnapshot:
+        """Report a milestone as the partner would; raises when the trajectory refuses it."""
+        milestone = Milestone(
+            milestone_id=milestone_id or f"m-{next(_ids)}",
+            type=kind,
+            occurred_at=occurred_at or await self.now(),
+            payload=EXAMPLE_PAYLOADS.get(kind, {}) if payload is None else payload,
+        )
+        return await self.handle.execute_update(ParticipantTrajectory.record_milestone, milestone)
+
+    async def finish_phase(self) -> TrajectorySnapshot:
+        """Report every milestone the partner requires before the current phase may end."""
+        state = await self.state()
+        snapshot = await self.handle.query(ParticipantTrajectory.snapshot)
+        for kind in sorted(state.programme.steps(state.phase).required):
+            snapshot = await self.report(kind)
+        return snapshot
+
+    async def place(self, kind: str = "employment") -> TrajectorySnapshot:
+        today = (await self.now()).date()
+        return await self.report(
+            MilestoneType.PLACEMENT_STARTED,
+            {"kind": kind, "start_date": today.isoformat(), "employer": "Bpost", "contract": "CDI"},
+        )
+
+    async def state(self) -> TrajectoryState:
+        return await self.handle.query(ParticipantTrajectory.state)
+
+    async def wait_for(
+        self, check: Callable[[TrajectoryState], bool], what: str, seconds: float = 15
+    ) -> TrajectoryState:
+        """Poll the trajectory until `check` holds (timers fire asynchronously after a skip)."""
+        deadline = asyncio.get_running_loop().time() + seconds
+        while True:
+            state = await self.state()
+            if check(state):
+                return state
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"still waiting for {what}; state: {state.phase} {state.status}")
+            await asyncio.sleep(0.1)
+
+    async def skip(self, days: float) -> None:
+        await self.env.sleep(timedelta(days=days))
+
+
+def born_years_ago(years: int, on: date, days: int = 0) -> date:
+    """The birth date of someone who turns `years` old `days` after `on`."""
+    return on.replace(year=on.year - years) + timedelta(days=days)
+
+
+class Start(Protocol):
+    """The `start` fixture: enrol someone with a partner and follow their trajectory."""
+
+    async def __call__(self, partner_id: str, **details: Any) -> Journey: ...

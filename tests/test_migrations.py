@@ -1,0 +1,48 @@
+"""The read model's schema: every starter may migrate, each migration is applied once."""
+
+import asyncio
+import uuid
+from urllib.parse import urlsplit, urlunsplit
+
+from infra.database import Pool, migrate, open_pool
+from infra.settings import Settings
+
+TABLES = {
+    "participants",
+    "persons",
+    "other_measures",
+    "eligibility_checks",
+    "trajectories",
+    "milestones",
+    "phase_transitions",
+    "nudges",
+    "outbox",
+    "tasks",
+    "schema_migrations",
+}
+
+
+async def test_worker_and_api_starting_together_on_a_fresh_database_migrate_it_once(
+    pool: Pool, database_url: str
+) -> None:
+    name = f"fresh_{uuid.uuid4().hex[:12]}"
+    await pool.execute(f'CREATE DATABASE "{name}"')
+    fresh = await open_pool(
+        Settings(database_url=urlunsplit(urlsplit(database_url)._replace(path=f"/{name}")))
+    )
+    try:
+        first, second = await asyncio.gather(migrate(fresh), migrate(fresh))
+        assert sorted([first, second]) == [[], ["001_trajectories"]]
+        assert await migrate(fresh) == []
+        tables = await fresh.fetch(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
+        )
+        assert {row["table_name"] for row in tables} == TABLES
+        assert await fresh.fetchval("SELECT count(*) FROM schema_migrations") == 1
+    finally:
+        await fresh.close()
+        await pool.execute(f'DROP DATABASE "{name}"')
+
+
+async def test_restarting_a_process_on_a_migrated_database_applies_nothing(pool: Pool) -> None:
+    assert await migrate(pool) == []

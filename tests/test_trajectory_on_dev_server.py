@@ -1,0 +1,113 @@
+"""Trajectories on the real dev server and PostgreSQL: refusals, repeats and the read model."""
+
+import asyncio
+from datetime import timedelta
+
+import asyncpg
+import pytest
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import WorkflowUpdateFailedError
+
+from tests.journeys import Start
+from trajectory.milestones import MilestoneType as M
+from trajectory.phases import Outcome, Phase, Status
+from workflows.trajectory import CloseRequest, ParticipantTrajectory, ReassignRequest
+
+
+async def test_a_milestone_another_partner_uses_is_refused_with_the_reason(dev_start: Start) -> None:
+    journey = await dev_start("inbrussel")
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await journey.report(M.STREET_OUTREACH_CONTACT)
+    assert "does not use street_outreach_contact" in str(refused.value.cause)
+    with pytest.raises(WorkflowUpdateFailedError) as early:
+        await journey.report(M.TRAINING_ENROLLED)
+    assert "not allowed in intake" in str(early.value.cause)
+
+
+async def test_refused_milestones_leave_nothing_in_the_history(
+    dev_start: Start, pool: asyncpg.Pool
+) -> None:
+    journey = await dev_start("orientaeuro", language="en")
+    await journey.report(M.INTAKE_INTERVIEW_HELD, milestone_id="oe-intake")
+    tomorrow = await journey.now() + timedelta(days=2)
+    refusals = {
+        "oe-too-early": (M.PLACEMENT_ENDED, {}, None),
+        "oe-future": (M.LANGUAGE_ASSESSED, {"language": "en", "level": "B2"}, tomorrow),
+        "oe-no-training": (M.TRAINING_COMPLETED, {}, None),
+    }
+    for milestone_id, (kind, payload, at) in refusals.items():
+        with pytest.raises(WorkflowUpdateFailedError):
+            await journey.report(kind, payload, milestone_id=milestone_id, occurred_at=at)
+
+    history = await journey.handle.fetch_history()
+    accepted = [
+        e for e in history.events if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED
+    ]
+    assert len(accepted) == 1
+    assert not any(milestone_id in history.to_json() for milestone_id in refusals)
+    rows = await pool.fetch(
+        "SELECT milestone_id FROM milestones WHERE participant_id = $1", journey.participant_id
+    )
+    assert [r["milestone_id"] for r in rows] == ["oe-intake"]
+
+
+async def test_the_same_milestone_twice_at_once_is_one_row_and_one_change(
+    dev_start: Start, pool: asyncpg.Pool
+) -> None:
+    journey = await dev_start("groep-intro", language="nl")
+    first = await journey.report(M.INTAKE_INTERVIEW_HELD, milestone_id="gi-intake-1")
+    again = await journey.report(M.INTAKE_INTERVIEW_HELD, milestone_id="gi-intake-1")
+    assert again.milestone_count == first.milestone_count == 1
+    assert again.revision == first.revision
+
+    at_once = await asyncio.gather(
+        *(journey.report(M.PARTICIPANT_CONTACT, milestone_id="gi-call-1") for _ in range(5))
+    )
+    assert {s.milestone_count for s in at_once} == {2}
+    rows = await pool.fetchval(
+        "SELECT count(*) FROM milestones WHERE participant_id = $1", journey.participant_id
+    )
+    assert rows == 2
+
+
+async def test_the_read_model_matches_the_workflow_after_a_scripted_trajectory(
+    dev_start: Start, pool: asyncpg.Pool
+) -> None:
+    journey = await dev_start("jes", language="nl")
+    await journey.finish_phase()
+    await journey.finish_phase()
+    await journey.finish_phase()
+    await journey.report(M.TRAINING_ENROLLED, {"course_id": "hvac-technician"})
+    await journey.report(M.TRAINING_DROPPED, {"reason": "found the pace too fast"})
+    await journey.handle.execute_update(
+        ParticipantTrajectory.reassign, ReassignRequest(partner_id="inbrussel", reason="moved to Laeken")
+    )
+    await journey.report(M.OBSTACLES_IDENTIFIED)
+
+    snapshot = await journey.handle.query(ParticipantTrajectory.snapshot)
+    row = await pool.fetchrow("SELECT * FROM trajectories WHERE participant_id = $1", journey.participant_id)
+    assert row is not None
+    assert (row["partner_id"], row["phase"], row["status"]) == ("inbrussel", "coaching", "active")
+    assert row["milestone_count"] == snapshot.milestone_count
+    assert row["last_milestone_type"] == "obstacles_identified"
+    assert row["revision"] == snapshot.revision
+    assert row["next_deadline"] == snapshot.next_deadline
+    moves = await pool.fetch(
+        "SELECT from_phase, to_phase FROM phase_transitions WHERE participant_id = $1 ORDER BY seq",
+        journey.participant_id,
+    )
+    assert [(m["from_phase"], m["to_phase"]) for m in moves] == [
+        ("intake", "assessment"),
+        ("assessment", "coaching"),
+        ("coaching", "training"),
+        ("training", "coaching"),
+        ("coaching", "coaching"),
+    ]
+
+    closed = await journey.handle.execute_update(
+        ParticipantTrajectory.close, CloseRequest(outcome=Outcome.OTHER_SUPPORT_MEASURE, reason="joined Activa")
+    )
+    assert (closed.phase, closed.status) == (Phase.CLOSED, Status.CLOSED)
+    assert await journey.handle.result() == closed
+    row = await pool.fetchrow("SELECT status, outcome FROM trajectories WHERE participant_id = $1", journey.participant_id)
+    assert dict(row) == {"status": "closed", "outcome": "other_support_measure"}

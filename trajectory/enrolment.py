@@ -1,0 +1,44 @@
+"""Who is enrolled: the person's details (personal data) and their declared situation."""
+
+from datetime import date
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+from trajectory.milestones import LanguageCode
+
+
+class Person(BaseModel):
+    """Personal data: kept in PostgreSQL only, never in workflow histories, ids or logs."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    given_name: str = Field(min_length=1, max_length=100)
+    family_name: str = Field(min_length=1, max_length=100)
+    birth_date: date
+    national_number: str = Field(min_length=11, max_length=15, pattern=r"^[0-9 .\-]+$")
+    postcode: str = Field(pattern=r"^\d{4}$")
+    phone: str | None = Field(default=None, max_length=30, pattern=r"^\+?[0-9 ./\-]+$")
+    email: EmailStr | None = None
+    language: LanguageCode
+
+
+class DeclaredStatus(BaseModel):
+    """The NEET situation the person declares at enrolment."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    employed: bool
+    in_education: bool
+    in_training: bool
+    other_measure: bool
+
+
+class Enrolment(BaseModel):
+    """One person to enrol with a partner, keyed by the PES's own reference."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    external_ref: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-/]+$")
+    partner_id: str = Field(pattern=r"^[a-z][a-z0-9-]{1,31}$")
+    person: Person
+    status: DeclaredStatus

@@ -1,0 +1,198 @@
+"""The milestone catalogue: types, typed payloads and where the engine allows them (DESIGN §3)."""
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from trajectory.phases import OPEN_PHASES, Phase
+
+LanguageCode = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}$")]
+CefrLevel = Literal["A1", "A2", "B1", "B2", "C1", "C2"]
+PlacementKind = Literal["employment", "self_employment", "traineeship", "apprenticeship", "education"]
+
+
+class MilestoneType(StrEnum):
+    """Every kind of milestone a partner, case manager or the system may report."""
+
+    INTAKE_INTERVIEW_HELD = "intake_interview_held"
+    STREET_OUTREACH_CONTACT = "street_outreach_contact"
+    LANGUAGE_ASSESSED = "language_assessed"
+    DIGITAL_ASSESSED = "digital_assessed"
+    COACH_ASSIGNED = "coach_assigned"
+    SITUATION_STABILISED = "situation_stabilised"
+    INTEGRATION_PROJECT_DEFINED = "integration_project_defined"
+    OBSTACLES_IDENTIFIED = "obstacles_identified"
+    ACTION_PLAN_AGREED = "action_plan_agreed"
+    COACHING_SESSION_HELD = "coaching_session_held"
+    PERSONAL_DEVELOPMENT_WORKSHOP = "personal_development_workshop"
+    REMOBILISATION_ACTIVITY = "remobilisation_activity"
+    BASIC_SKILLS_SESSION = "basic_skills_session"
+    JOB_DAY_ATTENDED = "job_day_attended"
+    APPLICATION_SENT = "application_sent"
+    COMPANY_DAY_ATTENDED = "company_day_attended"
+    PAID_MICRO_PROJECT_COMPLETED = "paid_micro_project_completed"
+    EMPLOYER_MENTOR_MATCHED = "employer_mentor_matched"
+    TRAINING_ENROLLED = "training_enrolled"
+    TRAINING_COMPLETED = "training_completed"
+    TRAINING_DROPPED = "training_dropped"
+    JOB_OFFER_RECEIVED = "job_offer_received"
+    PLACEMENT_STARTED = "placement_started"
+    PLACEMENT_ENDED = "placement_ended"
+    FOLLOW_UP_CONTACT = "follow_up_contact"
+    PARTICIPANT_CONTACT = "participant_contact"
+    WITHDRAWN = "withdrawn"
+    MOVED_AWAY = "moved_away"
+
+
+class Recorder(StrEnum):
+    """Who recorded a milestone."""
+
+    PARTNER = "partner"
+    CASE_MANAGER = "case_manager"
+    SYSTEM = "system"
+
+
+class Payload(BaseModel):
+    """Base of every milestone payload: unknown fields are refused, not silently dropped."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class NoDetails(Payload):
+    """A milestone that carries no details."""
+
+
+class LanguageAssessed(Payload):
+    language: LanguageCode
+    level: CefrLevel
+
+
+class DigitalAssessed(Payload):
+    level: int = Field(ge=1, le=8, description="DigComp 2.2 proficiency level")
+
+
+class CoachAssigned(Payload):
+    coach_ref: str = Field(min_length=1, max_length=64)
+
+
+class CoachingSessionHeld(Payload):
+    mode: Literal["individual", "group"]
+
+
+class JobDayAttended(Payload):
+    sector: str | None = Field(default=None, max_length=80)
+
+
+class TrainingEnrolled(Payload):
+    course_id: str = Field(min_length=1, max_length=64)
+
+
+class TrainingCompleted(Payload):
+    qualification: str | None = Field(default=None, max_length=120)
+
+
+class TrainingDropped(Payload):
+    reason: str | None = Field(default=None, max_length=200)
+
+
+class JobOfferReceived(Payload):
+    kind: PlacementKind | None = None
+
+
+class PlacementStarted(Payload):
+    kind: PlacementKind
+    start_date: date
+    employer: str | None = Field(default=None, max_length=120)
+    contract: str | None = Field(default=None, max_length=40)
+    bottleneck_occupation: bool = False
+
+
+class PlacementEnded(Payload):
+    reason: str | None = Field(default=None, max_length=200)
+
+
+class FollowUpContact(Payload):
+    in_employment: bool
+
+
+class Withdrawn(Payload):
+    reason: str | None = Field(default=None, max_length=200)
+
+
+PAYLOADS: dict[MilestoneType, type[Payload]] = {
+    MilestoneType.LANGUAGE_ASSESSED: LanguageAssessed,
+    MilestoneType.DIGITAL_ASSESSED: DigitalAssessed,
+    MilestoneType.COACH_ASSIGNED: CoachAssigned,
+    MilestoneType.COACHING_SESSION_HELD: CoachingSessionHeld,
+    MilestoneType.JOB_DAY_ATTENDED: JobDayAttended,
+    MilestoneType.TRAINING_ENROLLED: TrainingEnrolled,
+    MilestoneType.TRAINING_COMPLETED: TrainingCompleted,
+    MilestoneType.TRAINING_DROPPED: TrainingDropped,
+    MilestoneType.JOB_OFFER_RECEIVED: JobOfferReceived,
+    MilestoneType.PLACEMENT_STARTED: PlacementStarted,
+    MilestoneType.PLACEMENT_ENDED: PlacementEnded,
+    MilestoneType.FOLLOW_UP_CONTACT: FollowUpContact,
+    MilestoneType.WITHDRAWN: Withdrawn,
+}
+"""Payload model of each type; types not listed carry `NoDetails`."""
+
+UNIVERSAL: frozenset[MilestoneType] = frozenset(
+    {MilestoneType.PARTICIPANT_CONTACT, MilestoneType.WITHDRAWN, MilestoneType.MOVED_AWAY}
+)
+"""Allowed in every open phase for every partner."""
+
+NOT_CONTACT: frozenset[MilestoneType] = frozenset(
+    {MilestoneType.COACH_ASSIGNED, MilestoneType.WITHDRAWN, MilestoneType.MOVED_AWAY}
+)
+"""Milestones that are recorded without the participant being reached."""
+
+ENGINE_PHASES: dict[MilestoneType, frozenset[Phase]] = {
+    MilestoneType.TRAINING_ENROLLED: frozenset({Phase.COACHING}),
+    MilestoneType.TRAINING_COMPLETED: frozenset({Phase.TRAINING}),
+    MilestoneType.TRAINING_DROPPED: frozenset({Phase.TRAINING}),
+    MilestoneType.PLACEMENT_STARTED: frozenset({Phase.COACHING, Phase.PLACEMENT}),
+    MilestoneType.PLACEMENT_ENDED: frozenset({Phase.PLACEMENT}),
+    MilestoneType.FOLLOW_UP_CONTACT: frozenset({Phase.FOLLOW_UP}),
+}
+"""Phases in which the engine's own transitions allow a type; others are partner-defined."""
+
+
+def engine_phases(milestone_type: MilestoneType) -> frozenset[Phase]:
+    """Phases in which the engine can accept `milestone_type` at all."""
+    return ENGINE_PHASES.get(milestone_type, frozenset(OPEN_PHASES))
+
+
+class Milestone(BaseModel):
+    """A reported fact about a participant; `milestone_id` is the sender's idempotency key."""
+
+    model_config = ConfigDict(frozen=True)
+
+    milestone_id: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:\-]+$")
+    type: MilestoneType
+    occurred_at: AwareDatetime
+    recorded_by: Recorder = Recorder.PARTNER
+    payload: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _payload_matches_type(self) -> "Milestone":
+        typed = PAYLOADS.get(self.type, NoDetails).model_validate(self.payload)
+        object.__setattr__(self, "payload", typed.model_dump(mode="json", exclude_none=True))
+        return self
+
+    def details(self) -> Payload:
+        """The payload as its typed model."""
+        return PAYLOADS.get(self.type, NoDetails).model_validate(self.payload)
+
+    @property
+    def is_contact(self) -> bool:
+        """Whether the participant was really reached (resets the silence clock)."""
+        return self.type not in NOT_CONTACT
+
+
+class LastMilestone(BaseModel):
+    """The most recent accepted milestone, as shown in a participant's state."""
+
+    type: MilestoneType
+    occurred_at: datetime

@@ -1,0 +1,503 @@
+"""The trajectory as a state machine: which milestone is allowed now, and what it changes.
+
+Pure and deterministic: the workflow passes in the current time and carries out the effects.
+"""
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from trajectory.daytime import next_daytime
+from trajectory.ladder import NudgeLadder, Rung
+from trajectory.milestones import (
+    UNIVERSAL,
+    LastMilestone,
+    Milestone,
+    MilestoneType,
+    PlacementKind,
+    PlacementStarted,
+    TrainingEnrolled,
+)
+from trajectory.phases import Outcome, Phase, Status
+from trajectory.programme import PartnerProgramme
+from trajectory.records import (
+    EligibilityDecision,
+    NudgeRequest,
+    PhaseTransition,
+    Rejection,
+    TrajectorySnapshot,
+)
+
+FUTURE_TOLERANCE = timedelta(minutes=5)
+"""How far in the future `occurred_at` may lie (clock skew between systems)."""
+PLACEMENT_START_TOLERANCE = timedelta(days=90)
+"""How far ahead a placement may be reported to start."""
+FOLLOW_UP_WINDOW_DAYS = 28
+"""A follow-up check-in may be answered from four weeks before it is due."""
+
+OUTCOME_OF_PLACEMENT: dict[PlacementKind, Outcome] = {
+    "employment": Outcome.EMPLOYED,
+    "self_employment": Outcome.SELF_EMPLOYED,
+    "traineeship": Outcome.TRAINEESHIP,
+    "apprenticeship": Outcome.APPRENTICESHIP,
+    "education": Outcome.EDUCATION,
+}
+
+
+class Placement(BaseModel):
+    kind: PlacementKind
+    start_date: date
+    reported_at: datetime
+    settles_at: datetime = Field(description="when the participant leaves the programme for follow-up")
+    employer: str | None = None
+    contract: str | None = None
+
+
+class Training(BaseModel):
+    course_id: str
+    enrolled_at: datetime
+
+
+class FollowUpCheck(BaseModel):
+    name: str
+    opens_at: datetime
+    due_at: datetime
+    answered_at: datetime | None = None
+    in_employment: bool | None = None
+    unanswered: bool = False
+
+    @property
+    def settled(self) -> bool:
+        return self.answered_at is not None or self.unanswered
+
+
+TimerKind = Literal["nudge", "dormant", "lost_contact", "max_duration", "leave", "follow_up_missed"]
+
+
+@dataclass(frozen=True)
+class Timer:
+    """The next thing that happens if nobody reports anything."""
+
+    kind: TimerKind
+    at: datetime
+    summary: str
+    rung: Rung | None = None
+
+
+class MilestoneRefused(Exception):
+    """A milestone that is not allowed now; the message says why in a coach's words."""
+
+
+class TrajectoryState(BaseModel):
+    """Everything a trajectory knows; carried whole across continue-as-new."""
+
+    participant_id: str
+    programme: PartnerProgramme
+    postcode: str
+    language: str
+    enrolled_at: datetime
+    day_seconds: float = Field(default=86400.0, gt=0, description="length of a programme day")
+    phase: Phase = Phase.INTAKE
+    status: Status = Status.ACTIVE
+    status_before_pause: Status | None = None
+    pause_reason: str | None = None
+    paused_at: datetime | None = None
+    eligibility: Literal["pending", "eligible", "ineligible"] = "pending"
+    ineligibility: list[Rejection] = Field(default_factory=list)
+    outcome: Outcome | None = None
+    close_reason: str | None = None
+    closed_at: datetime | None = None
+    milestone_ids: list[str] = Field(default_factory=list)
+    seen_types: list[MilestoneType] = Field(default_factory=list)
+    last_milestone: LastMilestone | None = None
+    last_contact_at: datetime
+    nudge_level: int = 0
+    nudge_seq: int = 0
+    dormant_since: datetime | None = None
+    training: Training | None = None
+    placement: Placement | None = None
+    first_offer_at: datetime | None = None
+    left_at: datetime | None = None
+    follow_ups: list[FollowUpCheck] = Field(default_factory=list)
+    max_deadline: datetime
+    transition_seq: int = 0
+    revision: int = 0
+
+    @classmethod
+    def enrol(
+        cls,
+        participant_id: str,
+        programme: PartnerProgramme,
+        postcode: str,
+        language: str,
+        enrolled_at: datetime,
+        day_seconds: float,
+    ) -> "TrajectoryState":
+        """A new trajectory in intake, eligibility still to be checked."""
+        day = timedelta(seconds=day_seconds)
+        return cls(
+            participant_id=participant_id,
+            programme=programme,
+            postcode=postcode,
+            language=language,
+            enrolled_at=enrolled_at,
+            day_seconds=day_seconds,
+            last_contact_at=enrolled_at,
+            max_deadline=enrolled_at + day * programme.max_duration_days,
+        )
+
+    @property
+    def partner_id(self) -> str:
+        return self.programme.partner_id
+
+    @property
+    def day(self) -> timedelta:
+        return timedelta(seconds=self.day_seconds)
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status == Status.CLOSED
+
+    # -- what is allowed ------------------------------------------------------------------------
+
+    def refusal(self, milestone: Milestone, now: datetime) -> str | None:
+        """Why `milestone` cannot be recorded now, or None when it can (or is a repeat)."""
+        if milestone.milestone_id in self.milestone_ids:
+            return None
+        partner = self.programme.name
+        kind = milestone.type.value
+        if self.is_closed:
+            return f"the trajectory is closed ({self.outcome}); nothing more can be recorded"
+        if milestone.occurred_at > now + FUTURE_TOLERANCE:
+            return "occurred_at lies in the future"
+        if milestone.occurred_at.date() < self.enrolled_at.date():
+            return "occurred_at lies before the participant's enrolment"
+        if self.status == Status.PAUSED and milestone.type not in (
+            MilestoneType.WITHDRAWN,
+            MilestoneType.MOVED_AWAY,
+        ):
+            return f"the trajectory is paused ({self.pause_reason or 'no reason given'}); resume it first"
+        if milestone.type not in UNIVERSAL and milestone.type not in self.programme.steps(
+            self.phase
+        ).milestones:
+            used_in = [p.value for p, s in self.programme.phases.items() if milestone.type in s.milestones]
+            if not used_in:
+                return f"{partner}'s programme does not use {kind}"
+            return f"{kind} is not allowed in {self.phase.value}; {partner} records it in {', '.join(used_in)}"
+        return self._transition_refusal(milestone, now)
+
+    def _transition_refusal(self, milestone: Milestone, now: datetime) -> str | None:
+        details = milestone.details()
+        match milestone.type:
+            case MilestoneType.TRAINING_ENROLLED | MilestoneType.PLACEMENT_STARTED if (
+                self.phase == Phase.COACHING and (missing := self.missing_steps())
+            ):
+                return (
+                    f"coaching is not finished: {self.programme.name} first needs "
+                    f"{', '.join(missing)}"
+                )
+            case MilestoneType.PLACEMENT_STARTED if self.placement is not None:
+                return (
+                    f"a placement is already running since {self.placement.start_date}; "
+                    "report placement_ended first"
+                )
+            case MilestoneType.PLACEMENT_STARTED if isinstance(details, PlacementStarted) and (
+                details.start_date > (now + PLACEMENT_START_TOLERANCE).date()
+            ):
+                return "start_date is more than 90 days ahead; report the placement when it is closer"
+            case MilestoneType.TRAINING_COMPLETED | MilestoneType.TRAINING_DROPPED if (
+                self.training is not None and milestone.occurred_at < self.training.enrolled_at
+            ):
+                return (
+                    "the training cannot end before it started "
+                    f"(enrolled {self.training.enrolled_at.date()})"
+                )
+            case MilestoneType.PLACEMENT_ENDED if self.placement is None:
+                return "no placement is running; nothing can end"
+            case MilestoneType.PLACEMENT_ENDED if (
+                self.placement is not None and milestone.occurred_at.date() < self.placement.start_date
+            ):
+                return f"the placement cannot end before it started ({self.placement.start_date})"
+            case MilestoneType.FOLLOW_UP_CONTACT if self.open_follow_up(now) is None:
+                upcoming = next((c for c in self.follow_ups if not c.settled), None)
+                when = f"; the next one opens {upcoming.opens_at.date()}" if upcoming else ""
+                return f"no follow-up check-in is open now{when}"
+        return None
+
+    def missing_steps(self) -> list[str]:
+        """Required milestones of the current phase not yet recorded, in a stable order."""
+        required = self.programme.steps(self.phase).required
+        return sorted(t.value for t in required if t not in self.seen_types)
+
+    def open_follow_up(self, now: datetime) -> FollowUpCheck | None:
+        """The check-in that can be answered now, if any."""
+        return next((c for c in self.follow_ups if not c.settled and c.opens_at <= now), None)
+
+    # -- what changes ---------------------------------------------------------------------------
+
+    def record(self, milestone: Milestone, now: datetime) -> list[PhaseTransition]:
+        """Apply an allowed milestone; a repeated `milestone_id` changes nothing."""
+        if milestone.milestone_id in self.milestone_ids:
+            return []
+        if (reason := self.refusal(milestone, now)) is not None:
+            raise MilestoneRefused(reason)
+        self.milestone_ids.append(milestone.milestone_id)
+        if milestone.type not in self.seen_types:
+            self.seen_types.append(milestone.type)
+        self.last_milestone = LastMilestone(type=milestone.type, occurred_at=milestone.occurred_at)
+        self.revision += 1
+        changes: list[PhaseTransition] = []
+        if milestone.is_contact:
+            changes += self._contact(max(self.last_contact_at, milestone.occurred_at), now)
+        changes += self._follow(milestone, now)
+        return changes + self._advance(now)
+
+    def _contact(self, at: datetime, now: datetime) -> list[PhaseTransition]:
+        self.last_contact_at = at
+        self.nudge_level = 0
+        if self.status != Status.DORMANT:
+            return []
+        self.dormant_since = None
+        return [self._move(self.phase, Status.ACTIVE, "re-mobilised: contact while dormant", now)]
+
+    def _follow(self, milestone: Milestone, now: datetime) -> list[PhaseTransition]:
+        details = milestone.details()
+        kind = milestone.type.value
+        match milestone.type:
+            case MilestoneType.WITHDRAWN:
+                return self.close(Outcome.WITHDRAWN, "participant withdrew", now)
+            case MilestoneType.MOVED_AWAY:
+                return self.close(Outcome.MOVED_AWAY, "participant moved away", now)
+            case MilestoneType.JOB_OFFER_RECEIVED:
+                self.first_offer_at = self.first_offer_at or milestone.occurred_at
+            case MilestoneType.TRAINING_ENROLLED if isinstance(details, TrainingEnrolled):
+                self.training = Training(course_id=details.course_id, enrolled_at=milestone.occurred_at)
+                return [self._move(Phase.TRAINING, self.status, kind, now)]
+            case MilestoneType.TRAINING_COMPLETED:
+                return [self._move(Phase.PLACEMENT, self.status, kind, now)]
+            case MilestoneType.TRAINING_DROPPED:
+                return [self._move(Phase.COACHING, self.status, kind, now)]
+            case MilestoneType.PLACEMENT_STARTED if isinstance(details, PlacementStarted):
+                if details.kind != "education":
+                    self.first_offer_at = self.first_offer_at or milestone.occurred_at
+                starts = datetime.combine(details.start_date, now.timetz())
+                self.placement = Placement(
+                    kind=details.kind,
+                    start_date=details.start_date,
+                    reported_at=milestone.occurred_at,
+                    settles_at=max(starts, now) + self.day * self.programme.placement_settling_days,
+                    employer=details.employer,
+                    contract=details.contract,
+                )
+                if self.phase != Phase.PLACEMENT:
+                    return [self._move(Phase.PLACEMENT, self.status, kind, now)]
+            case MilestoneType.PLACEMENT_ENDED:
+                self.placement = None
+                return [self._move(Phase.COACHING, self.status, "placement ended early", now)]
+            case MilestoneType.FOLLOW_UP_CONTACT:
+                check = self.open_follow_up(now)
+                if check is not None:
+                    check.answered_at = milestone.occurred_at
+                    check.in_employment = milestone.payload.get("in_employment")
+                    return self._after_follow_up(now)
+        return []
+
+    def _advance(self, now: datetime) -> list[PhaseTransition]:
+        """Leave intake and assessment on their own once their required steps are done."""
+        moved: list[PhaseTransition] = []
+        following = {Phase.INTAKE: Phase.ASSESSMENT, Phase.ASSESSMENT: Phase.COACHING}
+        while (
+            self.phase in following
+            and self.eligibility == "eligible"
+            and not self.is_closed
+            and not self.missing_steps()
+        ):
+            moved.append(self._move(following[self.phase], self.status, "required steps done", now))
+        return moved
+
+    def decide_eligibility(self, decision: EligibilityDecision, now: datetime) -> list[PhaseTransition]:
+        """Record the intake eligibility check; the ineligible end at once."""
+        self.revision += 1
+        if decision.eligible:
+            self.eligibility = "eligible"
+            return self._advance(now)
+        self.eligibility = "ineligible"
+        self.ineligibility = decision.reasons
+        reasons = "; ".join(r.code for r in decision.reasons)
+        return self.close(Outcome.INELIGIBLE, f"not eligible: {reasons}", now)
+
+    def close(self, outcome: Outcome, reason: str, now: datetime) -> list[PhaseTransition]:
+        """End the trajectory with `outcome`."""
+        self.outcome = outcome
+        self.close_reason = reason
+        self.closed_at = now
+        self.nudge_level = 0
+        return [self._move(Phase.CLOSED, Status.CLOSED, reason, now)]
+
+    def pause(self, reason: str | None, now: datetime) -> list[PhaseTransition]:
+        """Stop every clock (illness, parental leave, detention, ...)."""
+        self.status_before_pause = self.status
+        self.pause_reason = reason
+        self.paused_at = now
+        return [self._move(self.phase, Status.PAUSED, f"paused: {reason or 'no reason given'}", now)]
+
+    def resume(self, reason: str | None, now: datetime) -> list[PhaseTransition]:
+        """Restart the clocks where they stopped: every deadline moves by the time paused."""
+        assert self.paused_at is not None and self.status_before_pause is not None
+        shift = now - self.paused_at
+        self.last_contact_at += shift
+        self.max_deadline += shift
+        if self.dormant_since is not None:
+            self.dormant_since += shift
+        if self.placement is not None:
+            self.placement.settles_at += shift
+        for check in self.follow_ups:
+            if not check.settled:
+                check.opens_at += shift
+                check.due_at += shift
+        status, self.status_before_pause, self.paused_at, self.pause_reason = (
+            self.status_before_pause,
+            None,
+            None,
+            None,
+        )
+        return [self._move(self.phase, status, f"resumed: {reason or 'no reason given'}", now)]
+
+    def reassign(self, programme: PartnerProgramme, reason: str | None, now: datetime) -> list[PhaseTransition]:
+        """Hand the participant to another partner; from now on that partner's steps apply."""
+        previous = self.programme.name
+        self.programme = programme
+        cause = f"reassigned from {previous} to {programme.name}: {reason or 'no reason given'}"
+        return [self._move(self.phase, self.status, cause, now), *self._advance(now)]
+
+    def _move(self, phase: Phase, status: Status, cause: str, now: datetime) -> PhaseTransition:
+        self.transition_seq += 1
+        self.revision += 1
+        change = PhaseTransition(
+            seq=self.transition_seq,
+            from_phase=self.phase,
+            to_phase=phase,
+            status=status,
+            cause=cause,
+            at=now,
+        )
+        self.phase, self.status = phase, status
+        return change
+
+    # -- what happens on silence ----------------------------------------------------------------
+
+    def next_timer(self, now: datetime) -> Timer | None:
+        """The earliest deadline that fires if nothing is reported; None when no clock runs."""
+        if self.status in (Status.PAUSED, Status.CLOSED) or self.eligibility != "eligible":
+            return None
+        timers: list[Timer] = []
+        if self.phase != Phase.FOLLOW_UP:
+            timers.append(Timer("max_duration", self.max_deadline, "maximum duration reached"))
+        if self.status == Status.DORMANT:
+            assert self.dormant_since is not None
+            at = self.dormant_since + self.day * self.programme.remobilisation_days
+            timers.append(Timer("lost_contact", at, "re-mobilisation window ends: lost contact"))
+        elif (silence := self._silence(now)) is not None:
+            timers.append(silence)
+        if self.phase == Phase.PLACEMENT and self.placement is not None:
+            timers.append(Timer("leave", self.placement.settles_at, "placement settled: leaves for follow-up"))
+        return min(timers, key=lambda t: t.at)
+
+    def _silence(self, now: datetime) -> Timer | None:
+        phase = self.phase.value
+        since = self.last_contact_at
+        if self.phase == Phase.PLACEMENT and self.placement is not None:
+            return None
+        if self.phase == Phase.FOLLOW_UP:
+            check = next((c for c in self.follow_ups if not c.settled), None)
+            if check is None:
+                return None
+            since = max(since, check.opens_at)
+        rung = NudgeLadder(self.programme, self.phase, self.day).rung(self.nudge_level + 1, since)
+        days = self.programme.steps(self.phase).inactivity_days
+        if rung.step is None:
+            kind: TimerKind = "follow_up_missed" if self.phase == Phase.FOLLOW_UP else "dormant"
+            return Timer(kind, rung.due_at, f"{phase} silence after every nudge: {kind.replace('_', ' ')}", rung)
+        at = rung.due_at
+        if rung.step.action == "message":
+            at += (next_daytime(max(at, now)) - max(at, now)) * (self.day_seconds / 86400)
+        summary = f"{phase} silence timeout {days} days: nudge {rung.level} by {rung.step.channel.value}"
+        return Timer("nudge", at, summary, rung)
+
+    def fire(self, timer: Timer, now: datetime) -> tuple[list[PhaseTransition], NudgeRequest | None]:
+        """Carry out a timer that fell due; returns the changes and a nudge to send, if any."""
+        self.revision += 1
+        match timer.kind:
+            case "max_duration":
+                return self.close(Outcome.MAX_DURATION_REACHED, "maximum duration reached", now), None
+            case "lost_contact":
+                return self.close(Outcome.LOST_CONTACT, "no contact during re-mobilisation", now), None
+            case "dormant":
+                self.dormant_since = now
+                self.nudge_level += 1
+                return [self._move(self.phase, Status.DORMANT, "silence after every nudge", now)], None
+            case "follow_up_missed":
+                check = next(c for c in self.follow_ups if not c.settled)
+                check.unanswered = True
+                self.nudge_level = 0
+                return self._after_follow_up(now), None
+            case "leave":
+                return self._leave(now), None
+        assert timer.rung is not None and timer.rung.step is not None
+        self.nudge_level = timer.rung.level
+        self.nudge_seq += 1
+        step = timer.rung.step
+        nudge = NudgeRequest(
+            participant_id=self.participant_id,
+            partner_id=self.partner_id,
+            seq=self.nudge_seq,
+            level=self.nudge_level,
+            action=step.action,
+            channel=step.channel,
+            language=self.language if self.language in self.programme.languages else self.programme.languages[0],
+            phase=self.phase,
+            silent_since=self.last_contact_at,
+        )
+        return [], nudge
+
+    def _leave(self, now: datetime) -> list[PhaseTransition]:
+        self.left_at = now
+        self.nudge_level = 0
+        window = self.day * FOLLOW_UP_WINDOW_DAYS
+        self.follow_ups = [
+            FollowUpCheck(
+                name=c.name,
+                opens_at=max(now, now + self.day * c.due_days - window),
+                due_at=now + self.day * c.due_days,
+            )
+            for c in self.programme.follow_up
+        ]
+        return [self._move(Phase.FOLLOW_UP, self.status, "left the programme in a placement", now)]
+
+    def _after_follow_up(self, now: datetime) -> list[PhaseTransition]:
+        if any(not c.settled for c in self.follow_ups):
+            return []
+        assert self.placement is not None
+        return self.close(OUTCOME_OF_PLACEMENT[self.placement.kind], "follow-up complete", now)
+
+    # -- what the outside sees ------------------------------------------------------------------
+
+    def snapshot(self, now: datetime) -> TrajectorySnapshot:
+        timer = self.next_timer(now)
+        return TrajectorySnapshot(
+            participant_id=self.participant_id,
+            partner_id=self.partner_id,
+            phase=self.phase,
+            status=self.status,
+            nudge_level=self.nudge_level,
+            milestone_count=len(self.milestone_ids),
+            last_milestone=self.last_milestone,
+            last_contact_at=self.last_contact_at,
+            outcome=self.outcome,
+            next_deadline=timer.at if timer else None,
+            enrolled_at=self.enrolled_at,
+            closed_at=self.closed_at,
+            revision=self.revision,
+        )

@@ -1,0 +1,65 @@
+"""The Parcours worker: runs `ParticipantTrajectory` and its activities on the `parcours` task queue.
+
+Stops gracefully on SIGINT/SIGTERM: running activities finish, then the worker leaves.
+"""
+
+import asyncio
+import signal
+from datetime import timedelta
+
+import asyncpg
+import structlog
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.notifications import OutboxNotifier
+from activities.trajectory import TrajectoryActivities
+from infra.contract import TASK_QUEUE
+from infra.database import migrate, open_pool
+from infra.logging import configure_logging
+from infra.settings import get_settings
+from infra.temporal import connect
+from workflows.trajectory import ParticipantTrajectory
+
+log = structlog.get_logger()
+
+
+def build_worker(client: Client, pool: asyncpg.Pool) -> Worker:
+    """A worker with every workflow and activity of Parcours registered."""
+    activities = TrajectoryActivities(pool, OutboxNotifier())
+    return Worker(
+        client,
+        task_queue=TASK_QUEUE,
+        workflows=[ParticipantTrajectory],
+        activities=[
+            activities.check_eligibility,
+            activities.load_programme,
+            activities.record_changes,
+            activities.send_nudge,
+        ],
+        graceful_shutdown_timeout=timedelta(seconds=10),
+    )
+
+
+async def main() -> None:
+    configure_logging()
+    settings = get_settings()
+    client = await connect(settings)
+    pool = await open_pool(settings)
+    try:
+        await migrate(pool)
+        worker = build_worker(client, pool)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        async with worker:
+            log.info("worker_started", task_queue=TASK_QUEUE)
+            await stop.wait()
+            log.info("worker_stopping")
+    finally:
+        await pool.close()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

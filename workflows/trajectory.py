@@ -1,0 +1,287 @@
+"""`ParticipantTrajectory`: one participant's journey from intake to follow-up, as a durable workflow."""
+
+import asyncio
+from datetime import timedelta
+
+from pydantic import BaseModel, Field
+from temporalio import workflow
+from temporalio.common import RetryPolicy, SearchAttributePair
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.trajectory import TrajectoryActivities
+    from infra import contract
+    from trajectory.milestones import Milestone
+    from trajectory.phases import Outcome, Status
+    from trajectory.programme import PartnerProgramme
+    from trajectory.records import (
+        EligibilityRequest,
+        NudgeRequest,
+        PhaseTransition,
+        ReadModelChanges,
+        TrajectorySnapshot,
+    )
+    from trajectory.state import MilestoneRefused, Timer, TrajectoryState
+
+ACTIVITY_TIMEOUT = timedelta(seconds=30)
+RETRY = RetryPolicy(
+    maximum_interval=timedelta(minutes=1),
+    non_retryable_error_types=["UnknownParticipant", "UnknownPartner"],
+)
+
+
+class TrajectoryInput(BaseModel):
+    """How a trajectory starts; `state` is set only when it continues as new."""
+
+    participant_id: str = Field(description="opaque id, never personal data")
+    programme: PartnerProgramme
+    postcode: str
+    language: str
+    day_seconds: float = Field(default=86400.0, gt=0, description="length of a programme day")
+    history_limit: int = Field(default=10_000, description="continue as new beyond this many events")
+    state: TrajectoryState | None = None
+
+
+class PauseRequest(BaseModel):
+    reason: str | None = Field(default=None, max_length=200)
+
+
+class ResumeRequest(BaseModel):
+    reason: str | None = Field(default=None, max_length=200)
+
+
+class ReassignRequest(BaseModel):
+    partner_id: str = Field(pattern=r"^[a-z][a-z0-9-]{1,31}$")
+    reason: str | None = Field(default=None, max_length=200)
+
+
+class CloseRequest(BaseModel):
+    outcome: Outcome
+    reason: str = Field(min_length=1, max_length=200)
+
+
+def refused(reason: str) -> ApplicationError:
+    """The error a caller sees when the trajectory refuses a request."""
+    return ApplicationError(reason, type="Refused", non_retryable=True)
+
+
+@workflow.defn(name="ParticipantTrajectory")
+class ParticipantTrajectory:
+    """Waits for milestones and timers; the workflow, not the caller, decides what is allowed."""
+
+    @workflow.init
+    def __init__(self, input: TrajectoryInput) -> None:
+        self._input = input
+        self._state = input.state or TrajectoryState.enrol(
+            participant_id=input.participant_id,
+            programme=input.programme,
+            postcode=input.postcode,
+            language=input.language,
+            enrolled_at=workflow.now(),
+            day_seconds=input.day_seconds,
+        )
+        self._changed = False
+        self._attributes: dict[str, object] = {}
+
+    @workflow.run
+    async def run(self, input: TrajectoryInput) -> TrajectorySnapshot:
+        state = self._state
+        if input.state is None:
+            workflow.upsert_search_attributes(
+                [
+                    contract.POSTCODE.value_set(state.postcode),
+                    contract.ENROLLED_AT.value_set(state.enrolled_at),
+                ]
+            )
+            await self._publish([])
+        if state.eligibility == "pending":
+            decision = await workflow.execute_activity_method(
+                TrajectoryActivities.check_eligibility,
+                EligibilityRequest(participant_id=state.participant_id, enrolled_on=state.enrolled_at.date()),
+                start_to_close_timeout=ACTIVITY_TIMEOUT,
+                retry_policy=RETRY,
+                summary="intake eligibility check",
+            )
+            await self._publish(state.decide_eligibility(decision, workflow.now()))
+        while not state.is_closed:
+            if self._history_is_long():
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                workflow.continue_as_new(input.model_copy(update={"state": state}))
+            timer = state.next_timer(workflow.now())
+            self._changed = False
+            try:
+                await workflow.wait_condition(
+                    lambda: self._changed,
+                    timeout=self._until(timer) if timer else None,
+                    timeout_summary=timer.summary if timer else None,
+                )
+            except asyncio.TimeoutError:
+                await self._fire()
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return state.snapshot(workflow.now())
+
+    # -- milestones -----------------------------------------------------------------------------
+
+    @workflow.update
+    async def record_milestone(self, milestone: Milestone) -> TrajectorySnapshot:
+        """Record a partner's or case manager's milestone; answers with the new state."""
+        await workflow.wait_condition(lambda: self._state.eligibility != "pending")
+        try:
+            changes = self._state.record(milestone, workflow.now())
+        except MilestoneRefused as refusal:
+            raise refused(str(refusal)) from None
+        return await self._publish(changes, milestone)
+
+    @record_milestone.validator
+    def _validate_milestone(self, milestone: Milestone) -> None:
+        if (reason := self._state.refusal(milestone, workflow.now())) is not None:
+            raise refused(reason)
+
+    # -- case managers --------------------------------------------------------------------------
+
+    @workflow.update
+    async def pause(self, request: PauseRequest) -> TrajectorySnapshot:
+        """Stop every clock of the trajectory."""
+        return await self._publish(self._state.pause(request.reason, workflow.now()))
+
+    @pause.validator
+    def _validate_pause(self, request: PauseRequest) -> None:
+        if self._state.status in (Status.PAUSED, Status.CLOSED):
+            raise refused(f"the trajectory is {self._state.status.value}; it cannot be paused")
+
+    @workflow.update
+    async def resume(self, request: ResumeRequest) -> TrajectorySnapshot:
+        """Restart the clocks where they stopped."""
+        return await self._publish(self._state.resume(request.reason, workflow.now()))
+
+    @resume.validator
+    def _validate_resume(self, request: ResumeRequest) -> None:
+        if self._state.status != Status.PAUSED:
+            raise refused(f"the trajectory is {self._state.status.value}, not paused")
+
+    @workflow.update
+    async def reassign(self, request: ReassignRequest) -> TrajectorySnapshot:
+        """Hand the participant to another partner, whose steps apply from now on."""
+        try:
+            programme = await workflow.execute_activity_method(
+                TrajectoryActivities.load_programme,
+                request.partner_id,
+                start_to_close_timeout=ACTIVITY_TIMEOUT,
+                retry_policy=RETRY,
+                summary=f"load the {request.partner_id} programme",
+            )
+        except ActivityError:
+            raise refused(f"unknown partner {request.partner_id}") from None
+        if self._state.is_closed:
+            raise refused("the trajectory closed meanwhile")
+        return await self._publish(self._state.reassign(programme, request.reason, workflow.now()))
+
+    @reassign.validator
+    def _validate_reassign(self, request: ReassignRequest) -> None:
+        if self._state.is_closed:
+            raise refused("the trajectory is closed")
+        if request.partner_id == self._state.partner_id:
+            raise refused(f"the participant is already with {request.partner_id}")
+
+    @workflow.update
+    async def close(self, request: CloseRequest) -> TrajectorySnapshot:
+        """End the trajectory with an outcome chosen by a case manager."""
+        reason = f"closed by case manager: {request.reason}"
+        return await self._publish(self._state.close(request.outcome, reason, workflow.now()))
+
+    @close.validator
+    def _validate_close(self, request: CloseRequest) -> None:
+        if self._state.is_closed:
+            raise refused(f"the trajectory is already closed ({self._state.outcome})")
+
+    @workflow.query
+    def state(self) -> TrajectoryState:
+        """Everything the trajectory knows."""
+        return self._state
+
+    @workflow.query
+    def snapshot(self) -> TrajectorySnapshot:
+        """The state as the API shows it."""
+        return self._state.snapshot(workflow.now())
+
+    # -- effects --------------------------------------------------------------------------------
+
+    async def _fire(self) -> None:
+        now = workflow.now()
+        timer = self._state.next_timer(now)
+        if timer is None or timer.at > now:
+            return
+        changes, nudge = self._state.fire(timer, now)
+        if nudge is not None:
+            await self._send(nudge)
+        await self._publish(changes)
+
+    async def _send(self, nudge: NudgeRequest) -> None:
+        verb = {"message": "nudge", "coach_call": "coach call task", "outreach": "outreach request"}
+        await workflow.execute_activity_method(
+            TrajectoryActivities.send_nudge,
+            nudge,
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            retry_policy=RETRY,
+            summary=f"{verb[nudge.action]} {nudge.level} by {nudge.channel.value} in {nudge.language}",
+        )
+
+    async def _publish(
+        self, transitions: list[PhaseTransition], milestone: Milestone | None = None
+    ) -> TrajectorySnapshot:
+        """Tell the main loop, the search attributes, the Web UI and the read model what changed."""
+        state = self._state
+        self._changed = True
+        snapshot = state.snapshot(workflow.now())
+        self._show(snapshot, state.next_timer(workflow.now()))
+        contact = milestone.occurred_at if milestone is not None and milestone.is_contact else None
+        await workflow.execute_activity_method(
+            TrajectoryActivities.record_changes,
+            ReadModelChanges(
+                snapshot=snapshot,
+                milestone=milestone,
+                milestone_phase=transitions[0].from_phase if transitions else state.phase,
+                transitions=transitions,
+                contact_at=contact,
+            ),
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            retry_policy=RETRY,
+            summary=f"record {milestone.type.value if milestone else 'state'} in the read model",
+        )
+        return snapshot
+
+    def _show(self, snapshot: TrajectorySnapshot, timer: Timer | None) -> None:
+        """Keep search attributes and the Web UI's current details in step with the state."""
+        wanted: list[SearchAttributePair[object]] = [
+            contract.PARTNER.value_set(snapshot.partner_id),
+            contract.PHASE.value_set(snapshot.phase.value),
+            contract.STATUS.value_set(snapshot.status.value),
+            contract.NUDGE_LEVEL.value_set(snapshot.nudge_level),
+            contract.LAST_CONTACT.value_set(snapshot.last_contact_at),
+        ]  # type: ignore[list-item]
+        if snapshot.outcome is not None:
+            wanted.append(contract.OUTCOME.value_set(snapshot.outcome.value))  # type: ignore[arg-type]
+        changed = [p for p in wanted if self._attributes.get(p.key.name) != p.value]
+        if changed:
+            workflow.upsert_search_attributes(changed)  # type: ignore[arg-type]
+            self._attributes.update({p.key.name: p.value for p in changed})
+        last = snapshot.last_milestone
+        workflow.set_current_details(
+            "\n".join(
+                [
+                    f"**Phase** {snapshot.phase.value} · **status** {snapshot.status.value}",
+                    f"**Last milestone** {last.type.value} on {last.occurred_at:%Y-%m-%d}" if last else "",
+                    f"**Next** {timer.summary} at {timer.at:%Y-%m-%d %H:%M} UTC" if timer else "",
+                    f"**Nudge level** {snapshot.nudge_level}",
+                ]
+            )
+        )
+
+    def _until(self, timer: Timer) -> timedelta:
+        return max(timer.at - workflow.now(), timedelta(milliseconds=10))
+
+    def _history_is_long(self) -> bool:
+        info = workflow.info()
+        return info.is_continue_as_new_suggested() or (
+            info.get_current_history_length() > self._input.history_limit
+        )
