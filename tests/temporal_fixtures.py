@@ -23,14 +23,8 @@ from worker import build_worker
 BIN = Path(sys.executable).parent
 
 
-@pytest.fixture
-async def time_env() -> AsyncIterator[WorkflowEnvironment]:
-    """A fresh time-skipping server per test, so one test's skipped months never leak."""
-    env = await WorkflowEnvironment.start_time_skipping(
-        data_converter=pydantic_data_converter,
-        test_server_existing_path=str(BIN / "temporal-test-server"),
-    )
-    # The test server cannot list search attributes, so add them without looking first.
+async def register_on_test_server(env: WorkflowEnvironment) -> None:
+    """The test server cannot list search attributes, so add them without looking first."""
     await env.client.operator_service.add_search_attributes(
         AddSearchAttributesRequest(
             namespace=env.client.namespace,
@@ -40,6 +34,16 @@ async def time_env() -> AsyncIterator[WorkflowEnvironment]:
             },
         )
     )
+
+
+@pytest.fixture
+async def time_env() -> AsyncIterator[WorkflowEnvironment]:
+    """A fresh time-skipping server per test, so one test's skipped months never leak."""
+    env = await WorkflowEnvironment.start_time_skipping(
+        data_converter=pydantic_data_converter,
+        test_server_existing_path=str(BIN / "temporal-test-server"),
+    )
+    await register_on_test_server(env)
     try:
         yield env
     finally:
