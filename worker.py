@@ -1,4 +1,4 @@
-"""The Parcours worker: runs `ParticipantTrajectory` and its activities on the `parcours` task queue.
+"""The Parcours worker: `ParticipantTrajectory` and its activities on the `parcours` task queue.
 
 Stops gracefully on SIGINT/SIGTERM: running activities finish, then the worker leaves.
 """

@@ -7,6 +7,7 @@ also when both requests race.
 import contextlib
 import uuid
 from dataclasses import dataclass
+
 import asyncpg
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
@@ -39,7 +40,8 @@ async def enrol(
     async with pool.acquire() as con, con.transaction():
         row = await con.fetchrow(
             """
-            INSERT INTO participants (participant_id, external_ref, partner_id, postcode, language, enrolled_at)
+            INSERT INTO participants
+                (participant_id, external_ref, partner_id, postcode, language, enrolled_at)
             VALUES ($1, $2, $3, $4, $5, now())
             ON CONFLICT (external_ref) DO NOTHING
             RETURNING participant_id
@@ -85,7 +87,11 @@ async def enrol(
 
 
 async def _start(
-    client: Client, participant_id: str, enrolment: Enrolment, day_seconds: float, history_limit: int
+    client: Client,
+    participant_id: str,
+    enrolment: Enrolment,
+    day_seconds: float,
+    history_limit: int,
 ) -> None:
     """Start the trajectory unless it runs or ran already (a closed one is never restarted)."""
     programme = load_programme(enrolment.partner_id)

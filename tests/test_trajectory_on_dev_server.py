@@ -14,7 +14,9 @@ from trajectory.phases import Outcome, Phase, Status
 from workflows.trajectory import CloseRequest, ParticipantTrajectory, ReassignRequest
 
 
-async def test_a_milestone_another_partner_uses_is_refused_with_the_reason(dev_start: Start) -> None:
+async def test_a_milestone_another_partner_uses_is_refused_with_the_reason(
+    dev_start: Start,
+) -> None:
     journey = await dev_start("inbrussel")
     with pytest.raises(WorkflowUpdateFailedError) as refused:
         await journey.report(M.STREET_OUTREACH_CONTACT)
@@ -41,7 +43,9 @@ async def test_refused_milestones_leave_nothing_in_the_history(
 
     history = await journey.handle.fetch_history()
     accepted = [
-        e for e in history.events if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED
+        e
+        for e in history.events
+        if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED
     ]
     assert len(accepted) == 1
     assert not any(milestone_id in history.to_json() for milestone_id in refusals)
@@ -80,12 +84,15 @@ async def test_the_read_model_matches_the_workflow_after_a_scripted_trajectory(
     await journey.report(M.TRAINING_ENROLLED, {"course_id": "hvac-technician"})
     await journey.report(M.TRAINING_DROPPED, {"reason": "found the pace too fast"})
     await journey.handle.execute_update(
-        ParticipantTrajectory.reassign, ReassignRequest(partner_id="inbrussel", reason="moved to Laeken")
+        ParticipantTrajectory.reassign,
+        ReassignRequest(partner_id="inbrussel", reason="moved to Laeken"),
     )
     await journey.report(M.OBSTACLES_IDENTIFIED)
 
     snapshot = await journey.handle.query(ParticipantTrajectory.snapshot)
-    row = await pool.fetchrow("SELECT * FROM trajectories WHERE participant_id = $1", journey.participant_id)
+    row = await pool.fetchrow(
+        "SELECT * FROM trajectories WHERE participant_id = $1", journey.participant_id
+    )
     assert row is not None
     assert (row["partner_id"], row["phase"], row["status"]) == ("inbrussel", "coaching", "active")
     assert row["milestone_count"] == snapshot.milestone_count
@@ -105,9 +112,13 @@ async def test_the_read_model_matches_the_workflow_after_a_scripted_trajectory(
     ]
 
     closed = await journey.handle.execute_update(
-        ParticipantTrajectory.close, CloseRequest(outcome=Outcome.OTHER_SUPPORT_MEASURE, reason="joined Activa")
+        ParticipantTrajectory.close,
+        CloseRequest(outcome=Outcome.OTHER_SUPPORT_MEASURE, reason="joined Activa"),
     )
     assert (closed.phase, closed.status) == (Phase.CLOSED, Status.CLOSED)
     assert await journey.handle.result() == closed
-    row = await pool.fetchrow("SELECT status, outcome FROM trajectories WHERE participant_id = $1", journey.participant_id)
+    row = await pool.fetchrow(
+        "SELECT status, outcome FROM trajectories WHERE participant_id = $1", journey.participant_id
+    )
+    assert row is not None
     assert dict(row) == {"status": "closed", "outcome": "other_support_measure"}

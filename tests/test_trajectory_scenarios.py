@@ -1,11 +1,9 @@
 """Trajectories on the time-skipping server, told as a case manager would tell them."""
 
-import asyncio
 from datetime import timedelta
 
 import asyncpg
 import pytest
-from temporalio.client import WorkflowUpdateFailedError
 
 from tests.journeys import Start
 from trajectory.milestones import MilestoneType as M
@@ -26,7 +24,12 @@ async def test_an_inbrussel_participant_goes_all_the_way_to_employed_with_four_f
 
     await journey.skip(30)
     state = await journey.wait_for(lambda s: s.phase == Phase.FOLLOW_UP, "leaving for follow-up")
-    assert [c.name for c in state.follow_ups] == ["on_leaving", "6_months", "12_months", "18_months"]
+    assert [c.name for c in state.follow_ups] == [
+        "on_leaving",
+        "6_months",
+        "12_months",
+        "18_months",
+    ]
     for check in state.follow_ups:
         now = await journey.now()
         if check.opens_at > now:
@@ -39,6 +42,7 @@ async def test_an_inbrussel_participant_goes_all_the_way_to_employed_with_four_f
         "SELECT phase, status, outcome FROM trajectories WHERE participant_id = $1",
         journey.participant_id,
     )
+    assert row is not None
     assert dict(row) == {"phase": "closed", "status": "closed", "outcome": "employed"}
 
 
@@ -214,5 +218,3 @@ async def test_a_long_trajectory_continues_as_new_with_its_whole_state(start: St
     assert state.phase == Phase.ASSESSMENT
     again = await journey.report(M.PARTICIPANT_CONTACT, milestone_id="call-3")
     assert again.milestone_count == 13
-
-

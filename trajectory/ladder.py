@@ -34,5 +34,7 @@ class NudgeLadder:
         days = self.programme.steps(self.phase).inactivity_days
         days += sum(step.after_days for step in steps[:level])
         if level > len(steps):
-            return Rung(level, None, silent_since + self.day * (days + self.programme.dormant_after_days))
+            return Rung(
+                level, None, silent_since + self.day * (days + self.programme.dormant_after_days)
+            )
         return Rung(level, steps[level - 1], silent_since + self.day * days)

@@ -10,7 +10,9 @@ from trajectory.phases import OPEN_PHASES, Phase
 
 LanguageCode = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}$")]
 CefrLevel = Literal["A1", "A2", "B1", "B2", "C1", "C2"]
-PlacementKind = Literal["employment", "self_employment", "traineeship", "apprenticeship", "education"]
+PlacementKind = Literal[
+    "employment", "self_employment", "traineeship", "apprenticeship", "education"
+]
 
 
 class MilestoneType(StrEnum):

@@ -1,4 +1,4 @@
-"""A partner's programme definition: its steps, clocks and nudge ladder, as validated data (DESIGN §2)."""
+"""A partner's programme: its steps, clocks and nudge ladder, as validated data (DESIGN §2)."""
 
 from enum import StrEnum
 from typing import Literal
@@ -24,7 +24,9 @@ class PhaseSteps(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    milestones: frozenset[MilestoneType] = Field(description="milestone types the partner uses here")
+    milestones: frozenset[MilestoneType] = Field(
+        description="milestone types the partner uses here"
+    )
     required: frozenset[MilestoneType] = Field(
         default=frozenset(), description="types that must be recorded before the phase may end"
     )
@@ -38,7 +40,9 @@ class NudgeStep(BaseModel):
 
     action: Literal["message", "coach_call", "outreach"]
     channel: Channel
-    after_days: int = Field(ge=0, le=90, description="days after the previous rung (or the timeout)")
+    after_days: int = Field(
+        ge=0, le=90, description="days after the previous rung (or the timeout)"
+    )
 
 
 class Site(BaseModel):
@@ -71,8 +75,12 @@ class PartnerProgramme(BaseModel):
     has_street_workers: bool = False
     phases: dict[Phase, PhaseSteps]
     nudge_ladder: tuple[NudgeStep, ...] = Field(min_length=1)
-    dormant_after_days: int = Field(ge=1, le=90, description="silence after the last rung before dormant")
-    remobilisation_days: int = Field(ge=1, le=365, description="how long a dormant trajectory may wake")
+    dormant_after_days: int = Field(
+        ge=1, le=90, description="silence after the last rung before dormant"
+    )
+    remobilisation_days: int = Field(
+        ge=1, le=365, description="how long a dormant trajectory may wake"
+    )
     placement_settling_days: int = Field(
         ge=0, le=120, description="days a placement must last before the participant leaves"
     )

@@ -52,7 +52,7 @@ class ReadModelChanges(BaseModel):
 
 
 class NudgeRequest(BaseModel):
-    """One rung of the ladder to carry out: a message, a coach's call task or an outreach request."""
+    """A rung of the ladder to carry out: a message, a coach's call task or an outreach request."""
 
     participant_id: str
     partner_id: str

@@ -50,7 +50,9 @@ class Placement(BaseModel):
     kind: PlacementKind
     start_date: date
     reported_at: datetime
-    settles_at: datetime = Field(description="when the participant leaves the programme for follow-up")
+    settles_at: datetime = Field(
+        description="when the participant leaves the programme for follow-up"
+    )
     employer: str | None = None
     contract: str | None = None
 
@@ -178,14 +180,19 @@ class TrajectoryState(BaseModel):
             MilestoneType.WITHDRAWN,
             MilestoneType.MOVED_AWAY,
         ):
-            return f"the trajectory is paused ({self.pause_reason or 'no reason given'}); resume it first"
-        if milestone.type not in UNIVERSAL and milestone.type not in self.programme.steps(
-            self.phase
-        ).milestones:
-            used_in = [p.value for p, s in self.programme.phases.items() if milestone.type in s.milestones]
+            reason = self.pause_reason or "no reason given"
+            return f"the trajectory is paused ({reason}); resume it first"
+        if (
+            milestone.type not in UNIVERSAL
+            and milestone.type not in self.programme.steps(self.phase).milestones
+        ):
+            used_in = [
+                p.value for p, s in self.programme.phases.items() if milestone.type in s.milestones
+            ]
             if not used_in:
                 return f"{partner}'s programme does not use {kind}"
-            return f"{kind} is not allowed in {self.phase.value}; {partner} records it in {', '.join(used_in)}"
+            where = ", ".join(used_in)
+            return f"{kind} is not allowed in {self.phase.value}; {partner} records it in {where}"
         return self._transition_refusal(milestone, now)
 
     def _transition_refusal(self, milestone: Milestone, now: datetime) -> str | None:
@@ -206,7 +213,9 @@ class TrajectoryState(BaseModel):
             case MilestoneType.PLACEMENT_STARTED if isinstance(details, PlacementStarted) and (
                 details.start_date > (now + PLACEMENT_START_TOLERANCE).date()
             ):
-                return "start_date is more than 90 days ahead; report the placement when it is closer"
+                return (
+                    "start_date is more than 90 days ahead; report the placement when it is closer"
+                )
             case MilestoneType.TRAINING_COMPLETED | MilestoneType.TRAINING_DROPPED if (
                 self.training is not None and milestone.occurred_at < self.training.enrolled_at
             ):
@@ -217,7 +226,8 @@ class TrajectoryState(BaseModel):
             case MilestoneType.PLACEMENT_ENDED if self.placement is None:
                 return "no placement is running; nothing can end"
             case MilestoneType.PLACEMENT_ENDED if (
-                self.placement is not None and milestone.occurred_at.date() < self.placement.start_date
+                self.placement is not None
+                and milestone.occurred_at.date() < self.placement.start_date
             ):
                 return f"the placement cannot end before it started ({self.placement.start_date})"
             case MilestoneType.FOLLOW_UP_CONTACT if self.open_follow_up(now) is None:
@@ -273,7 +283,9 @@ class TrajectoryState(BaseModel):
             case MilestoneType.JOB_OFFER_RECEIVED:
                 self.first_offer_at = self.first_offer_at or milestone.occurred_at
             case MilestoneType.TRAINING_ENROLLED if isinstance(details, TrainingEnrolled):
-                self.training = Training(course_id=details.course_id, enrolled_at=milestone.occurred_at)
+                self.training = Training(
+                    course_id=details.course_id, enrolled_at=milestone.occurred_at
+                )
                 return [self._move(Phase.TRAINING, self.status, kind, now)]
             case MilestoneType.TRAINING_COMPLETED:
                 return [self._move(Phase.PLACEMENT, self.status, kind, now)]
@@ -317,7 +329,9 @@ class TrajectoryState(BaseModel):
             moved.append(self._move(following[self.phase], self.status, "required steps done", now))
         return moved
 
-    def decide_eligibility(self, decision: EligibilityDecision, now: datetime) -> list[PhaseTransition]:
+    def decide_eligibility(
+        self, decision: EligibilityDecision, now: datetime
+    ) -> list[PhaseTransition]:
         """Record the intake eligibility check; the ineligible end at once."""
         self.revision += 1
         if decision.eligible:
@@ -341,7 +355,9 @@ class TrajectoryState(BaseModel):
         self.status_before_pause = self.status
         self.pause_reason = reason
         self.paused_at = now
-        return [self._move(self.phase, Status.PAUSED, f"paused: {reason or 'no reason given'}", now)]
+        return [
+            self._move(self.phase, Status.PAUSED, f"paused: {reason or 'no reason given'}", now)
+        ]
 
     def resume(self, reason: str | None, now: datetime) -> list[PhaseTransition]:
         """Restart the clocks where they stopped: every deadline moves by the time paused."""
@@ -365,7 +381,9 @@ class TrajectoryState(BaseModel):
         )
         return [self._move(self.phase, status, f"resumed: {reason or 'no reason given'}", now)]
 
-    def reassign(self, programme: PartnerProgramme, reason: str | None, now: datetime) -> list[PhaseTransition]:
+    def reassign(
+        self, programme: PartnerProgramme, reason: str | None, now: datetime
+    ) -> list[PhaseTransition]:
         """Hand the participant to another partner; from now on that partner's steps apply."""
         previous = self.programme.name
         self.programme = programme
@@ -402,7 +420,9 @@ class TrajectoryState(BaseModel):
         elif (silence := self._silence(now)) is not None:
             timers.append(silence)
         if self.phase == Phase.PLACEMENT and self.placement is not None:
-            timers.append(Timer("leave", self.placement.settles_at, "placement settled: leaves for follow-up"))
+            timers.append(
+                Timer("leave", self.placement.settles_at, "placement settled: leaves for follow-up")
+            )
         return min(timers, key=lambda t: t.at)
 
     def _silence(self, now: datetime) -> Timer | None:
@@ -419,25 +439,40 @@ class TrajectoryState(BaseModel):
         days = self.programme.steps(self.phase).inactivity_days
         if rung.step is None:
             kind: TimerKind = "follow_up_missed" if self.phase == Phase.FOLLOW_UP else "dormant"
-            return Timer(kind, rung.due_at, f"{phase} silence after every nudge: {kind.replace('_', ' ')}", rung)
+            return Timer(
+                kind,
+                rung.due_at,
+                f"{phase} silence after every nudge: {kind.replace('_', ' ')}",
+                rung,
+            )
         at = rung.due_at
         if rung.step.action == "message":
             at += (next_daytime(max(at, now)) - max(at, now)) * (self.day_seconds / 86400)
-        summary = f"{phase} silence timeout {days} days: nudge {rung.level} by {rung.step.channel.value}"
+        summary = (
+            f"{phase} silence timeout {days} days: nudge {rung.level} by {rung.step.channel.value}"
+        )
         return Timer("nudge", at, summary, rung)
 
-    def fire(self, timer: Timer, now: datetime) -> tuple[list[PhaseTransition], NudgeRequest | None]:
+    def fire(
+        self, timer: Timer, now: datetime
+    ) -> tuple[list[PhaseTransition], NudgeRequest | None]:
         """Carry out a timer that fell due; returns the changes and a nudge to send, if any."""
         self.revision += 1
         match timer.kind:
             case "max_duration":
-                return self.close(Outcome.MAX_DURATION_REACHED, "maximum duration reached", now), None
+                return self.close(
+                    Outcome.MAX_DURATION_REACHED, "maximum duration reached", now
+                ), None
             case "lost_contact":
-                return self.close(Outcome.LOST_CONTACT, "no contact during re-mobilisation", now), None
+                return self.close(
+                    Outcome.LOST_CONTACT, "no contact during re-mobilisation", now
+                ), None
             case "dormant":
                 self.dormant_since = now
                 self.nudge_level += 1
-                return [self._move(self.phase, Status.DORMANT, "silence after every nudge", now)], None
+                return [
+                    self._move(self.phase, Status.DORMANT, "silence after every nudge", now)
+                ], None
             case "follow_up_missed":
                 check = next(c for c in self.follow_ups if not c.settled)
                 check.unanswered = True
@@ -456,7 +491,9 @@ class TrajectoryState(BaseModel):
             level=self.nudge_level,
             action=step.action,
             channel=step.channel,
-            language=self.language if self.language in self.programme.languages else self.programme.languages[0],
+            language=self.language
+            if self.language in self.programme.languages
+            else self.programme.languages[0],
             phase=self.phase,
             silent_since=self.last_contact_at,
         )

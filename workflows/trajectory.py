@@ -1,11 +1,11 @@
-"""`ParticipantTrajectory`: one participant's journey from intake to follow-up, as a durable workflow."""
+"""`ParticipantTrajectory`: one participant's journey from intake to follow-up, durably."""
 
-import asyncio
 from datetime import timedelta
+from typing import Any
 
 from pydantic import BaseModel, Field
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributePair
+from temporalio.common import RetryPolicy, SearchAttributeUpdate
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -38,7 +38,9 @@ class TrajectoryInput(BaseModel):
     postcode: str
     language: str
     day_seconds: float = Field(default=86400.0, gt=0, description="length of a programme day")
-    history_limit: int = Field(default=10_000, description="continue as new beyond this many events")
+    history_limit: int = Field(
+        default=10_000, description="continue as new beyond this many events"
+    )
     state: TrajectoryState | None = None
 
 
@@ -97,7 +99,9 @@ class ParticipantTrajectory:
         if state.eligibility == "pending":
             decision = await workflow.execute_activity_method(
                 TrajectoryActivities.check_eligibility,
-                EligibilityRequest(participant_id=state.participant_id, enrolled_on=state.enrolled_at.date()),
+                EligibilityRequest(
+                    participant_id=state.participant_id, enrolled_on=state.enrolled_at.date()
+                ),
                 start_to_close_timeout=ACTIVITY_TIMEOUT,
                 retry_policy=RETRY,
                 summary="intake eligibility check",
@@ -115,7 +119,7 @@ class ParticipantTrajectory:
                     timeout=self._until(timer) if timer else None,
                     timeout_summary=timer.summary if timer else None,
                 )
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 await self._fire()
         await workflow.wait_condition(workflow.all_handlers_finished)
         return state.snapshot(workflow.now())
@@ -223,7 +227,9 @@ class ParticipantTrajectory:
             nudge,
             start_to_close_timeout=ACTIVITY_TIMEOUT,
             retry_policy=RETRY,
-            summary=f"{verb[nudge.action]} {nudge.level} by {nudge.channel.value} in {nudge.language}",
+            summary=(
+                f"{verb[nudge.action]} {nudge.level} by {nudge.channel.value} in {nudge.language}"
+            ),
         )
 
     async def _publish(
@@ -252,30 +258,26 @@ class ParticipantTrajectory:
 
     def _show(self, snapshot: TrajectorySnapshot, timer: Timer | None) -> None:
         """Keep search attributes and the Web UI's current details in step with the state."""
-        wanted: list[SearchAttributePair[object]] = [
+        wanted: list[SearchAttributeUpdate[Any]] = [
             contract.PARTNER.value_set(snapshot.partner_id),
             contract.PHASE.value_set(snapshot.phase.value),
             contract.STATUS.value_set(snapshot.status.value),
             contract.NUDGE_LEVEL.value_set(snapshot.nudge_level),
             contract.LAST_CONTACT.value_set(snapshot.last_contact_at),
-        ]  # type: ignore[list-item]
+        ]
         if snapshot.outcome is not None:
-            wanted.append(contract.OUTCOME.value_set(snapshot.outcome.value))  # type: ignore[arg-type]
-        changed = [p for p in wanted if self._attributes.get(p.key.name) != p.value]
+            wanted.append(contract.OUTCOME.value_set(snapshot.outcome.value))
+        changed = [u for u in wanted if self._attributes.get(u.key.name) != u.value]
         if changed:
-            workflow.upsert_search_attributes(changed)  # type: ignore[arg-type]
-            self._attributes.update({p.key.name: p.value for p in changed})
-        last = snapshot.last_milestone
-        workflow.set_current_details(
-            "\n".join(
-                [
-                    f"**Phase** {snapshot.phase.value} · **status** {snapshot.status.value}",
-                    f"**Last milestone** {last.type.value} on {last.occurred_at:%Y-%m-%d}" if last else "",
-                    f"**Next** {timer.summary} at {timer.at:%Y-%m-%d %H:%M} UTC" if timer else "",
-                    f"**Nudge level** {snapshot.nudge_level}",
-                ]
-            )
-        )
+            workflow.upsert_search_attributes(changed)
+            self._attributes.update({u.key.name: u.value for u in changed})
+        lines = [f"**Phase** {snapshot.phase.value} · **status** {snapshot.status.value}"]
+        if (last := snapshot.last_milestone) is not None:
+            lines.append(f"**Last milestone** {last.type.value} on {last.occurred_at:%Y-%m-%d}")
+        if timer is not None:
+            lines.append(f"**Next** {timer.summary} at {timer.at:%Y-%m-%d %H:%M} UTC")
+        lines.append(f"**Nudge level** {snapshot.nudge_level}")
+        workflow.set_current_details("\n".join(lines))
 
     def _until(self, timer: Timer) -> timedelta:
         return max(timer.at - workflow.now(), timedelta(milliseconds=10))

@@ -1,0 +1,1 @@
+"""Scenarios a case manager would recognise, against real Temporal and PostgreSQL."""
