@@ -131,6 +131,52 @@ def _programme(partner_id: str) -> PartnerProgramme:
         raise ApplicationError(str(error), type="UnknownPartner", non_retryable=True) from error
 
 
+async def _write_changes(con: Connection, changes: ReadModelChanges) -> bool:
+    """Insert what is new and keep the newest snapshot; False when a newer one is stored."""
+    snapshot = changes.snapshot
+    pid = snapshot.participant_id
+    if (milestone := changes.milestone) is not None:
+        await con.execute(
+            _INSERT_MILESTONE,
+            pid,
+            milestone.milestone_id,
+            milestone.type,
+            milestone.occurred_at,
+            milestone.recorded_by,
+            milestone.payload,
+            changes.milestone_phase or snapshot.phase,
+        )
+    await con.executemany(
+        _INSERT_TRANSITION,
+        [
+            (pid, t.seq, t.from_phase, t.to_phase, t.status, t.cause, t.at)
+            for t in changes.transitions
+        ],
+    )
+    if changes.contact_at is not None:
+        await con.execute(_MARK_CONTACT, pid, changes.contact_at)
+    last = snapshot.last_milestone
+    revision = await con.fetchval(
+        _UPSERT_SNAPSHOT,
+        pid,
+        workflow_id(pid),
+        snapshot.partner_id,
+        snapshot.phase,
+        snapshot.status,
+        snapshot.nudge_level,
+        snapshot.milestone_count,
+        last.type if last else None,
+        last.occurred_at if last else None,
+        snapshot.last_contact_at,
+        snapshot.outcome,
+        snapshot.next_deadline,
+        snapshot.enrolled_at,
+        snapshot.closed_at,
+        snapshot.revision,
+    )
+    return revision is not None
+
+
 class TrajectoryActivities:
     """The trajectory's side effects, bound to the process's pool and notification channel."""
 
@@ -185,74 +231,21 @@ class TrajectoryActivities:
     async def record_changes(self, changes: ReadModelChanges) -> None:
         """Write one step of the trajectory to the read model, all or nothing."""
         snapshot = changes.snapshot
-        participant_id = snapshot.participant_id
-        with _bound(participant_id):
+        with _bound(snapshot.participant_id):
             try:
                 async with self._pool.acquire() as con, con.transaction():
-                    await self._record_milestone(con, changes)
-                    await con.executemany(
-                        _INSERT_TRANSITION,
-                        [
-                            (
-                                participant_id,
-                                t.seq,
-                                t.from_phase,
-                                t.to_phase,
-                                t.status,
-                                t.cause,
-                                t.at,
-                            )
-                            for t in changes.transitions
-                        ],
-                    )
-                    if changes.contact_at is not None:
-                        await con.execute(_MARK_CONTACT, participant_id, changes.contact_at)
-                    last = snapshot.last_milestone
-                    applied = await con.fetchval(
-                        _UPSERT_SNAPSHOT,
-                        participant_id,
-                        workflow_id(participant_id),
-                        snapshot.partner_id,
-                        snapshot.phase,
-                        snapshot.status,
-                        snapshot.nudge_level,
-                        snapshot.milestone_count,
-                        last.type if last else None,
-                        last.occurred_at if last else None,
-                        snapshot.last_contact_at,
-                        snapshot.outcome,
-                        snapshot.next_deadline,
-                        snapshot.enrolled_at,
-                        snapshot.closed_at,
-                        snapshot.revision,
-                    )
+                    applied = await _write_changes(con, changes)
             except asyncpg.ForeignKeyViolationError as error:
-                raise _unknown_participant(participant_id) from error
+                raise _unknown_participant(snapshot.participant_id) from error
             log.info(
                 "read_model_updated",
                 revision=snapshot.revision,
-                snapshot_applied=applied is not None,
+                snapshot_applied=applied,
                 phase=snapshot.phase.value,
                 status=snapshot.status.value,
                 milestone_type=changes.milestone.type.value if changes.milestone else None,
                 transitions=len(changes.transitions),
             )
-
-    @staticmethod
-    async def _record_milestone(con: Connection, changes: ReadModelChanges) -> None:
-        milestone = changes.milestone
-        if milestone is None:
-            return
-        await con.execute(
-            _INSERT_MILESTONE,
-            changes.snapshot.participant_id,
-            milestone.milestone_id,
-            milestone.type,
-            milestone.occurred_at,
-            milestone.recorded_by,
-            milestone.payload,
-            changes.milestone_phase or changes.snapshot.phase,
-        )
 
     @activity.defn
     async def send_nudge(self, request: NudgeRequest) -> None:

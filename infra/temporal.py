@@ -39,31 +39,58 @@ async def connect(settings: Settings | None = None) -> Client:
     )
 
 
+async def _listed(client: Client, namespace: str) -> dict[str, IndexedValueType.ValueType] | None:
+    """The namespace's custom search attributes; None where the server cannot list them."""
+    try:
+        response = await client.operator_service.list_search_attributes(
+            ListSearchAttributesRequest(namespace=namespace)
+        )
+    except RPCError as error:
+        # The time-skipping test server adds search attributes but does not list them.
+        if error.status == RPCStatusCode.UNIMPLEMENTED:
+            return None
+        raise
+    return dict(response.custom_attributes)
+
+
+async def _add(
+    client: Client, namespace: str, attributes: dict[str, IndexedValueType.ValueType]
+) -> bool:
+    """Add `attributes`; False when they exist already (another starter was first)."""
+    try:
+        await client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(namespace=namespace, search_attributes=attributes)
+        )
+    except RPCError as error:
+        if error.status == RPCStatusCode.ALREADY_EXISTS:
+            return False
+        raise
+    return True
+
+
 async def register_search_attributes(client: Client, namespace: str) -> list[str]:
     """Add the contract's custom search attributes missing from `namespace`; return those added.
 
     An attribute that exists with another type is a deployment error, not something to paper over.
     """
-    listed = await client.operator_service.list_search_attributes(
-        ListSearchAttributesRequest(namespace=namespace)
-    )
-    existing = dict(listed.custom_attributes)
-    missing: dict[str, IndexedValueType.ValueType] = {}
-    for key in SEARCH_ATTRIBUTES:
-        wanted = IndexedValueType.ValueType(int(key.indexed_value_type))
-        if key.name not in existing:
-            missing[key.name] = wanted
-        elif existing[key.name] != wanted:
-            found = IndexedValueType.Name(existing[key.name])
-            raise RuntimeError(f"search attribute {key.name} exists in {namespace} as {found}")
-    if missing:
-        try:
-            await client.operator_service.add_search_attributes(
-                AddSearchAttributesRequest(namespace=namespace, search_attributes=missing)
-            )
-        except RPCError as error:
-            # Another process registered them first.
-            if error.status != RPCStatusCode.ALREADY_EXISTS:
-                raise
-        log.info("search_attributes_registered", namespace=namespace, names=sorted(missing))
-    return sorted(missing)
+    wanted = {
+        key.name: IndexedValueType.ValueType(int(key.indexed_value_type))
+        for key in SEARCH_ATTRIBUTES
+    }
+    listed = await _listed(client, namespace)
+    added: list[str]
+    if listed is None:
+        # Unlisted: one at a time, so that one already there does not stop the others.
+        added = [
+            name for name, kind in wanted.items() if await _add(client, namespace, {name: kind})
+        ]
+    else:
+        for name, kind in wanted.items():
+            if name in listed and listed[name] != kind:
+                found = IndexedValueType.Name(listed[name])
+                raise RuntimeError(f"search attribute {name} exists in {namespace} as {found}")
+        missing = {name: kind for name, kind in wanted.items() if name not in listed}
+        added = list(missing) if missing and await _add(client, namespace, missing) else []
+    if added:
+        log.info("search_attributes_registered", namespace=namespace, names=sorted(added))
+    return sorted(added)

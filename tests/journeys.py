@@ -7,9 +7,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
+import asyncpg
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
+from infra.database import Pool
 from trajectory.milestones import Milestone, MilestoneType
 from trajectory.records import TrajectorySnapshot
 from trajectory.state import TrajectoryState
@@ -34,6 +36,16 @@ class Journey:
     env: WorkflowEnvironment
     handle: WorkflowHandle[ParticipantTrajectory, Any]
     participant_id: str
+
+    pool: Pool
+
+    async def person(self) -> asyncpg.Record:
+        """The personal data kept for this participant in PostgreSQL."""
+        row = await self.pool.fetchrow(
+            "SELECT * FROM persons WHERE participant_id = $1", self.participant_id
+        )
+        assert row is not None
+        return row
 
     async def now(self) -> datetime:
         return await self.env.get_current_time()

@@ -105,7 +105,7 @@ def follow(env: WorkflowEnvironment, pool: Pool) -> Start:
         enrolled = await enrol(
             env.client, pool, request, history_limit=details.get("history_limit", 10_000)
         )
-        journey = Journey(env, enrolled.handle, enrolled.participant_id)
+        journey = Journey(env, enrolled.handle, enrolled.participant_id, pool)
         await journey.wait_for(lambda s: s.eligibility != "pending", "the eligibility check")
         return journey
 

@@ -122,3 +122,26 @@ async def test_the_read_model_matches_the_workflow_after_a_scripted_trajectory(
     )
     assert row is not None
     assert dict(row) == {"status": "closed", "outcome": "other_support_measure"}
+
+
+async def test_personal_data_never_reaches_the_history_or_the_logs(
+    dev_start: Start, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("INFO")
+    journey = await dev_start("infor-jeunes")
+    person = await journey.person()
+    await journey.finish_phase()
+    await journey.report(M.LANGUAGE_ASSESSED, {"language": "fr", "level": "B2"})
+
+    history = (await journey.handle.fetch_history()).to_json()
+    secrets = [
+        person["given_name"],
+        person["family_name"],
+        person["national_number"],
+        person["phone"],
+        person["email"],
+        person["birth_date"].isoformat(),
+    ]
+    assert [s for s in secrets if s in history] == []
+    assert [s for s in secrets if s in caplog.text] == []
+    assert journey.participant_id in caplog.text

@@ -238,6 +238,16 @@ class ParticipantTrajectory:
         """Tell the main loop, the search attributes, the Web UI and the read model what changed."""
         state = self._state
         self._changed = True
+        for change in transitions:
+            workflow.logger.info(
+                "trajectory_moved",
+                extra={
+                    "participant_id": state.participant_id,
+                    "from_phase": change.from_phase.value,
+                    "to_phase": change.to_phase.value,
+                    "status": change.status.value,
+                },
+            )
         snapshot = state.snapshot(workflow.now())
         self._show(snapshot, state.next_timer(workflow.now()))
         contact = milestone.occurred_at if milestone is not None and milestone.is_contact else None
