@@ -92,9 +92,9 @@ RETURNING revision
 
 _INSERT_NUDGE = """
 INSERT INTO nudges (
-    participant_id, seq, level, action, channel, language, phase, partner_id, silent_since
+    participant_id, seq, level, action, channel, language, phase, partner_id, silent_since, sent_at
 )
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 ON CONFLICT DO NOTHING
 RETURNING seq
 """
@@ -264,6 +264,7 @@ class TrajectoryActivities:
                         request.phase,
                         request.partner_id,
                         request.silent_since,
+                        request.sent_at,
                     )
                     if new is not None:
                         await self._carry_out(con, request)

@@ -71,6 +71,7 @@ def nudge(participant_id: str, seq: int, action: Action = "message") -> NudgeReq
         language="fr",
         phase=Phase.COACHING,
         silent_since=datetime.now(UTC) - timedelta(days=21),
+        sent_at=datetime.now(UTC),
     )
 
 

@@ -63,6 +63,7 @@ class NudgeRequest(BaseModel):
     language: str
     phase: Phase
     silent_since: datetime
+    sent_at: datetime = Field(description="workflow time of the rung, the clock of nudge effect")
 
 
 class EligibilityRequest(BaseModel):

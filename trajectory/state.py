@@ -496,6 +496,7 @@ class TrajectoryState(BaseModel):
             else self.programme.languages[0],
             phase=self.phase,
             silent_since=self.last_contact_at,
+            sent_at=now,
         )
         return [], nudge
 
