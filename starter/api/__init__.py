@@ -1,0 +1,1 @@
+"""The HTTP API for partners, backend services and case managers (DESIGN §8)."""

@@ -1,0 +1,64 @@
+"""Dependencies of the routes, as `Annotated` aliases: settings, pool, Temporal client, caller."""
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials
+from temporalio.client import Client
+
+from infra.database import Pool
+from infra.settings import Settings, get_settings
+from starter.api.auth import Caller, authenticate, bearer
+from starter.api.errors import ApiError
+from starter.keys import Role
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def get_pool(request: Request) -> Pool:
+    """The pool the lifespan opened."""
+    pool: Pool = request.app.state.pool
+    return pool
+
+
+def get_client(request: Request) -> Client:
+    """The Temporal client the lifespan connected."""
+    client: Client = request.app.state.temporal
+    return client
+
+
+PoolDep = Annotated[Pool, Depends(get_pool)]
+ClientDep = Annotated[Client, Depends(get_client)]
+
+_CHALLENGE = {"WWW-Authenticate": "Bearer"}
+
+
+async def current_caller(
+    pool: PoolDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Caller:
+    """The caller behind `Authorization: Bearer KEY`; 401 when missing, unknown or revoked."""
+    if credentials is None:
+        raise ApiError(
+            401, "unauthorized", "send an API key: Authorization: Bearer KEY", _CHALLENGE
+        )
+    caller = await authenticate(pool, credentials.credentials)
+    if caller is None:
+        raise ApiError(401, "unauthorized", "the API key is unknown or revoked", _CHALLENGE)
+    return caller
+
+
+CallerDep = Annotated[Caller, Depends(current_caller)]
+
+
+def require(*roles: Role) -> Callable[[Caller], Awaitable[Caller]]:
+    """A dependency that lets only `roles` through; 403 for any other valid key."""
+    allowed = ", ".join(role.value for role in roles)
+
+    async def check(caller: CallerDep) -> Caller:
+        if caller.role not in roles:
+            raise ApiError(403, "forbidden", f"this needs a key of role {allowed}")
+        return caller
+
+    return check

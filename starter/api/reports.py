@@ -1,0 +1,59 @@
+"""Programme reports for backend services and case managers (DESIGN §5, §8, §9).
+
+JSON holds every table of the report; `?format=csv` answers one table as CSV, the funnel unless
+`?table=` names another (the same files `python -m starter report` writes).
+"""
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query, Response
+
+from starter.api.deps import PoolDep, SettingsDep, current_caller, require
+from starter.api.errors import ErrorPublic
+from starter.keys import Role
+from starter.reporting import queries
+from starter.reporting.figures import TABLES, ProgrammeReport, Table
+from starter.reporting.tables import table_csv
+
+router = APIRouter(
+    prefix="/v1/reports",
+    tags=["reports"],
+    dependencies=[Depends(current_caller), Depends(require(Role.BACKEND, Role.CASE_MANAGER))],
+    responses={
+        401: {"model": ErrorPublic, "description": "no API key, or an unknown or revoked one"},
+        403: {"model": ErrorPublic, "description": "partners do not read programme reports"},
+        422: {"model": ErrorPublic, "description": "unknown format or table"},
+    },
+)
+
+_CSV_EXAMPLE = (
+    "partner_id,stage,participants,enrolled,share_of_enrolled\r\n"
+    "jes,enrolled,12,12,1.0\r\n"
+    "jes,assessed,9,12,0.75\r\n"
+)
+
+
+@router.get(
+    "/programme",
+    response_model=ProgrammeReport,
+    summary="The programme report (JSON, or one table as CSV with ?format=csv)",
+    responses={200: {"content": {"text/csv": {"example": _CSV_EXAMPLE}}}},
+)
+async def programme_report(
+    pool: PoolDep,
+    settings: SettingsDep,
+    report_format: Annotated[Literal["json", "csv"], Query(alias="format")] = "json",
+    table: Annotated[
+        Table, Query(description=f"the table to answer as CSV: {', '.join(TABLES)}")
+    ] = "funnel",
+) -> ProgrammeReport | Response:
+    """Funnel, phases, outcomes, time to offer, training, nudge effect and ESF+ indicators."""
+    async with pool.acquire() as con:
+        report = await queries.programme_report(con, day_seconds=settings.seconds_per_day)
+    if report_format == "csv":
+        return Response(
+            table_csv(report, table),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="programme-{table}.csv"'},
+        )
+    return report

@@ -1,0 +1,270 @@
+"""`python -m starter enrol --file cohort.csv`: enrol a whole cohort from a CSV file (DESIGN §5).
+
+Rows are checked like `POST /v1/participants` bodies and enrolled with bounded concurrency.
+A bad row is reported and skipped, never fatal. Enrolment is idempotent on `external_ref`, so
+re-running the same file after an interruption enrols only what is missing.
+The ESF+ entry-profile columns are optional: a row leaves them all empty or fills them all.
+"""
+
+import argparse
+import asyncio
+import csv
+import sys
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import ValidationError
+from temporalio.client import Client
+from tqdm import tqdm
+
+from infra.database import Pool, migrate, open_pool
+from infra.settings import get_settings
+from infra.temporal import connect
+from starter.api.errors import describe_errors
+from starter.api.models import ParticipantCreate
+from starter.enrolment import enrol
+
+COLUMNS = (
+    "external_ref",
+    "partner_id",
+    "given_name",
+    "family_name",
+    "birth_date",
+    "national_number",
+    "postcode",
+    "phone",
+    "email",
+    "language",
+    "employed",
+    "in_education",
+    "in_training",
+    "other_measure",
+)
+PERSON = (
+    "given_name",
+    "family_name",
+    "birth_date",
+    "national_number",
+    "postcode",
+    "phone",
+    "email",
+    "language",
+)
+PERSON_OPTIONAL = ("phone", "email")
+STATUS = ("employed", "in_education", "in_training", "other_measure")
+ENTRY_PROFILE = (
+    "labour_status",
+    "education_level",
+    "gender",
+    "disability",
+    "third_country_national",
+    "foreign_background",
+    "minority",
+    "homeless",
+)
+"""Optional columns: the ESF+ situation at entry (`declined` is an answer, an empty cell is not)."""
+REPORT_COLUMNS = ("row", "external_ref", "reason")
+
+Row = Mapping[str | None, Any]
+"""A row as `csv.DictReader` gives it: surplus fields land under the key None."""
+
+
+class CohortFileError(ValueError):
+    """The file as a whole cannot be read as a cohort (no header, missing columns)."""
+
+
+@dataclass(frozen=True)
+class RowOutcome:
+    """What became of one row; `row` counts lines as a spreadsheet does (the header is row 1)."""
+
+    row: int
+    external_ref: str
+    result: Literal["enrolled", "already_enrolled", "rejected"]
+    reason: str | None = None
+
+
+@dataclass
+class CohortSummary:
+    enrolled: int = 0
+    already_enrolled: int = 0
+    rejected: list[RowOutcome] = field(default_factory=list)
+
+    def add(self, outcome: RowOutcome) -> None:
+        if outcome.result == "enrolled":
+            self.enrolled += 1
+        elif outcome.result == "already_enrolled":
+            self.already_enrolled += 1
+        else:
+            self.rejected.append(outcome)
+
+
+def read_cohort(path: Path) -> list[tuple[int, Row]]:
+    """The numbered rows of a cohort file; raises `CohortFileError` when columns are missing."""
+    with path.open(newline="", encoding="utf-8-sig") as file:
+        reader = csv.DictReader(file)
+        missing = [column for column in COLUMNS if column not in (reader.fieldnames or [])]
+        if missing:
+            raise CohortFileError(f"{path}: missing columns: {', '.join(missing)}")
+        return [(number, row) for number, row in enumerate(reader, start=2)]
+
+
+def enrolment_of(row: Row) -> ParticipantCreate:
+    """The enrolment a row describes, checked like an API request; raises `ValidationError`."""
+    if row.get(None):
+        raise ValueError(f"{len(row[None])} more fields than the header has")
+
+    def value(column: str) -> str | None:
+        raw = row.get(column)
+        text = raw.strip() if isinstance(raw, str) else None
+        optional = column in PERSON_OPTIONAL or column in ENTRY_PROFILE
+        return None if not text and optional else text
+
+    def present(columns: Iterable[str]) -> dict[str, str]:
+        return {c: v for c in columns if (v := value(c)) is not None}
+
+    profile = present(ENTRY_PROFILE)
+    return ParticipantCreate.model_validate(
+        {
+            **present(("external_ref", "partner_id")),
+            "person": present(PERSON),
+            "status": present(STATUS),
+            **({"entry_profile": profile} if profile else {}),
+        }
+    )
+
+
+async def enrol_row(
+    client: Client, pool: Pool, number: int, row: Row, day_seconds: float
+) -> RowOutcome:
+    """Enrol one row; any failure becomes a rejection with its reason, never an exception."""
+    ref = str(row.get("external_ref") or "").strip()
+    try:
+        enrolment = enrolment_of(row)
+    except ValidationError as error:
+        return RowOutcome(number, ref, "rejected", describe_errors(error.errors()))
+    except ValueError as error:
+        return RowOutcome(number, ref, "rejected", str(error))
+    try:
+        enrolled = await enrol(client, pool, enrolment, day_seconds=day_seconds)
+    except Exception as error:  # one row's trouble must not stop the others; a re-run retries it
+        reason = f"not enrolled now ({type(error).__name__}: {error}); re-run the file to retry"
+        return RowOutcome(number, ref, "rejected", reason)
+    return RowOutcome(number, ref, "enrolled" if enrolled.created else "already_enrolled")
+
+
+async def enrol_cohort(
+    client: Client,
+    pool: Pool,
+    rows: Iterable[tuple[int, Row]],
+    *,
+    concurrency: int = 32,
+    day_seconds: float = 86400.0,
+    on_row: Callable[[RowOutcome], None] | None = None,
+) -> CohortSummary:
+    """Enrol every row, at most `concurrency` at a time."""
+    summary = CohortSummary()
+    slots = asyncio.Semaphore(concurrency)
+
+    async def one(number: int, row: Row) -> None:
+        try:
+            outcome = await enrol_row(client, pool, number, row, day_seconds)
+        finally:
+            slots.release()
+        summary.add(outcome)
+        if on_row is not None:
+            on_row(outcome)
+
+    async with asyncio.TaskGroup() as group:
+        for number, row in rows:
+            await slots.acquire()
+            group.create_task(one(number, row))
+    summary.rejected.sort(key=lambda rejected: rejected.row)
+    return summary
+
+
+def write_report(path: Path, rejected: Iterable[RowOutcome]) -> None:
+    """The rejected rows, to fix and enrol again."""
+    with path.open("w", newline="", encoding="utf-8") as file:
+        writer = csv.writer(file)
+        writer.writerow(REPORT_COLUMNS)
+        writer.writerows((r.row, r.external_ref, r.reason) for r in rejected)
+
+
+# -- CLI ----------------------------------------------------------------------------------------
+
+
+def add_parser(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    """`enrol --file cohort.csv`; run by `args.run(args) -> exit code`."""
+    command = subparsers.add_parser(
+        "enrol",
+        help="enrol a cohort from a CSV file (safe to re-run)",
+        description=(
+            f"CSV columns: {','.join(COLUMNS)}; "
+            f"optional ESF+ entry-profile columns: {','.join(ENTRY_PROFILE)}"
+        ),
+    )
+    command.add_argument("--file", required=True, type=Path, help="the cohort CSV file")
+    command.add_argument(
+        "--concurrency", type=_concurrency, default=32, help="enrolments at once (default 32)"
+    )
+    command.add_argument("--report", type=Path, help="write rejected rows to this CSV file")
+    command.set_defaults(run=run)
+
+
+def _concurrency(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= 256:
+        raise argparse.ArgumentTypeError("between 1 and 256")
+    return value
+
+
+def run(args: argparse.Namespace) -> int:
+    """0 when every row is enrolled (now or before), 1 when some were rejected, 2 on a bad file."""
+    try:
+        rows = read_cohort(args.file)
+    except (OSError, CohortFileError, UnicodeDecodeError, csv.Error) as error:
+        sys.stderr.write(f"starter enrol: error: {error}\n")
+        return 2
+    try:
+        summary = asyncio.run(_enrol(rows, args.concurrency))
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted: run the same command again to enrol the rest\n")
+        return 130
+    out = sys.stdout
+    out.write(
+        f"enrolled: {summary.enrolled}, already enrolled: {summary.already_enrolled}, "
+        f"rejected: {len(summary.rejected)}\n"
+    )
+    for rejected in summary.rejected:
+        out.write(f"row {rejected.row} ({rejected.external_ref or 'no ref'}): {rejected.reason}\n")
+    if args.report is not None:
+        write_report(args.report, summary.rejected)
+        out.write(f"rejected rows written to {args.report}\n")
+    return 1 if summary.rejected else 0
+
+
+async def _enrol(rows: list[tuple[int, Row]], concurrency: int) -> CohortSummary:
+    settings = get_settings()
+    client = await connect(settings)
+    pool = await open_pool(settings)
+    try:
+        await migrate(pool)
+        with tqdm(total=len(rows), unit="row", file=sys.stderr, disable=None) as progress:
+
+            def advance(outcome: RowOutcome) -> None:
+                progress.update()
+                if outcome.result == "rejected":
+                    progress.set_postfix_str(f"last rejected: row {outcome.row}", refresh=False)
+
+            return await enrol_cohort(
+                client,
+                pool,
+                rows,
+                concurrency=concurrency,
+                day_seconds=settings.seconds_per_day,
+                on_row=advance,
+            )
+    finally:
+        await pool.close()

@@ -1,0 +1,246 @@
+"""Property-based requests from the OpenAPI description: no input makes the API answer 5xx or
+breaks a trajectory (no failed workflow task, no activity stuck retrying).
+
+Schemathesis generates the cases, valid and invalid, for every operation; Hypothesis drives
+them from a worker thread while the test's event loop serves the API and runs the worker.
+"""
+
+import asyncio
+import json
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import httpx
+import schemathesis
+from fastapi import FastAPI
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+from schemathesis import Case, GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+from temporalio.api.enums.v1 import EventType
+from temporalio.testing import WorkflowEnvironment
+
+from infra.contract import workflow_id
+from tests.api_fixtures import EnrolByApi, Keys, bearer
+from trajectory.milestones import MilestoneType
+
+EXAMPLES = 300
+"""Schema-driven requests in one run; about 15 seconds on the dev server."""
+MILESTONE_EXAMPLES = 120
+CLOSING = {MilestoneType.WITHDRAWN, MilestoneType.MOVED_AWAY}
+"""Left out of the milestone run: they would end it after a few examples."""
+REQUEST_TIMEOUT = 60.0
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
+
+
+def _case_strategy(app: FastAPI, participants: list[str]) -> st.SearchStrategy[Case[Any]]:
+    """Every operation, valid and invalid inputs, aimed at random ids and at real participants."""
+    schema = schemathesis.openapi.from_dict(app.openapi())
+    strategies: list[st.SearchStrategy[Case[Any]]] = []
+    for result in schema.get_all_operations():
+        operation = result.ok()  # type: ignore[union-attr]  # the app's own schema is valid
+        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+            strategies.append(operation.as_strategy(generation_mode=mode))
+            if "{participant_id}" in operation.path:
+                strategies += [
+                    operation.as_strategy(
+                        generation_mode=mode, path_parameters={"participant_id": participant}
+                    )
+                    for participant in participants
+                ]
+    return st.one_of(strategies)
+
+
+def _request(case: Case[Any], key: str | None) -> dict[str, Any]:
+    """The case as keyword arguments of `httpx.AsyncClient.request`."""
+    sent = case.as_transport_kwargs(
+        base_url="http://parcours.test", headers=bearer(key) if key else {}
+    )
+    if not key:
+        sent["headers"].pop("Authorization", None)
+    request: dict[str, Any] = {
+        "method": sent["method"],
+        "url": sent["url"],
+        "headers": sent["headers"],
+        "params": sent.get("params") or None,
+    }
+    if "json" in sent:
+        request["content"] = json.dumps(sent["json"]).encode()
+    elif sent.get("data") is not None:
+        data = sent["data"]
+        request["content"] = data if isinstance(data, bytes) else str(data).encode()
+    return request
+
+
+async def test_no_generated_request_gets_a_5xx_or_breaks_a_trajectory(
+    api_app: FastAPI,
+    api: httpx.AsyncClient,
+    keys: Keys,
+    enrol_by_api: EnrolByApi,
+    dev_env: WorkflowEnvironment,
+) -> None:
+    participants = [await enrol_by_api(p) for p in ("jes", "jes", "inbrussel", "inbrussel")]
+    started = datetime.now(UTC)
+    loop = asyncio.get_running_loop()
+    callers = [keys.case_manager, keys.case_manager, keys.jes, keys.inbrussel, keys.backend, None]
+
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        database=None,
+        phases=[Phase.generate, Phase.shrink],
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(case=_case_strategy(api_app, participants), key=st.sampled_from(callers))
+    def no_server_error(case: Case[Any], key: str | None) -> None:
+        request = api.request(**_request(case, key))
+        response = asyncio.run_coroutine_threadsafe(request, loop).result(REQUEST_TIMEOUT)
+        if response.status_code >= 400:
+            assert set(response.json()) == {"error", "detail"}, response.text
+        case.validate_response(response, checks=CHECKS)
+
+    await asyncio.to_thread(no_server_error)
+    await assert_no_trajectory_broke(dev_env, participants, started)
+
+
+def _payloads(kind: MilestoneType) -> st.SearchStrategy[dict[str, Any]]:
+    """Well-formed payloads for each milestone type."""
+    today = datetime.now(UTC).date()
+    ref = st.text(alphabet="abcdefghijklmnopqrstuvwxyz-0123456789", min_size=1, max_size=12)
+    match kind:
+        case MilestoneType.LANGUAGE_ASSESSED:
+            return st.fixed_dictionaries(
+                {
+                    "language": st.sampled_from(["fr", "nl", "en", "ar"]),
+                    "level": st.sampled_from(["A1", "A2", "B1", "B2", "C1", "C2"]),
+                }
+            )
+        case MilestoneType.DIGITAL_ASSESSED:
+            return st.fixed_dictionaries({"level": st.integers(1, 8)})
+        case MilestoneType.COACH_ASSIGNED:
+            return st.fixed_dictionaries({"coach_ref": ref})
+        case MilestoneType.COACHING_SESSION_HELD:
+            return st.fixed_dictionaries({"mode": st.sampled_from(["individual", "group"])})
+        case MilestoneType.TRAINING_ENROLLED:
+            return st.fixed_dictionaries({"course_id": ref})
+        case MilestoneType.PLACEMENT_STARTED:
+            return st.fixed_dictionaries(
+                {
+                    "kind": st.sampled_from(
+                        ["employment", "self_employment", "traineeship", "apprenticeship"]
+                    ),
+                    "start_date": st.dates(
+                        today - timedelta(days=30), today + timedelta(days=120)
+                    ).map(date.isoformat),
+                },
+                optional={"employer": ref, "contract": st.sampled_from(["CDI", "CDD"])},
+            )
+        case MilestoneType.FOLLOW_UP_CONTACT:
+            return st.fixed_dictionaries({"in_employment": st.booleans()})
+    return st.just({})
+
+
+@st.composite
+def _milestones(draw: st.DrawFn) -> dict[str, Any]:
+    """A well-formed milestone body of any type, a little in the past or the near future."""
+    kind = draw(st.sampled_from([t for t in MilestoneType if t not in CLOSING]))
+    seconds = draw(st.integers(-900, 3600))
+    return {
+        "milestone_id": draw(st.sampled_from([f"fuzz-{i}" for i in range(30)])),
+        "type": kind.value,
+        "occurred_at": (datetime.now(UTC) - timedelta(seconds=seconds)).isoformat(),
+        "payload": draw(_payloads(kind)),
+    }
+
+
+async def test_any_run_of_well_formed_milestones_is_accepted_or_refused_with_a_reason(
+    api: httpx.AsyncClient, keys: Keys, enrol_by_api: EnrolByApi, dev_env: WorkflowEnvironment
+) -> None:
+    """Deeper than the schema-driven run: valid bodies reach the workflow's validators."""
+    partners = {"jes": keys.jes, "inbrussel": keys.inbrussel, "orientaeuro": None}
+    participants = {await enrol_by_api(p): key for p, key in partners.items()}
+    loop = asyncio.get_running_loop()
+
+    @settings(
+        max_examples=MILESTONE_EXAMPLES,
+        deadline=None,
+        database=None,
+        phases=[Phase.generate, Phase.shrink],
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(
+        participant=st.sampled_from(sorted(participants)),
+        as_case_manager=st.booleans(),
+        body=_milestones(),
+    )
+    def accepted_or_refused(participant: str, as_case_manager: bool, body: dict[str, Any]) -> None:
+        key = participants[participant]
+        request = api.post(
+            f"/v1/participants/{participant}/milestones",
+            json=body,
+            headers=bearer(keys.case_manager if as_case_manager or key is None else key),
+        )
+        response = asyncio.run_coroutine_threadsafe(request, loop).result(REQUEST_TIMEOUT)
+        assert response.status_code in (200, 409), response.text
+        if response.status_code == 409:
+            assert response.json()["error"] == "milestone_refused"
+        else:
+            assert response.json()["participant_id"] == participant
+
+    await asyncio.to_thread(accepted_or_refused)
+    await assert_no_trajectory_broke(dev_env, list(participants), datetime.now(UTC))
+
+
+async def assert_no_trajectory_broke(
+    env: WorkflowEnvironment, participants: list[str], since: datetime
+) -> None:
+    """No failed workflow task in any history touched, and no activity retrying."""
+    ids = {workflow_id(p) for p in participants}
+    query = f"StartTime >= '{since.isoformat()}'"
+    ids |= {run.id async for run in env.client.list_workflows(query)}
+    for wid in sorted(ids):
+        handle = env.client.get_workflow_handle(wid)
+        history = await handle.fetch_history()
+        failed = [
+            e for e in history.events if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED
+        ]
+        assert not failed, f"{wid}: {failed[0].workflow_task_failed_event_attributes}"
+        description = await handle.describe()
+        retrying = [a for a in description.raw_description.pending_activities if a.attempt > 1]
+        assert not retrying, f"{wid}: {retrying[0].activity_type.name} {retrying[0].last_failure}"
+
+
+async def test_every_request_example_in_the_openapi_description_is_a_valid_request(
+    api: httpx.AsyncClient, keys: Keys, enrol_by_api: EnrolByApi
+) -> None:
+    spec = (await api.get("/openapi.json")).json()
+    schemas = spec["components"]["schemas"]
+    participant_id = await enrol_by_api("jes")
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            if "requestBody" not in operation:
+                continue
+            media = operation["requestBody"]["content"]["application/json"]
+            examples = [e["value"] for e in media.get("examples", {}).values()]
+            ref = media["schema"].get("$ref", "")
+            examples += schemas.get(ref.rsplit("/", 1)[-1], {}).get("examples", [])
+            assert examples, (method, path)
+            key = keys.backend if path == "/v1/participants" else keys.case_manager
+            for example in examples:
+                answer = await api.request(
+                    method,
+                    path.replace("{participant_id}", participant_id),
+                    json=example,
+                    headers=bearer(key),
+                )
+                assert answer.status_code != 422, (path, example, answer.text)
