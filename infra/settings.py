@@ -4,7 +4,7 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -40,6 +40,38 @@ class Settings(BaseSettings):
     ui_port: int = Field(default=8233, ge=1, le=65535, validation_alias="PARCOURS_UI_PORT")
     environment: Literal["development", "production"] = Field(
         default="development", validation_alias="PARCOURS_ENV"
+    )
+    codec_keys: SecretStr | None = Field(
+        default=None,
+        validation_alias="PARCOURS_CODEC_KEYS",
+        repr=False,
+        description="payload keys `id:BASE64,...`, current first; None uses the dev key file",
+    )
+    codec_host: str = Field(default="127.0.0.1", validation_alias="PARCOURS_CODEC_HOST")
+    codec_port: int = Field(default=8234, ge=1, le=65535, validation_alias="PARCOURS_CODEC_PORT")
+    ui_origin: str = Field(
+        default="http://127.0.0.1:8233",
+        validation_alias="PARCOURS_UI_ORIGIN",
+        description="the Web UI's origin, the only one the codec server answers across origins",
+    )
+    codec_oidc_issuer: str | None = Field(
+        default=None,
+        validation_alias="PARCOURS_CODEC_OIDC_ISSUER",
+        description="issuer of the access tokens the Web UI forwards to the codec server",
+    )
+    codec_oidc_audience: str | None = Field(
+        default=None, validation_alias="PARCOURS_CODEC_OIDC_AUDIENCE"
+    )
+    codec_oidc_jwks_url: str | None = Field(
+        default=None,
+        validation_alias="PARCOURS_CODEC_OIDC_JWKS_URL",
+        description="where the issuer publishes its signing keys",
+    )
+    codec_oidc_claim: str = Field(default="groups", validation_alias="PARCOURS_CODEC_OIDC_CLAIM")
+    codec_oidc_case_manager: str = Field(
+        default="parcours-case-managers",
+        validation_alias="PARCOURS_CODEC_OIDC_CASE_MANAGER",
+        description="the value of the claim that makes a signed-in user a case manager",
     )
 
     @model_validator(mode="after")

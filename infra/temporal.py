@@ -1,4 +1,8 @@
-"""The one way every process (worker, API, CLI, tests) reaches Temporal: one data converter."""
+"""The one way every process (worker, API, CLI, tests) reaches Temporal: one data converter.
+
+Payloads are pydantic JSON encrypted by the configured keyring (`infra.codec`), so histories
+hold ciphertext; the codec server lets the Web UI decode them for case managers.
+"""
 
 import structlog
 from temporalio.api.enums.v1 import IndexedValueType
@@ -7,9 +11,9 @@ from temporalio.api.operatorservice.v1 import (
     ListSearchAttributesRequest,
 )
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError, RPCStatusCode, TLSConfig
 
+from infra.codec import configured_keyring, data_converter
 from infra.contract import SEARCH_ATTRIBUTES
 from infra.settings import Settings, get_settings
 
@@ -29,13 +33,13 @@ def _tls(settings: Settings) -> TLSConfig | bool:
 
 
 async def connect(settings: Settings | None = None) -> Client:
-    """A client for the configured address and namespace, speaking pydantic."""
+    """A client for the configured address and namespace, speaking encrypted pydantic."""
     settings = settings or get_settings()
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
         tls=_tls(settings),
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter(configured_keyring(settings)),
     )
 
 

@@ -1,0 +1,263 @@
+"""Personal data at rest: sealed per participant, read with an audit trail, erased by shredding.
+
+Each person's names, birth date, national number, phone and email are encrypted (AES-256-GCM)
+with a data key of their own, stored wrapped under a master key derived from the configured
+keyring. Erasing a person destroys that key and the ciphertext; what stays (participant id,
+partner, postcode, birth year, sex, declared status, milestones, trajectory) identifies nobody and
+keeps every programme count. `python -m starter erase PARTICIPANT_ID` is the CLI.
+"""
+
+import argparse
+import asyncio
+import secrets
+import sys
+from datetime import date
+
+import structlog
+from pydantic import BaseModel, ConfigDict
+
+from infra.codec import KEY_BYTES, Keyring, configured_keyring, seal, unseal
+from infra.database import Connection, migrate, open_pool
+from infra.settings import get_settings
+from trajectory.enrolment import DeclaredStatus, Person
+from trajectory.niss import InvalidNiss, parse_niss
+
+MASTER_KEY_PURPOSE = "parcours/person-data-keys"
+"""Master keys are derived from the payload keys for this purpose alone: a codec server that
+decrypts payloads cannot unwrap a data key."""
+
+log = structlog.stdlib.get_logger(__name__)
+
+_READ = """
+SELECT p.postcode, p.language, s.sealed, s.given_name, s.family_name, s.birth_date,
+       s.national_number, s.phone, s.email, k.master_key_id, k.wrapped_key
+FROM participants p
+JOIN persons s USING (participant_id)
+LEFT JOIN person_keys k USING (participant_id)
+WHERE p.participant_id = $1
+"""
+
+_AUDIT = "INSERT INTO personal_data_reads (participant_id, reader, purpose) VALUES ($1, $2, $3)"
+
+_INSERT_KEY = """
+INSERT INTO person_keys (participant_id, master_key_id, wrapped_key) VALUES ($1, $2, $3)
+"""
+
+_INSERT_PERSON = """
+INSERT INTO persons (participant_id, sealed, birth_year, sex, status_employed,
+    status_in_education, status_in_training, status_other_measure)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+"""
+
+_CLEAR_COLUMNS = "given_name, family_name, birth_date, national_number, phone, email"
+
+_SEAL_CLEAR_ROW = f"""
+UPDATE persons SET sealed = $2, birth_year = $3, sex = $4,
+    ({_CLEAR_COLUMNS}) = (NULL, NULL, NULL, NULL, NULL, NULL)
+WHERE participant_id = $1
+"""
+
+_SHRED_KEY = """
+INSERT INTO person_keys (participant_id, erased_at) VALUES ($1, now())
+ON CONFLICT (participant_id) DO UPDATE
+SET master_key_id = NULL, wrapped_key = NULL, erased_at = now()
+WHERE person_keys.erased_at IS NULL
+RETURNING participant_id
+"""
+
+_ERASE_PERSON = f"""
+UPDATE persons SET sealed = NULL, ({_CLEAR_COLUMNS}) = (NULL, NULL, NULL, NULL, NULL, NULL)
+WHERE participant_id = $1
+"""
+
+_PSEUDONYMISE = """
+UPDATE participants SET external_ref = 'erased:' || participant_id WHERE participant_id = $1
+"""
+
+
+class PersonalFields(BaseModel):
+    """What is sealed: everything that names or reaches the person."""
+
+    model_config = ConfigDict(frozen=True)
+
+    given_name: str
+    family_name: str
+    birth_date: date
+    national_number: str
+    phone: str | None
+    email: str | None
+
+
+def _master_keys(keyring: Keyring | None) -> Keyring:
+    return (keyring or configured_keyring(get_settings())).derive(MASTER_KEY_PURPOSE)
+
+
+def _context(kind: str, participant_id: str) -> bytes:
+    """Associated data binding a ciphertext to its participant: rows cannot be swapped."""
+    return f"parcours/{kind}/{participant_id}".encode()
+
+
+def _sex(national_number: str) -> str | None:
+    """The sex the national number records, if it records one; None for an invalid number."""
+    try:
+        return parse_niss(national_number).sex
+    except InvalidNiss:
+        return None
+
+
+async def _seal(
+    con: Connection, participant_id: str, fields: PersonalFields, keyring: Keyring | None
+) -> bytes:
+    """Store a new data key for the participant, wrapped; return `fields` sealed with it."""
+    masters = _master_keys(keyring)
+    data_key = secrets.token_bytes(KEY_BYTES)
+    wrapped = seal(masters.key(masters.current), data_key, _context("person-key", participant_id))
+    await con.execute(_INSERT_KEY, participant_id, masters.current, wrapped)
+    return seal(data_key, fields.model_dump_json().encode(), _context("person", participant_id))
+
+
+async def store_person(
+    con: Connection,
+    participant_id: str,
+    person: Person,
+    status: DeclaredStatus,
+    *,
+    keyring: Keyring | None = None,
+) -> None:
+    """Record an enrolled person: personal data sealed, birth year, sex and status in clear."""
+    fields = PersonalFields.model_validate(
+        person.model_dump(include=set(PersonalFields.model_fields))
+    )
+    async with con.transaction():
+        sealed = await _seal(con, participant_id, fields, keyring)
+        await con.execute(
+            _INSERT_PERSON,
+            participant_id,
+            sealed,
+            fields.birth_date.year,
+            _sex(fields.national_number),
+            status.employed,
+            status.in_education,
+            status.in_training,
+            status.other_measure,
+        )
+
+
+async def read_person(
+    con: Connection,
+    participant_id: str,
+    reader: str,
+    *,
+    purpose: str,
+    keyring: Keyring | None = None,
+) -> Person | None:
+    """The person behind a participant, recorded as read by `reader` for `purpose`.
+
+    `reader` names who reads, as `role:key_id` for an API caller (`partner:jes:key_id` for a
+    partner) or `worker:activity` for the engine. None when unknown or erased.
+    """
+    row = await con.fetchrow(_READ, participant_id)
+    if row is None:
+        return None
+    if row["sealed"] is not None:
+        masters = _master_keys(keyring)
+        data_key = unseal(
+            masters.key(row["master_key_id"]),
+            row["wrapped_key"],
+            _context("person-key", participant_id),
+        )
+        plaintext = unseal(data_key, row["sealed"], _context("person", participant_id))
+        fields = PersonalFields.model_validate_json(plaintext)
+    elif row["given_name"] is not None:
+        fields = PersonalFields.model_validate(dict(row))
+    else:
+        return None
+    await con.execute(_AUDIT, participant_id, reader, purpose)
+    return Person.model_validate(
+        {**fields.model_dump(), "postcode": row["postcode"], "language": row["language"]}
+    )
+
+
+async def seal_clear_persons(con: Connection, *, keyring: Keyring | None = None) -> int:
+    """Seal the rows still in clear (written before migration 003); return how many."""
+    sealed = 0
+    async with con.transaction():
+        rows = await con.fetch(
+            f"SELECT participant_id, {_CLEAR_COLUMNS} FROM persons"
+            " WHERE sealed IS NULL AND given_name IS NOT NULL FOR UPDATE"
+        )
+        for row in rows:
+            fields = PersonalFields.model_validate(dict(row))
+            participant_id: str = row["participant_id"]
+            await con.execute(
+                _SEAL_CLEAR_ROW,
+                participant_id,
+                await _seal(con, participant_id, fields, keyring),
+                fields.birth_date.year,
+                _sex(fields.national_number),
+            )
+            sealed += 1
+    if sealed:
+        log.info("clear_persons_sealed", count=sealed)
+    return sealed
+
+
+async def erase_person(con: Connection, participant_id: str) -> bool:
+    """Erase a person's personal data for good; False when unknown or erased before.
+
+    The data key and the ciphertext go, and the PES reference is replaced by a pseudonym; the
+    participant, trajectory, milestones and every count stay.
+    """
+    async with con.transaction():
+        if (
+            await con.fetchval(
+                "SELECT 1 FROM persons WHERE participant_id = $1 FOR UPDATE", participant_id
+            )
+            is None
+        ):
+            return False
+        if await con.fetchval(_SHRED_KEY, participant_id) is None:
+            return False
+        await con.execute(_ERASE_PERSON, participant_id)
+        await con.execute(_PSEUDONYMISE, participant_id)
+    log.info("personal_data_erased", participant_id=participant_id)
+    return True
+
+
+# -- CLI ----------------------------------------------------------------------------------------
+
+
+def add_parser(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    """`erase PARTICIPANT_ID`; run by `args.run(args) -> exit code`."""
+    erase = subparsers.add_parser(
+        "erase", help="erase a participant's personal data for good (crypto-shredding)"
+    )
+    erase.add_argument("participant_id", metavar="PARTICIPANT_ID")
+    erase.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Carry out `erase`; 1 when there was nothing to erase."""
+    return asyncio.run(_run(args.participant_id))
+
+
+async def _run(participant_id: str) -> int:
+    pool = await open_pool(get_settings())
+    try:
+        await migrate(pool)
+        async with pool.acquire() as con:
+            erased = await erase_person(con, participant_id)
+            status = await con.fetchval(
+                "SELECT status FROM trajectories WHERE participant_id = $1", participant_id
+            )
+    finally:
+        await pool.close()
+    if not erased:
+        sys.stderr.write(f"{participant_id}: no personal data to erase (unknown or erased)\n")
+        return 1
+    sys.stdout.write(f"erased the personal data of {participant_id}\n")
+    if status not in (None, "closed"):
+        sys.stderr.write(
+            f"its trajectory is still {status}: close it (outcome withdrawn) through the API\n"
+        )
+    return 0

@@ -1,0 +1,130 @@
+"""What the Temporal server keeps of a trajectory is ciphertext, and never a person's details.
+
+Runs on a real dev server of its own whose clients and worker use the encrypted converter that
+`infra.temporal.connect` gives every process; the history is read back by a client without the
+codec, as anyone with access to the server (or its database) would see it.
+"""
+
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+from google.protobuf.message import Message
+from temporalio.api.common.v1 import Payload
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from infra.codec import ENCODING, Keyring, data_converter
+from infra.contract import SEARCH_ATTRIBUTES, workflow_id
+from infra.database import Pool
+from starter.enrolment import enrol
+from tests.journeys import Journey
+from tests.people import enrolment
+from tests.temporal_fixtures import BIN
+from trajectory.milestones import MilestoneType as M
+from trajectory.phases import Outcome
+from worker import build_worker
+from workflows.trajectory import CloseRequest, ParticipantTrajectory, PauseRequest
+
+KEYRING = Keyring.generate("history-test")
+
+
+@pytest.fixture(scope="module")
+async def encrypted_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_local(
+        data_converter=data_converter(KEYRING),
+        dev_server_existing_path=str(BIN / "temporal"),
+        search_attributes=SEARCH_ATTRIBUTES,
+        ui=False,
+    )
+    try:
+        yield env
+    finally:
+        await env.shutdown()
+
+
+@pytest.fixture(scope="module")
+async def encrypted_worker(encrypted_env: WorkflowEnvironment, pool: Pool) -> AsyncIterator[Worker]:
+    async with build_worker(encrypted_env.client, pool) as worker:
+        yield worker
+
+
+def _payloads(message: Message, path: str = "") -> Iterator[tuple[str, Payload]]:
+    """Every payload inside `message`, with the field path that leads to it."""
+    if isinstance(message, Payload):
+        yield path, message
+        return
+    for field, value in message.ListFields():
+        where = f"{path}.{field.name}"
+        if field.message_type is None:
+            continue
+        if isinstance(value, Message):
+            yield from _payloads(value, where)
+        elif field.message_type.GetOptions().map_entry:
+            for key, item in value.items():
+                if isinstance(item, Message):
+                    yield from _payloads(item, f"{where}[{key}]")
+        else:
+            for index, item in enumerate(value):
+                yield from _payloads(item, f"{where}[{index}]")
+
+
+async def test_a_scripted_trajectory_leaves_only_ciphertext_and_no_personal_data(
+    encrypted_env: WorkflowEnvironment,
+    encrypted_worker: Worker,
+    pool: Pool,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level("INFO")
+    request = enrolment("jes", language="fr")
+    person = request.person
+    enrolled = await enrol(encrypted_env.client, pool, request)
+    journey = Journey(encrypted_env, enrolled.handle, enrolled.participant_id, pool)
+    await journey.wait_for(lambda s: s.eligibility != "pending", "the eligibility check")
+    await journey.finish_phase()
+    await journey.report(M.LANGUAGE_ASSESSED, {"language": "fr", "level": "B1"})
+    await journey.handle.execute_update(
+        ParticipantTrajectory.pause, PauseRequest(reason="hospital stay")
+    )
+    await journey.handle.execute_update(
+        ParticipantTrajectory.close,
+        CloseRequest(outcome=Outcome.WITHDRAWN, reason="moved in with family abroad"),
+    )
+    await journey.handle.result()
+
+    plain = await Client.connect(
+        encrypted_env.client.service_client.config.target_host,
+        data_converter=pydantic_data_converter,
+    )
+    history = await plain.get_workflow_handle(workflow_id(enrolled.participant_id)).fetch_history()
+
+    found = [
+        (f"events[{index}]{path}", payload)
+        for index, event in enumerate(history.events)
+        for path, payload in _payloads(event)
+    ]
+    indexed = [(path, p) for path, p in found if ".search_attributes." in path]
+    encrypted = [(path, p) for path, p in found if ".search_attributes." not in path]
+    assert len(encrypted) > 10
+    assert [path for path, p in encrypted if p.metadata.get("encoding") != ENCODING] == []
+    assert {p.metadata["encryption-key-id"] for _, p in encrypted} == {b"history-test"}
+    # Search attributes stay readable for the Web UI's queries: partner, phase, postcode...
+    assert {path.rsplit("[", 1)[-1].rstrip("]") for path, _ in indexed} >= {
+        "ParcoursPartner",
+        "ParcoursPhase",
+    }
+
+    secrets = [
+        person.given_name,
+        person.family_name,
+        person.national_number,
+        person.birth_date.isoformat(),
+        str(person.phone),
+        str(person.email),
+    ]
+    stored = history.to_json() + "".join(repr(p.data) for _, p in found)
+    in_clear = ["participant_id", "hospital stay", "moved in with family", '"programme"']
+    assert [s for s in secrets + in_clear if s in stored] == []
+    assert [s for s in secrets if s in caplog.text] == []
+    assert enrolled.participant_id in caplog.text
