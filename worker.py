@@ -13,6 +13,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.notifications import OutboxNotifier
+from activities.training import TrainingActivities, store_catalogue
 from activities.trajectory import TrajectoryActivities
 from infra.contract import TASK_QUEUE
 from infra.database import migrate, open_pool
@@ -27,6 +28,7 @@ log = structlog.get_logger()
 def build_worker(client: Client, pool: asyncpg.Pool) -> Worker:
     """A worker with every workflow and activity of Parcours registered."""
     activities = TrajectoryActivities(pool, OutboxNotifier())
+    training = TrainingActivities(pool)
     return Worker(
         client,
         task_queue=TASK_QUEUE,
@@ -36,6 +38,9 @@ def build_worker(client: Client, pool: asyncpg.Pool) -> Worker:
             activities.load_programme,
             activities.record_changes,
             activities.send_nudge,
+            training.request_seat,
+            training.release_seat,
+            training.recommend_training,
         ],
         graceful_shutdown_timeout=timedelta(seconds=10),
     )
@@ -48,6 +53,7 @@ async def main() -> None:
     pool = await open_pool(settings)
     try:
         await migrate(pool)
+        await store_catalogue(pool)
         worker = build_worker(client, pool)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

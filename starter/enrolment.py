@@ -7,6 +7,7 @@ also when both requests race.
 import contextlib
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import asyncpg
 from temporalio.client import Client, WorkflowHandle
@@ -14,9 +15,19 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from infra.contract import TASK_QUEUE, workflow_id
-from trajectory.enrolment import Enrolment
+from infra.database import Connection
+from starter.personal_data import store_person
+from trajectory.eligibility import age_on
+from trajectory.enrolment import Enrolment, EntryProfile
 from trajectory.programmes import load_programme
 from workflows.trajectory import ParticipantTrajectory, TrajectoryInput
+
+_INSERT_ENTRY_PROFILE = """
+INSERT INTO entry_profiles (participant_id, age_at_entry, labour_status, education_level, gender,
+    disability, third_country_national, foreign_background, minority, homeless)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+ON CONFLICT (participant_id) DO NOTHING
+"""
 
 
 @dataclass(frozen=True)
@@ -60,30 +71,34 @@ async def enrol(
             )
             assert row is not None
         else:
-            await con.execute(
-                """
-                INSERT INTO persons (participant_id, given_name, family_name, birth_date,
-                    national_number, phone, email, status_employed, status_in_education,
-                    status_in_training, status_other_measure)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-                """,
-                row["participant_id"],
-                person.given_name,
-                person.family_name,
-                person.birth_date,
-                person.national_number,
-                person.phone,
-                person.email,
-                enrolment.status.employed,
-                enrolment.status.in_education,
-                enrolment.status.in_training,
-                enrolment.status.other_measure,
-            )
+            await store_person(con, row["participant_id"], person, enrolment.status)
+            if enrolment.entry_profile is not None:
+                age = age_on(person.birth_date, datetime.now(UTC).date())
+                await _store_entry_profile(con, row["participant_id"], age, enrolment.entry_profile)
     participant_id: str = row["participant_id"]
     with contextlib.suppress(WorkflowAlreadyStartedError):
         await _start(client, participant_id, enrolment, day_seconds, history_limit)
     handle = client.get_workflow_handle_for(ParticipantTrajectory.run, workflow_id(participant_id))
     return Enrolled(participant_id=participant_id, created=created, handle=handle)
+
+
+async def _store_entry_profile(
+    con: Connection, participant_id: str, age: int, profile: EntryProfile
+) -> None:
+    """Keep the ESF+ situation at entry, with the age on the enrolment date."""
+    await con.execute(
+        _INSERT_ENTRY_PROFILE,
+        participant_id,
+        age,
+        profile.labour_status,
+        profile.education_level,
+        profile.gender,
+        profile.disability,
+        profile.third_country_national,
+        profile.foreign_background,
+        profile.minority,
+        profile.homeless,
+    )
 
 
 async def _start(

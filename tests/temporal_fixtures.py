@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -17,6 +16,7 @@ from infra.contract import SEARCH_ATTRIBUTES
 from infra.database import Pool
 from starter.enrolment import enrol
 from tests.journeys import Journey, Start, born_years_ago
+from tests.keys import ENCRYPTED
 from tests.people import enrolment
 from worker import build_worker
 
@@ -40,7 +40,7 @@ async def register_on_test_server(env: WorkflowEnvironment) -> None:
 async def time_env() -> AsyncIterator[WorkflowEnvironment]:
     """A fresh time-skipping server per test, so one test's skipped months never leak."""
     env = await WorkflowEnvironment.start_time_skipping(
-        data_converter=pydantic_data_converter,
+        data_converter=ENCRYPTED,
         test_server_existing_path=str(BIN / "temporal-test-server"),
     )
     await register_on_test_server(env)
@@ -54,7 +54,7 @@ async def time_env() -> AsyncIterator[WorkflowEnvironment]:
 async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     """The real dev server (SQLite in memory) with the contract's search attributes."""
     env = await WorkflowEnvironment.start_local(
-        data_converter=pydantic_data_converter,
+        data_converter=ENCRYPTED,
         dev_server_existing_path=str(BIN / "temporal"),
         search_attributes=SEARCH_ATTRIBUTES,
         ui=False,

@@ -33,8 +33,8 @@ def test_a_jes_ladder_climbs_from_the_coaching_timeout_to_dormancy() -> None:
         timeout + sum(steps) + jes.dormant_after_days,
     ]
     assert ladder.rung(5, silent_since).is_dormancy
-    assert ladder.rung(4, silent_since).step is not None
-    assert ladder.rung(4, silent_since).step.action == "outreach"
+    outreach = ladder.rung(4, silent_since).step
+    assert outreach is not None and outreach.action == "outreach"
 
 
 def test_on_the_demo_clock_a_night_wait_shrinks_with_the_programme_day() -> None:

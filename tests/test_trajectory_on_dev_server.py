@@ -135,12 +135,12 @@ async def test_personal_data_never_reaches_the_history_or_the_logs(
 
     history = (await journey.handle.fetch_history()).to_json()
     secrets = [
-        person["given_name"],
-        person["family_name"],
-        person["national_number"],
-        person["phone"],
-        person["email"],
-        person["birth_date"].isoformat(),
+        person.given_name,
+        person.family_name,
+        person.national_number,
+        str(person.phone),
+        str(person.email),
+        person.birth_date.isoformat(),
     ]
     assert [s for s in secrets if s in history] == []
     assert [s for s in secrets if s in caplog.text] == []

@@ -46,15 +46,15 @@ async def test_an_inbrussel_participant_goes_all_the_way_to_employed_with_four_f
     assert dict(row) == {"phase": "closed", "status": "closed", "outcome": "employed"}
 
 
-async def test_a_jes_participant_trains_as_bike_courier_then_is_placed(start: Start) -> None:
+async def test_a_jes_participant_trains_as_warehouse_operative_then_is_placed(start: Start) -> None:
     journey = await start("jes", language="nl")
     await journey.finish_phase()
     await journey.finish_phase()
     await journey.finish_phase()
-    enrolled = await journey.report(M.TRAINING_ENROLLED, {"course_id": "bike-courier-2026"})
+    enrolled = await journey.report(M.TRAINING_ENROLLED, {"course_id": "warehouse-operative-2027"})
     assert enrolled.phase == Phase.TRAINING
     await journey.skip(5)
-    completed = await journey.report(M.TRAINING_COMPLETED, {"qualification": "bike courier"})
+    completed = await journey.report(M.TRAINING_COMPLETED, {"qualification": "forklift licence"})
     assert completed.phase == Phase.PLACEMENT
     placed = await journey.place("traineeship")
     assert placed.phase == Phase.PLACEMENT

@@ -1,6 +1,7 @@
-"""Who is enrolled: the person's details (personal data) and their declared situation."""
+"""Who is enrolled: the person's details (personal data), declared situation and ESF+ profile."""
 
 from datetime import date
+from typing import Literal, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
@@ -33,6 +34,32 @@ class DeclaredStatus(BaseModel):
     other_measure: bool
 
 
+LabourStatus: TypeAlias = Literal["unemployed", "long_term_unemployed", "inactive", "employed"]
+EducationLevel: TypeAlias = Literal["isced_0_2", "isced_3_4", "isced_5_8"]
+Gender: TypeAlias = Literal["woman", "man", "non_binary"]
+SensitiveAnswer: TypeAlias = Literal["yes", "no", "declined"]
+"""A sensitive question may be declined: the refusal is recorded, never guessed."""
+
+
+class EntryProfile(BaseModel):
+    """The situation at entry for the ESF+ common participant indicators (DESIGN §9).
+
+    Every answer is required, the sensitive ones too (`declined` when the person would not
+    say); when nothing is known the whole profile is left out instead.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    labour_status: LabourStatus
+    education_level: EducationLevel
+    gender: Gender
+    disability: SensitiveAnswer
+    third_country_national: SensitiveAnswer
+    foreign_background: SensitiveAnswer
+    minority: SensitiveAnswer
+    homeless: SensitiveAnswer
+
+
 class Enrolment(BaseModel):
     """One person to enrol with a partner, keyed by the PES's own reference."""
 
@@ -42,3 +69,6 @@ class Enrolment(BaseModel):
     partner_id: str = Field(pattern=r"^[a-z][a-z0-9-]{1,31}$")
     person: Person
     status: DeclaredStatus
+    entry_profile: EntryProfile | None = Field(
+        default=None, description="the ESF+ situation at entry; left out when not collected"
+    )

@@ -116,7 +116,10 @@ class PlacementEnded(Payload):
 
 
 class FollowUpContact(Payload):
-    in_employment: bool
+    in_employment: bool = Field(description="in employment, including self-employment")
+    in_education_or_training: bool = False
+    job_searching: bool = False
+    qualification_gained: bool = False
 
 
 class Withdrawn(Payload):

@@ -5,6 +5,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from trajectory.catalogue import Assessment
 from trajectory.milestones import LastMilestone, Milestone
 from trajectory.phases import Outcome, Phase, Status
 from trajectory.programme import Channel
@@ -25,6 +26,12 @@ class TrajectorySnapshot(BaseModel):
     next_deadline: datetime | None
     enrolled_at: datetime
     closed_at: datetime | None = None
+    first_offer_at: datetime | None = None
+    left_at: datetime | None = None
+    placement_kind: str | None = None
+    course_id: str | None = Field(default=None, description="the course followed or waited for")
+    waiting_position: int | None = Field(default=None, description="place on its waiting list")
+    seat_offered_until: datetime | None = None
     revision: int = Field(description="grows with every change; the read model keeps the highest")
 
 
@@ -39,6 +46,19 @@ class PhaseTransition(BaseModel):
     at: datetime
 
 
+class FollowUpRecord(BaseModel):
+    """A follow-up check-in as the read model keeps it."""
+
+    name: str
+    due_at: datetime
+    answered_at: datetime | None
+    unanswered: bool
+    in_employment: bool | None
+    in_education_or_training: bool | None
+    job_searching: bool | None
+    qualification_gained: bool | None
+
+
 class ReadModelChanges(BaseModel):
     """Everything one step of a trajectory changed, written to PostgreSQL in one transaction."""
 
@@ -49,6 +69,7 @@ class ReadModelChanges(BaseModel):
     contact_at: datetime | None = Field(
         default=None, description="a real contact happened: earlier nudges get their effect"
     )
+    follow_ups: list[FollowUpRecord] = Field(default_factory=list)
 
 
 class NudgeRequest(BaseModel):
@@ -64,6 +85,48 @@ class NudgeRequest(BaseModel):
     phase: Phase
     silent_since: datetime
     sent_at: datetime = Field(description="workflow time of the rung, the clock of nudge effect")
+
+
+class RecommendationRequest(BaseModel):
+    """Rank the catalogue for a participant who finished the assessment."""
+
+    participant_id: str
+    assessment: Assessment
+
+
+class SeatRequest(BaseModel):
+    """A participant asks for a seat in a course (or accepts the seat offered)."""
+
+    participant_id: str
+    course_id: str
+    at: datetime
+
+
+class SeatDecision(BaseModel):
+    """A seat, or a place on the course's waiting list."""
+
+    course_id: str
+    granted: bool
+    position: int | None = Field(default=None, description="place on the waiting list, from 1")
+
+
+class SeatRelease(BaseModel):
+    """A seat handed back: training completed or dropped, or an offer that lapsed."""
+
+    participant_id: str
+    course_id: str
+    outcome: Literal["completed", "dropped", "expired"]
+    qualification: str | None = None
+    at: datetime
+    offer_until: datetime = Field(description="deadline for the next in line to accept")
+
+
+class SeatOffer(BaseModel):
+    """A freed seat offered to the next participant on the waiting list, until a deadline."""
+
+    participant_id: str
+    course_id: str
+    offered_until: datetime
 
 
 class EligibilityRequest(BaseModel):

@@ -9,10 +9,14 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from trajectory.catalogue import COURSE_IDS, Assessment, Recommendation
 from trajectory.daytime import next_daytime
 from trajectory.ladder import NudgeLadder, Rung
 from trajectory.milestones import (
     UNIVERSAL,
+    DigitalAssessed,
+    FollowUpContact,
+    LanguageAssessed,
     LastMilestone,
     Milestone,
     MilestoneType,
@@ -24,9 +28,12 @@ from trajectory.phases import Outcome, Phase, Status
 from trajectory.programme import PartnerProgramme
 from trajectory.records import (
     EligibilityDecision,
+    FollowUpRecord,
     NudgeRequest,
     PhaseTransition,
     Rejection,
+    SeatDecision,
+    SeatOffer,
     TrajectorySnapshot,
 )
 
@@ -67,15 +74,39 @@ class FollowUpCheck(BaseModel):
     opens_at: datetime
     due_at: datetime
     answered_at: datetime | None = None
-    in_employment: bool | None = None
+    answer: FollowUpContact | None = None
     unanswered: bool = False
 
     @property
     def settled(self) -> bool:
         return self.answered_at is not None or self.unanswered
 
+    def record(self) -> FollowUpRecord:
+        answer = self.answer
+        return FollowUpRecord(
+            name=self.name,
+            due_at=self.due_at,
+            answered_at=self.answered_at,
+            unanswered=self.unanswered,
+            in_employment=answer.in_employment if answer else None,
+            in_education_or_training=answer.in_education_or_training if answer else None,
+            job_searching=answer.job_searching if answer else None,
+            qualification_gained=answer.qualification_gained if answer else None,
+        )
 
-TimerKind = Literal["nudge", "dormant", "lost_contact", "max_duration", "leave", "follow_up_missed"]
+
+class SeatClaim(BaseModel):
+    """A course the participant waits for, or whose freed seat is offered to them."""
+
+    course_id: str
+    status: Literal["waiting", "offered"]
+    position: int | None = None
+    offered_until: datetime | None = None
+
+
+TimerKind = Literal[
+    "nudge", "dormant", "lost_contact", "max_duration", "leave", "follow_up_missed", "offer_lapses"
+]
 
 
 @dataclass(frozen=True)
@@ -86,6 +117,15 @@ class Timer:
     at: datetime
     summary: str
     rung: Rung | None = None
+
+
+@dataclass(frozen=True)
+class Effects:
+    """What a fired timer asks the workflow to carry out."""
+
+    transitions: list[PhaseTransition]
+    nudge: NudgeRequest | None = None
+    lapsed_offer: SeatClaim | None = None
 
 
 class MilestoneRefused(Exception):
@@ -118,7 +158,10 @@ class TrajectoryState(BaseModel):
     nudge_level: int = 0
     nudge_seq: int = 0
     dormant_since: datetime | None = None
+    assessment: Assessment = Field(default_factory=Assessment)
+    recommendations: list[Recommendation] = Field(default_factory=list)
     training: Training | None = None
+    seat: SeatClaim | None = None
     placement: Placement | None = None
     first_offer_at: datetime | None = None
     left_at: datetime | None = None
@@ -205,6 +248,20 @@ class TrajectoryState(BaseModel):
                     f"coaching is not finished: {self.programme.name} first needs "
                     f"{', '.join(missing)}"
                 )
+            case MilestoneType.TRAINING_ENROLLED if (
+                isinstance(details, TrainingEnrolled) and details.course_id not in COURSE_IDS
+            ):
+                return f"there is no course {details.course_id} in the training catalogue"
+            case MilestoneType.TRAINING_ENROLLED if (
+                isinstance(details, TrainingEnrolled)
+                and self.seat is not None
+                and self.seat.status == "waiting"
+                and self.seat.course_id == details.course_id
+            ):
+                return (
+                    f"already on the waiting list of {details.course_id} "
+                    f"(place {self.seat.position}); a freed seat will be offered"
+                )
             case MilestoneType.PLACEMENT_STARTED if self.placement is not None:
                 return (
                     f"a placement is already running since {self.placement.start_date}; "
@@ -241,14 +298,29 @@ class TrajectoryState(BaseModel):
         required = self.programme.steps(self.phase).required
         return sorted(t.value for t in required if t not in self.seen_types)
 
+    def open_task(self) -> str | None:
+        """The coach's call or street worker's outreach the ladder asked for, until contact."""
+        ladder = self.programme.nudge_ladder
+        asked = [s for s in ladder[: self.nudge_level] if s.action != "message"]
+        if not asked or self.status == Status.CLOSED:
+            return None
+        step = asked[-1]
+        return f"{step.action.replace('_', ' ')} by {step.channel.value}"
+
     def open_follow_up(self, now: datetime) -> FollowUpCheck | None:
         """The check-in that can be answered now, if any."""
         return next((c for c in self.follow_ups if not c.settled and c.opens_at <= now), None)
 
     # -- what changes ---------------------------------------------------------------------------
 
-    def record(self, milestone: Milestone, now: datetime) -> list[PhaseTransition]:
-        """Apply an allowed milestone; a repeated `milestone_id` changes nothing."""
+    def record(
+        self, milestone: Milestone, now: datetime, seat: SeatDecision | None = None
+    ) -> list[PhaseTransition]:
+        """Apply an allowed milestone; a repeated `milestone_id` changes nothing.
+
+        `seat` is the seat decision for `training_enrolled`; without one (trajectories started
+        before seats were counted) the participant goes straight into training.
+        """
         if milestone.milestone_id in self.milestone_ids:
             return []
         if (reason := self.refusal(milestone, now)) is not None:
@@ -261,7 +333,7 @@ class TrajectoryState(BaseModel):
         changes: list[PhaseTransition] = []
         if milestone.is_contact:
             changes += self._contact(max(self.last_contact_at, milestone.occurred_at), now)
-        changes += self._follow(milestone, now)
+        changes += self._follow(milestone, now, seat)
         return changes + self._advance(now)
 
     def _contact(self, at: datetime, now: datetime) -> list[PhaseTransition]:
@@ -272,7 +344,9 @@ class TrajectoryState(BaseModel):
         self.dormant_since = None
         return [self._move(self.phase, Status.ACTIVE, "re-mobilised: contact while dormant", now)]
 
-    def _follow(self, milestone: Milestone, now: datetime) -> list[PhaseTransition]:
+    def _follow(
+        self, milestone: Milestone, now: datetime, seat: SeatDecision | None
+    ) -> list[PhaseTransition]:
         details = milestone.details()
         kind = milestone.type.value
         match milestone.type:
@@ -282,7 +356,17 @@ class TrajectoryState(BaseModel):
                 return self.close(Outcome.MOVED_AWAY, "participant moved away", now)
             case MilestoneType.JOB_OFFER_RECEIVED:
                 self.first_offer_at = self.first_offer_at or milestone.occurred_at
+            case MilestoneType.LANGUAGE_ASSESSED if isinstance(details, LanguageAssessed):
+                self.assessment.languages[details.language] = details.level
+            case MilestoneType.DIGITAL_ASSESSED if isinstance(details, DigitalAssessed):
+                self.assessment.digital_level = details.level
             case MilestoneType.TRAINING_ENROLLED if isinstance(details, TrainingEnrolled):
+                if seat is not None and not seat.granted:
+                    self.seat = SeatClaim(
+                        course_id=details.course_id, status="waiting", position=seat.position
+                    )
+                    return []
+                self.seat = None
                 self.training = Training(
                     course_id=details.course_id, enrolled_at=milestone.occurred_at
                 )
@@ -292,8 +376,7 @@ class TrajectoryState(BaseModel):
             case MilestoneType.TRAINING_DROPPED:
                 return [self._move(Phase.COACHING, self.status, kind, now)]
             case MilestoneType.PLACEMENT_STARTED if isinstance(details, PlacementStarted):
-                if details.kind != "education":
-                    self.first_offer_at = self.first_offer_at or milestone.occurred_at
+                self.first_offer_at = self.first_offer_at or milestone.occurred_at
                 starts = datetime.combine(details.start_date, now.timetz())
                 self.placement = Placement(
                     kind=details.kind,
@@ -310,9 +393,9 @@ class TrajectoryState(BaseModel):
                 return [self._move(Phase.COACHING, self.status, "placement ended early", now)]
             case MilestoneType.FOLLOW_UP_CONTACT:
                 check = self.open_follow_up(now)
-                if check is not None:
+                if check is not None and isinstance(details, FollowUpContact):
                     check.answered_at = milestone.occurred_at
-                    check.in_employment = milestone.payload.get("in_employment")
+                    check.answer = details
                     return self._after_follow_up(now)
         return []
 
@@ -390,6 +473,13 @@ class TrajectoryState(BaseModel):
         cause = f"reassigned from {previous} to {programme.name}: {reason or 'no reason given'}"
         return [self._move(self.phase, self.status, cause, now), *self._advance(now)]
 
+    def offer_seat(self, offer: SeatOffer) -> None:
+        """A freed seat is offered; the coach accepts it by reporting `training_enrolled`."""
+        self.revision += 1
+        self.seat = SeatClaim(
+            course_id=offer.course_id, status="offered", offered_until=offer.offered_until
+        )
+
     def _move(self, phase: Phase, status: Status, cause: str, now: datetime) -> PhaseTransition:
         self.transition_seq += 1
         self.revision += 1
@@ -408,9 +498,10 @@ class TrajectoryState(BaseModel):
 
     def next_timer(self, now: datetime) -> Timer | None:
         """The earliest deadline that fires if nothing is reported; None when no clock runs."""
+        offer = self._offer_timer(now)
         if self.status in (Status.PAUSED, Status.CLOSED) or self.eligibility != "eligible":
-            return None
-        timers: list[Timer] = []
+            return offer
+        timers: list[Timer] = [offer] if offer else []
         if self.phase != Phase.FOLLOW_UP:
             timers.append(Timer("max_duration", self.max_deadline, "maximum duration reached"))
         if self.status == Status.DORMANT:
@@ -424,6 +515,16 @@ class TrajectoryState(BaseModel):
                 Timer("leave", self.placement.settles_at, "placement settled: leaves for follow-up")
             )
         return min(timers, key=lambda t: t.at)
+
+    def _offer_timer(self, now: datetime) -> Timer | None:
+        """An offered seat lapses at its deadline, or at once when it cannot be taken."""
+        if self.seat is None or self.seat.status != "offered":
+            return None
+        assert self.seat.offered_until is not None
+        if self.phase != Phase.COACHING or self.status != Status.ACTIVE:
+            return Timer("offer_lapses", now, f"{self.phase.value}: cannot take the seat offered")
+        summary = f"seat offer in {self.seat.course_id} lapses"
+        return Timer("offer_lapses", self.seat.offered_until, summary)
 
     def _silence(self, now: datetime) -> Timer | None:
         phase = self.phase.value
@@ -453,37 +554,36 @@ class TrajectoryState(BaseModel):
         )
         return Timer("nudge", at, summary, rung)
 
-    def fire(
-        self, timer: Timer, now: datetime
-    ) -> tuple[list[PhaseTransition], NudgeRequest | None]:
-        """Carry out a timer that fell due; returns the changes and a nudge to send, if any."""
+    def fire(self, timer: Timer, now: datetime) -> Effects:
+        """Carry out a timer that fell due; returns the changes and what the workflow must do."""
         self.revision += 1
         match timer.kind:
             case "max_duration":
-                return self.close(
-                    Outcome.MAX_DURATION_REACHED, "maximum duration reached", now
-                ), None
+                cause = "maximum duration reached"
+                return Effects(self.close(Outcome.MAX_DURATION_REACHED, cause, now))
             case "lost_contact":
-                return self.close(
-                    Outcome.LOST_CONTACT, "no contact during re-mobilisation", now
-                ), None
+                cause = "no contact during re-mobilisation"
+                return Effects(self.close(Outcome.LOST_CONTACT, cause, now))
             case "dormant":
                 self.dormant_since = now
                 self.nudge_level += 1
-                return [
-                    self._move(self.phase, Status.DORMANT, "silence after every nudge", now)
-                ], None
+                cause = "silence after every nudge"
+                return Effects([self._move(self.phase, Status.DORMANT, cause, now)])
             case "follow_up_missed":
                 check = next(c for c in self.follow_ups if not c.settled)
                 check.unanswered = True
                 self.nudge_level = 0
-                return self._after_follow_up(now), None
+                return Effects(self._after_follow_up(now))
             case "leave":
-                return self._leave(now), None
+                return Effects(self._leave(now))
+            case "offer_lapses":
+                lapsed, self.seat = self.seat, None
+                return Effects([], lapsed_offer=lapsed)
         assert timer.rung is not None and timer.rung.step is not None
         self.nudge_level = timer.rung.level
         self.nudge_seq += 1
         step = timer.rung.step
+        languages = self.programme.languages
         nudge = NudgeRequest(
             participant_id=self.participant_id,
             partner_id=self.partner_id,
@@ -491,14 +591,12 @@ class TrajectoryState(BaseModel):
             level=self.nudge_level,
             action=step.action,
             channel=step.channel,
-            language=self.language
-            if self.language in self.programme.languages
-            else self.programme.languages[0],
+            language=self.language if self.language in languages else languages[0],
             phase=self.phase,
             silent_since=self.last_contact_at,
             sent_at=now,
         )
-        return [], nudge
+        return Effects([], nudge=nudge)
 
     def _leave(self, now: datetime) -> list[PhaseTransition]:
         self.left_at = now
@@ -537,5 +635,13 @@ class TrajectoryState(BaseModel):
             next_deadline=timer.at if timer else None,
             enrolled_at=self.enrolled_at,
             closed_at=self.closed_at,
+            first_offer_at=self.first_offer_at,
+            left_at=self.left_at,
+            placement_kind=self.placement.kind if self.placement else None,
+            course_id=self.seat.course_id
+            if self.seat
+            else (self.training.course_id if self.training else None),
+            waiting_position=self.seat.position if self.seat else None,
+            seat_offered_until=self.seat.offered_until if self.seat else None,
             revision=self.revision,
         )

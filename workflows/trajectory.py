@@ -1,24 +1,30 @@
 """`ParticipantTrajectory`: one participant's journey from intake to follow-up, durably."""
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeUpdate
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.training import TrainingActivities
     from activities.trajectory import TrajectoryActivities
     from infra import contract
-    from trajectory.milestones import Milestone
-    from trajectory.phases import Outcome, Status
+    from trajectory.milestones import Milestone, MilestoneType, TrainingCompleted
+    from trajectory.phases import Outcome, Phase, Status
     from trajectory.programme import PartnerProgramme
     from trajectory.records import (
         EligibilityRequest,
         NudgeRequest,
         PhaseTransition,
         ReadModelChanges,
+        RecommendationRequest,
+        SeatDecision,
+        SeatOffer,
+        SeatRelease,
+        SeatRequest,
         TrajectorySnapshot,
     )
     from trajectory.state import MilestoneRefused, Timer, TrajectoryState
@@ -26,8 +32,12 @@ with workflow.unsafe.imports_passed_through():
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
 RETRY = RetryPolicy(
     maximum_interval=timedelta(minutes=1),
-    non_retryable_error_types=["UnknownParticipant", "UnknownPartner"],
+    non_retryable_error_types=["UnknownParticipant", "UnknownPartner", "UnknownCourse"],
 )
+SEATS = "training-seats"
+"""Patch: seats are counted, waiting lists kept and training recommended (release 2)."""
+SEAT_OFFER_DAYS = 3
+"""Programme days the next in line has to accept a freed seat."""
 
 
 class TrajectoryInput(BaseModel):
@@ -130,11 +140,16 @@ class ParticipantTrajectory:
     async def record_milestone(self, milestone: Milestone) -> TrajectorySnapshot:
         """Record a partner's or case manager's milestone; answers with the new state."""
         await workflow.wait_condition(lambda: self._state.eligibility != "pending")
+        state = self._state
+        seat = await self._seat_for(milestone)
         try:
-            changes = self._state.record(milestone, workflow.now())
+            changes = state.record(milestone, workflow.now(), seat)
         except MilestoneRefused as refusal:
             raise refused(str(refusal)) from None
-        return await self._publish(changes, milestone)
+        snapshot = await self._publish(changes, milestone)
+        if changes and (release := self._release_for(milestone)) is not None:
+            await self._hand_on(release)
+        return snapshot
 
     @record_milestone.validator
     def _validate_milestone(self, milestone: Milestone) -> None:
@@ -198,6 +213,12 @@ class ParticipantTrajectory:
         if self._state.is_closed:
             raise refused(f"the trajectory is already closed ({self._state.outcome})")
 
+    @workflow.signal
+    async def seat_offered(self, offer: SeatOffer) -> None:
+        """A seat freed in a course this participant waits for; it lapses at its deadline."""
+        self._state.offer_seat(offer)
+        await self._publish([])
+
     @workflow.query
     def state(self) -> TrajectoryState:
         """Everything the trajectory knows."""
@@ -215,10 +236,99 @@ class ParticipantTrajectory:
         timer = self._state.next_timer(now)
         if timer is None or timer.at > now:
             return
-        changes, nudge = self._state.fire(timer, now)
-        if nudge is not None:
-            await self._send(nudge)
-        await self._publish(changes)
+        effects = self._state.fire(timer, now)
+        if effects.nudge is not None:
+            await self._send(effects.nudge)
+        await self._publish(effects.transitions)
+        if (lapsed := effects.lapsed_offer) is not None:
+            await self._hand_on(self._release(lapsed.course_id, "expired"))
+
+    # -- training seats -------------------------------------------------------------------------
+
+    async def _seat_for(self, milestone: Milestone) -> SeatDecision | None:
+        """Ask for a seat before a new `training_enrolled` is applied (none before release 2)."""
+        state = self._state
+        if (
+            milestone.type != MilestoneType.TRAINING_ENROLLED
+            or milestone.milestone_id in state.milestone_ids
+            or state.refusal(milestone, workflow.now()) is not None
+            or not workflow.patched(SEATS)
+        ):
+            return None
+        course_id = str(milestone.payload["course_id"])
+        return await workflow.execute_activity_method(
+            TrainingActivities.request_seat,
+            SeatRequest(
+                participant_id=state.participant_id, course_id=course_id, at=workflow.now()
+            ),
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            retry_policy=RETRY,
+            summary=f"ask for a seat in {course_id}",
+        )
+
+    def _release_for(self, milestone: Milestone) -> SeatRelease | None:
+        """The seat a completed or dropped training hands back."""
+        training = self._state.training
+        if (
+            milestone.type not in (MilestoneType.TRAINING_COMPLETED, MilestoneType.TRAINING_DROPPED)
+            or training is None
+            or not workflow.patched(SEATS)
+        ):
+            return None
+        details = milestone.details()
+        if isinstance(details, TrainingCompleted):
+            return self._release(training.course_id, "completed", details.qualification)
+        return self._release(training.course_id, "dropped")
+
+    def _release(
+        self,
+        course_id: str,
+        outcome: Literal["completed", "dropped", "expired"],
+        qualification: str | None = None,
+    ) -> SeatRelease:
+        now = workflow.now()
+        return SeatRelease(
+            participant_id=self._state.participant_id,
+            course_id=course_id,
+            outcome=outcome,
+            qualification=qualification,
+            at=now,
+            offer_until=now + self._state.day * SEAT_OFFER_DAYS,
+        )
+
+    async def _hand_on(self, release: SeatRelease) -> None:
+        """Free the seat and offer it to the next in line who can still take it."""
+        while True:
+            offer = await workflow.execute_activity_method(
+                TrainingActivities.release_seat,
+                release,
+                start_to_close_timeout=ACTIVITY_TIMEOUT,
+                retry_policy=RETRY,
+                summary=f"free a seat in {release.course_id} ({release.outcome})",
+            )
+            if offer is None:
+                return
+            next_in_line = workflow.get_external_workflow_handle_for(
+                ParticipantTrajectory.run, contract.workflow_id(offer.participant_id)
+            )
+            try:
+                await next_in_line.signal(ParticipantTrajectory.seat_offered, offer)
+                return
+            except FailureError:
+                release = release.model_copy(
+                    update={"participant_id": offer.participant_id, "outcome": "expired"}
+                )
+
+    async def _recommend(self) -> None:
+        """Rank the catalogue once the assessment is done."""
+        state = self._state
+        state.recommendations = await workflow.execute_activity_method(
+            TrainingActivities.recommend_training,
+            RecommendationRequest(participant_id=state.participant_id, assessment=state.assessment),
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            retry_policy=RETRY,
+            summary="recommend training from the assessment",
+        )
 
     async def _send(self, nudge: NudgeRequest) -> None:
         verb = {"message": "nudge", "coach_call": "coach call task", "outreach": "outreach request"}
@@ -259,11 +369,17 @@ class ParticipantTrajectory:
                 milestone_phase=transitions[0].from_phase if transitions else state.phase,
                 transitions=transitions,
                 contact_at=contact,
+                follow_ups=[check.record() for check in state.follow_ups],
             ),
             start_to_close_timeout=ACTIVITY_TIMEOUT,
             retry_policy=RETRY,
             summary=f"record {milestone.type.value if milestone else 'state'} in the read model",
         )
+        assessed = any(
+            t.from_phase == Phase.ASSESSMENT and t.to_phase == Phase.COACHING for t in transitions
+        )
+        if assessed and workflow.patched(SEATS):
+            await self._recommend()
         return snapshot
 
     def _show(self, snapshot: TrajectorySnapshot, timer: Timer | None) -> None:
@@ -287,6 +403,10 @@ class ParticipantTrajectory:
         if timer is not None:
             lines.append(f"**Next** {timer.summary} at {timer.at:%Y-%m-%d %H:%M} UTC")
         lines.append(f"**Nudge level** {snapshot.nudge_level}")
+        if (task := self._state.open_task()) is not None:
+            lines.append(f"**Open task** {task}")
+        if snapshot.course_id is not None:
+            lines.append(f"**Course** {snapshot.course_id}")
         workflow.set_current_details("\n".join(lines))
 
     def _until(self, timer: Timer) -> timedelta:

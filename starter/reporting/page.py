@@ -1,0 +1,153 @@
+"""The report as one self-contained HTML page: tables, and plots embedded as PNG data URIs.
+
+The page loads nothing from anywhere, so a programme manager can open it from a file or mail.
+"""
+
+import base64
+from collections.abc import Callable
+from datetime import UTC
+from html import escape
+from typing import Any
+
+from starter.reporting.figures import ProgrammeReport, Table
+from starter.reporting.plots import (
+    funnel_png,
+    nudge_effect_png,
+    outcomes_png,
+    time_to_offer_png,
+)
+from starter.reporting.tables import cells, columns
+
+Plot = Callable[[ProgrammeReport], bytes]
+
+SECTIONS: tuple[tuple[Table, str, str, Plot | None], ...] = (
+    (
+        "funnel",
+        "Funnel",
+        "Of everyone enrolled, how many reached coaching or beyond (assessed), had a coach "
+        "assigned or a coaching session (coached), completed a training, started a placement, "
+        "and were in employment at the six-month check-in.",
+        funnel_png,
+    ),
+    (
+        "phases",
+        "Where participants stand",
+        "Current phase and status of every enrolled participant.",
+        None,
+    ),
+    (
+        "outcomes",
+        "Outcomes",
+        "How closed trajectories ended; shares are of the partner's closed trajectories.",
+        outcomes_png,
+    ),
+    (
+        "time_to_offer",
+        "Time to a first offer (Youth Guarantee)",
+        "A first offer is a job offer or the start of a placement. Participants exclude those "
+        "found ineligible. The four-month share is given of those offered and of all "
+        "participants.",
+        time_to_offer_png,
+    ),
+    (
+        "training",
+        "Training completion per course",
+        "Seat requests by where they stand; completion is completed / (completed + dropped).",
+        None,
+    ),
+    (
+        "nudge_effect",
+        "Nudge effect",
+        "Nudges followed by contact within 7 days, of the nudges sent at least 7 days ago.",
+        nudge_effect_png,
+    ),
+    (
+        "esf_at_entry",
+        "ESF+ common participant indicators at entry",
+        "Shares are of participants with an entry profile; a sensitive indicator is a share of "
+        "those who answered it, and its refusals are counted apart (…_declined).",
+        None,
+    ),
+    (
+        "esf_results",
+        "ESF+ results on leaving and six months after",
+        "Leavers left for follow-up or closed early. Results on leaving come from the check-in "
+        "on leaving; the six-month result counts those who left at least six months ago.",
+        None,
+    ),
+)
+
+_STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 72rem; color: #222; }
+h1 { margin-bottom: 0.2rem; }
+h2 { margin-top: 2.5rem; border-bottom: 1px solid #ccc; }
+table { border-collapse: collapse; font-size: 0.85rem; margin: 0.8rem 0; }
+th, td { padding: 0.2rem 0.6rem; border-bottom: 1px solid #eee; text-align: right; }
+th { background: #f4f4f4; }
+td.text, th.text { text-align: left; }
+img { max-width: 100%; }
+.note { color: #555; }
+"""
+
+
+def _cell(column: str, value: Any) -> str:
+    if value is None:
+        return "\N{EN DASH}"
+    if isinstance(value, float) and "share" in column:
+        return f"{100 * value:.1f} %"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return escape(str(value))
+
+
+def _table(report: ProgrammeReport, table: Table) -> str:
+    names = columns(table)
+    rows = cells(report, table)
+    if not rows:
+        return '<p class="note">Nothing to count yet.</p>'
+    kinds = [
+        "text" if any(isinstance(row[i], str) for row in rows) else "number"
+        for i in range(len(names))
+    ]
+    head = "".join(
+        f'<th class="{kind}">{escape(name.replace("_", " "))}</th>'
+        for name, kind in zip(names, kinds, strict=True)
+    )
+    body = "".join(
+        "<tr>"
+        + "".join(
+            f'<td class="{kind}">{_cell(name, value)}</td>'
+            for name, kind, value in zip(names, kinds, row, strict=True)
+        )
+        + "</tr>"
+        for row in rows
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _image(png: bytes, title: str) -> str:
+    data = base64.b64encode(png).decode("ascii")
+    return f'<img alt="{escape(title)}" src="data:image/png;base64,{data}">'
+
+
+def report_html(report: ProgrammeReport) -> str:
+    """The whole report as one HTML page with its plots inside."""
+    generated = report.generated_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        "<title>Parcours programme report</title>",
+        f"<style>{_STYLE}</style></head><body>",
+        "<h1>Programme report</h1>",
+        f'<p class="note">Generated {escape(generated)} from the Parcours read model. '
+        "Figures are per partner (the partner a participant is with now) and for all partners "
+        "together.</p>",
+    ]
+    for table, title, note, plot in SECTIONS:
+        parts.append(f'<h2 id="{table}">{escape(title)}</h2>')
+        parts.append(f'<p class="note">{escape(note)}</p>')
+        if plot is not None:
+            parts.append(_image(plot(report), title))
+        parts.append(_table(report, table))
+    parts.append("</body></html>")
+    return "\n".join(parts)

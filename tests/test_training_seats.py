@@ -1,0 +1,174 @@
+"""Training seats: never given twice, an ordered waiting list, and freed seats passed on."""
+
+import asyncio
+import uuid
+
+import asyncpg
+import pytest
+from temporalio.client import WorkflowUpdateFailedError
+
+from tests.journeys import Journey, Start
+from trajectory.catalogue import load_catalogue
+from trajectory.milestones import MilestoneType as M
+from trajectory.phases import Outcome, Phase, Status
+from trajectory.programmes import load_programme
+
+
+async def ready_for_training(journey: Journey) -> None:
+    """Intake, assessment and the partner's required coaching steps."""
+    for _ in range(3):
+        await journey.finish_phase()
+
+
+async def test_45_candidates_asking_at_once_for_the_12_bike_courier_seats(
+    dev_start: Start, pool: asyncpg.Pool
+) -> None:
+    seats = next(c.seats for c in load_catalogue().courses if c.course_id == "bike-courier-2026")
+    partners = ["jes", "inbrussel", "art2work", "backstage", "orientaeuro"]
+    candidates = await asyncio.gather(*(dev_start(partners[n % 5]) for n in range(45)))
+    await asyncio.gather(*(ready_for_training(j) for j in candidates))
+
+    answers = await asyncio.gather(
+        *(j.report(M.TRAINING_ENROLLED, {"course_id": "bike-courier-2026"}) for j in candidates)
+    )
+
+    in_training = [a for a in answers if a.phase == Phase.TRAINING]
+    waiting = sorted(a.waiting_position or 0 for a in answers if a.phase == Phase.COACHING)
+    assert (seats, len(in_training)) == (12, 12)
+    assert waiting == list(range(1, 34))
+    held = await pool.fetchval(
+        "SELECT count(*) FROM seat_requests WHERE course_id = 'bike-courier-2026'"
+        " AND status IN ('seated', 'offered')"
+    )
+    assert held == 12
+
+
+async def fill_seats(pool: asyncpg.Pool, course_id: str, taken: int) -> None:
+    """Seat `taken` people of an earlier intake in the course."""
+    for _ in range(taken):
+        pid = f"p-earlier-{uuid.uuid4().hex[:12]}"
+        await pool.execute(
+            "INSERT INTO participants (participant_id, external_ref, partner_id, postcode,"
+            " language, enrolled_at) VALUES ($1, $1, 'jes', '1000', 'fr', now())",
+            pid,
+        )
+        await pool.execute(
+            "INSERT INTO seat_requests (course_id, participant_id, status, requested_at)"
+            " VALUES ($1, $2, 'seated', now())",
+            course_id,
+            pid,
+        )
+
+
+async def test_a_dropout_frees_a_seat_for_the_next_in_line_who_lets_it_lapse_then_the_next(
+    start: Start, pool: asyncpg.Pool
+) -> None:
+    welder = next(c for c in load_catalogue().courses if c.course_id == "welder-2027")
+    await fill_seats(pool, welder.course_id, welder.seats - 1)
+    amira, bilal, chloe = [await start("groep-intro") for _ in range(3)]
+    for journey in (amira, bilal, chloe):
+        await ready_for_training(journey)
+    enrol = {"course_id": welder.course_id}
+
+    assert (await amira.report(M.TRAINING_ENROLLED, enrol)).phase == Phase.TRAINING
+    assert (await bilal.report(M.TRAINING_ENROLLED, enrol)).waiting_position == 1
+    assert (await chloe.report(M.TRAINING_ENROLLED, enrol)).waiting_position == 2
+    with pytest.raises(WorkflowUpdateFailedError) as twice:
+        await bilal.report(M.TRAINING_ENROLLED, enrol)
+    assert "already on the waiting list" in str(twice.value.cause)
+
+    await amira.report(M.TRAINING_DROPPED, {"reason": "health"})
+    offered = await bilal.wait_for(
+        lambda s: s.seat is not None and s.seat.status == "offered", "an offer"
+    )
+    assert offered.seat is not None and offered.seat.offered_until is not None
+
+    await bilal.skip(4)
+    await chloe.wait_for(
+        lambda s: s.seat is not None and s.seat.status == "offered", "the next offer"
+    )
+    assert (await bilal.state()).seat is None
+    accepted = await chloe.report(M.TRAINING_ENROLLED, enrol)
+    assert accepted.phase == Phase.TRAINING
+
+    rows = await pool.fetch(
+        "SELECT participant_id, status FROM seat_requests WHERE course_id = $1"
+        " AND participant_id = ANY($2::text[])",
+        welder.course_id,
+        [amira.participant_id, bilal.participant_id, chloe.participant_id],
+    )
+    assert {r["participant_id"]: r["status"] for r in rows} == {
+        amira.participant_id: "dropped",
+        bilal.participant_id: "expired",
+        chloe.participant_id: "seated",
+    }
+
+
+async def test_the_assessment_leads_to_a_ranked_recommendation_with_reasons(
+    start: Start, pool: asyncpg.Pool
+) -> None:
+    journey = await start("inbrussel")
+    await journey.finish_phase()
+    await journey.report(M.LANGUAGE_ASSESSED, {"language": "fr", "level": "B1"})
+    await journey.report(M.LANGUAGE_ASSESSED, {"language": "en", "level": "A2"})
+    await journey.report(M.DIGITAL_ASSESSED, {"level": 3})
+
+    state = await journey.wait_for(lambda s: bool(s.recommendations), "recommendations")
+    assert state.phase == Phase.COACHING
+    courses = {c.course_id: c for c in load_catalogue().courses}
+    for recommendation in state.recommendations:
+        course = courses[recommendation.course_id]
+        assert course.language == "fr"
+        assert course.min_digital_level <= 3
+        assert any(
+            "seats left" in reason or "waiting list" in reason for reason in recommendation.reasons
+        )
+    assert "web-developer-2027" not in [r.course_id for r in state.recommendations]
+    stored = await pool.fetchval(
+        "SELECT count(*) FROM recommendations WHERE participant_id = $1", journey.participant_id
+    )
+    assert stored == len(state.recommendations)
+
+
+async def test_a_coach_may_choose_another_course_but_not_one_outside_the_catalogue(
+    start: Start,
+) -> None:
+    journey = await start("orientaeuro", language="en")
+    await ready_for_training(journey)
+    with pytest.raises(WorkflowUpdateFailedError) as unknown:
+        await journey.report(M.TRAINING_ENROLLED, {"course_id": "astronaut-2030"})
+    assert "no course astronaut-2030" in str(unknown.value.cause)
+    chosen = await journey.report(M.TRAINING_ENROLLED, {"course_id": "web-developer-2027"})
+    assert chosen.phase == Phase.TRAINING
+
+
+async def test_an_unanswered_follow_up_is_nudged_then_recorded_as_unanswered(
+    start: Start, pool: asyncpg.Pool
+) -> None:
+    journey = await start("art2work")
+    programme = load_programme("art2work")
+    await ready_for_training(journey)
+    await journey.place("employment")
+    await journey.skip(programme.placement_settling_days + 1)
+    await journey.wait_for(lambda s: s.phase == Phase.FOLLOW_UP, "leaving")
+    await journey.report(M.FOLLOW_UP_CONTACT, {"in_employment": True, "job_searching": False})
+
+    await journey.skip(600)
+    state = await journey.wait_for(lambda s: s.status == Status.CLOSED, "the last check-in")
+    assert state.outcome == Outcome.EMPLOYED
+    checks = await pool.fetch(
+        "SELECT name, answered_at IS NOT NULL AS answered, unanswered, in_employment"
+        " FROM follow_up_checks WHERE participant_id = $1 ORDER BY due_at",
+        journey.participant_id,
+    )
+    assert [(c["name"], c["answered"], c["unanswered"]) for c in checks] == [
+        ("on_leaving", True, False),
+        ("6_months", False, True),
+        ("12_months", False, True),
+        ("18_months", False, True),
+    ]
+    follow_up_nudges = await pool.fetchval(
+        "SELECT count(*) FROM nudges WHERE participant_id = $1 AND phase = 'follow_up'",
+        journey.participant_id,
+    )
+    assert follow_up_nudges == 3 * len(programme.nudge_ladder)
