@@ -1,0 +1,41 @@
+# Parcours: `make dev` runs the whole stack on this machine, `make test` the full test suite.
+# Both create .venv on first use and reinstall when pyproject.toml or constraints.txt changes.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+
+.PHONY: dev test lint lock clean browser
+
+dev: $(INSTALLED)
+	$(BIN)/python -m starter dev
+
+test: $(INSTALLED) browser
+	$(BIN)/pytest
+
+# The Web UI browser test drives Debian's chromium; install it when it is missing.
+browser:
+	@command -v chromium >/dev/null || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
+
+# Re-pin constraints.txt from what is installed (after a dependency change in pyproject.toml).
+lock: $(INSTALLED)
+	{ echo "# Pinned versions of every installed package, for reproducible installs."; \
+	  echo "# Regenerate with: make lock"; \
+	  $(BIN)/pip freeze --exclude-editable; } > constraints.txt
+	touch $(INSTALLED)
+
+# Removes the virtualenv and caches; the dev stack's state in .data/ stays.
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache build *.egg-info
+
+$(INSTALLED): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -c constraints.txt -e '.[dev]'
+	touch $@

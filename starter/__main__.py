@@ -1,0 +1,40 @@
+"""`python -m starter COMMAND`: the command line of Parcours, one module per command."""
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from starter import codec_server, cohort, demo, devstack, keys, personal_data
+from starter.api import app
+from starter.reporting import command as report_command
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def parser() -> argparse.ArgumentParser:
+    """Every command, its options and the function that runs it."""
+    root = argparse.ArgumentParser(prog="python -m starter", description=__doc__)
+    commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands.add_parser(
+        "dev", help="run the whole local stack: Temporal, PostgreSQL, worker, demo cohort"
+    ).set_defaults(run=devstack.main)
+    commands.add_parser(
+        "demo", help="drive the demo cohort against a stack that already runs"
+    ).set_defaults(run=demo.main)
+    keys.add_parser(commands)
+    cohort.add_parser(commands)
+    app.add_parser(commands)
+    codec_server.add_parser(commands)
+    personal_data.add_parser(commands)
+    report_command.add_parser(commands)
+    return root
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    run: Command = args.run
+    return run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
