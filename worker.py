@@ -18,6 +18,7 @@ from activities.trajectory import TrajectoryActivities
 from infra.contract import TASK_QUEUE
 from infra.database import migrate, open_pool
 from infra.logging import configure_logging
+from infra.persons import seal_clear_persons
 from infra.settings import get_settings
 from infra.temporal import connect
 from workflows.trajectory import ParticipantTrajectory
@@ -54,6 +55,8 @@ async def main() -> None:
     try:
         await migrate(pool)
         await store_catalogue(pool)
+        async with pool.acquire() as con:
+            await seal_clear_persons(con)
         worker = build_worker(client, pool)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

@@ -4,18 +4,17 @@ Every write is idempotent (`ON CONFLICT DO NOTHING`, revision-guarded upserts), 
 activity never records twice. Logs carry ids and codes only, never personal data.
 """
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import asyncpg
 import structlog
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.context import bound_to_workflow
 from activities.notifications import Notifier
 from infra.contract import workflow_id
 from infra.database import Connection, Pool
-from starter.personal_data import read_person
+from infra.persons import read_person
 from trajectory import eligibility, programmes
 from trajectory.messages import nudge_message
 from trajectory.programme import PartnerProgramme
@@ -124,17 +123,6 @@ ON CONFLICT DO NOTHING
 """
 
 
-@contextmanager
-def _bound(participant_id: str | None = None) -> Iterator[None]:
-    """Tag every log line of the running activity with its workflow and participant."""
-    info = activity.info()
-    ids = {"workflow_id": info.workflow_id, "run_id": info.workflow_run_id}
-    if participant_id is not None:
-        ids["participant_id"] = participant_id
-    with structlog.contextvars.bound_contextvars(**ids):
-        yield
-
-
 def _unknown_participant(participant_id: str) -> ApplicationError:
     return ApplicationError(
         f"no participant {participant_id} in the read model",
@@ -227,7 +215,7 @@ class TrajectoryActivities:
     @activity.defn
     async def check_eligibility(self, request: EligibilityRequest) -> EligibilityDecision:
         """Judge the enrolled person against the programme rules and record the decision."""
-        with _bound(request.participant_id):
+        with bound_to_workflow(request.participant_id):
             async with self._pool.acquire() as con:
                 row = await con.fetchrow(_DECLARED_STATUS, request.participant_id)
                 person = await read_person(
@@ -268,7 +256,7 @@ class TrajectoryActivities:
     @activity.defn
     async def load_programme(self, partner_id: str) -> PartnerProgramme:
         """The current definition of the partner's programme."""
-        with _bound():
+        with bound_to_workflow():
             programme = _programme(partner_id)
             log.info("programme_loaded", partner_id=partner_id, version=programme.version)
             return programme
@@ -277,7 +265,7 @@ class TrajectoryActivities:
     async def record_changes(self, changes: ReadModelChanges) -> None:
         """Write one step of the trajectory to the read model, all or nothing."""
         snapshot = changes.snapshot
-        with _bound(snapshot.participant_id):
+        with bound_to_workflow(snapshot.participant_id):
             try:
                 async with self._pool.acquire() as con, con.transaction():
                     applied = await _write_changes(con, changes)
@@ -296,7 +284,7 @@ class TrajectoryActivities:
     @activity.defn
     async def send_nudge(self, request: NudgeRequest) -> None:
         """Carry out one rung of the ladder exactly once: a message, or a task for a person."""
-        with _bound(request.participant_id):
+        with bound_to_workflow(request.participant_id):
             try:
                 async with self._pool.acquire() as con, con.transaction():
                     new = await con.fetchval(

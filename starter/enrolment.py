@@ -16,7 +16,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from infra.contract import TASK_QUEUE, workflow_id
 from infra.database import Connection
-from starter.personal_data import store_person
+from infra.persons import store_person
 from trajectory.eligibility import age_on
 from trajectory.enrolment import Enrolment, EntryProfile
 from trajectory.programmes import load_programme

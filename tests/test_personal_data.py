@@ -9,7 +9,7 @@ from cryptography.exceptions import InvalidTag
 
 from infra.codec import Keyring
 from infra.database import Pool
-from starter.personal_data import erase_person, read_person, seal_clear_persons, store_person
+from infra.persons import erase_person, read_person, seal_clear_persons, store_person
 from tests.people import enrolment
 from trajectory.enrolment import Enrolment
 

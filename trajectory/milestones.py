@@ -1,5 +1,6 @@
 """The milestone catalogue: types, typed payloads and where the engine allows them (DESIGN §3)."""
 
+import re
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -46,6 +47,10 @@ class MilestoneType(StrEnum):
     PARTICIPANT_CONTACT = "participant_contact"
     WITHDRAWN = "withdrawn"
     MOVED_AWAY = "moved_away"
+
+
+_UNSTORABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
+"""Text PostgreSQL refuses or no one can read: it is refused here, not retried forever."""
 
 
 class Recorder(StrEnum):
@@ -182,6 +187,9 @@ class Milestone(BaseModel):
 
     @model_validator(mode="after")
     def _payload_matches_type(self) -> "Milestone":
+        for text in (v for v in self.payload.values() if isinstance(v, str)):
+            if _UNSTORABLE.search(text):
+                raise ValueError("payload text may not hold control characters or lone surrogates")
         typed = PAYLOADS.get(self.type, NoDetails).model_validate(self.payload)
         object.__setattr__(self, "payload", typed.model_dump(mode="json", exclude_none=True))
         return self

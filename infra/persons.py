@@ -4,20 +4,18 @@ Each person's names, birth date, national number, phone and email are encrypted 
 with a data key of their own, stored wrapped under a master key derived from the configured
 keyring. Erasing a person destroys that key and the ciphertext; what stays (participant id,
 partner, postcode, birth year, sex, declared status, milestones, trajectory) identifies nobody and
-keeps every programme count. `python -m starter erase PARTICIPANT_ID` is the CLI.
+keeps every programme count.
+`python -m starter erase PARTICIPANT_ID` is the command line (`starter/erasure.py`).
 """
 
-import argparse
-import asyncio
 import secrets
-import sys
 from datetime import date
 
 import structlog
 from pydantic import BaseModel, ConfigDict
 
 from infra.codec import KEY_BYTES, Keyring, configured_keyring, seal, unseal
-from infra.database import Connection, migrate, open_pool
+from infra.database import Connection
 from infra.settings import get_settings
 from trajectory.enrolment import DeclaredStatus, Person
 from trajectory.niss import InvalidNiss, parse_niss
@@ -222,42 +220,3 @@ async def erase_person(con: Connection, participant_id: str) -> bool:
         await con.execute(_PSEUDONYMISE, participant_id)
     log.info("personal_data_erased", participant_id=participant_id)
     return True
-
-
-# -- CLI ----------------------------------------------------------------------------------------
-
-
-def add_parser(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
-    """`erase PARTICIPANT_ID`; run by `args.run(args) -> exit code`."""
-    erase = subparsers.add_parser(
-        "erase", help="erase a participant's personal data for good (crypto-shredding)"
-    )
-    erase.add_argument("participant_id", metavar="PARTICIPANT_ID")
-    erase.set_defaults(run=run)
-
-
-def run(args: argparse.Namespace) -> int:
-    """Carry out `erase`; 1 when there was nothing to erase."""
-    return asyncio.run(_run(args.participant_id))
-
-
-async def _run(participant_id: str) -> int:
-    pool = await open_pool(get_settings())
-    try:
-        await migrate(pool)
-        async with pool.acquire() as con:
-            erased = await erase_person(con, participant_id)
-            status = await con.fetchval(
-                "SELECT status FROM trajectories WHERE participant_id = $1", participant_id
-            )
-    finally:
-        await pool.close()
-    if not erased:
-        sys.stderr.write(f"{participant_id}: no personal data to erase (unknown or erased)\n")
-        return 1
-    sys.stdout.write(f"erased the personal data of {participant_id}\n")
-    if status not in (None, "closed"):
-        sys.stderr.write(
-            f"its trajectory is still {status}: close it (outcome withdrawn) through the API\n"
-        )
-    return 0
