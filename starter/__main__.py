@@ -4,7 +4,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from starter import codec_server, cohort, demo, devstack, keys, personal_data
+from starter import codec_server, cohort, demo, devstack, erasure, keys
 from starter.api import app
 from starter.reporting import command as report_command
 
@@ -25,7 +25,7 @@ def parser() -> argparse.ArgumentParser:
     cohort.add_parser(commands)
     app.add_parser(commands)
     codec_server.add_parser(commands)
-    personal_data.add_parser(commands)
+    erasure.add_parser(commands)
     report_command.add_parser(commands)
     return root
 
