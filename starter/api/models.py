@@ -167,6 +167,15 @@ class ParticipantPublic(BaseModel):
     last_contact_at: datetime
     enrolled_at: datetime
     closed_at: datetime | None
+    course_id: str | None = Field(
+        default=None, description="the course followed, waited for or offered"
+    )
+    waiting_position: int | None = Field(
+        default=None, description="place on the course's waiting list (1 is next)"
+    )
+    seat_offered_until: datetime | None = Field(
+        default=None, description="a freed seat is offered until then: report training_enrolled"
+    )
 
     @classmethod
     def from_snapshot(cls, snapshot: TrajectorySnapshot) -> Self:
@@ -193,6 +202,7 @@ class ParticipantPublic(BaseModel):
             last_contact_at=row["last_contact_at"],
             enrolled_at=row["enrolled_at"],
             closed_at=row["closed_at"],
+            course_id=row["course_id"],
         )
 
 
