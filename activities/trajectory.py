@@ -4,7 +4,6 @@ Every write is idempotent (`ON CONFLICT DO NOTHING`, revision-guarded upserts), 
 activity never records twice. Logs carry ids and codes only, never personal data.
 """
 
-
 import asyncpg
 import structlog
 from temporalio import activity

@@ -16,10 +16,10 @@ def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="python -m starter", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands.add_parser(
-        "dev", help="run the whole local stack: Temporal, PostgreSQL, worker, demo cohort"
+        "dev", help="run the local stack: Temporal, PostgreSQL, worker, API, codec, demo cohort"
     ).set_defaults(run=devstack.main)
     commands.add_parser(
-        "demo", help="drive the demo cohort against a stack that already runs"
+        "demo", help="drive the demo cohort through the API of a stack that already runs"
     ).set_defaults(run=demo.main)
     keys.add_parser(commands)
     cohort.add_parser(commands)
