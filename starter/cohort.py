@@ -26,22 +26,6 @@ from starter.api.errors import describe_errors
 from starter.api.models import ParticipantCreate
 from starter.enrolment import enrol
 
-COLUMNS = (
-    "external_ref",
-    "partner_id",
-    "given_name",
-    "family_name",
-    "birth_date",
-    "national_number",
-    "postcode",
-    "phone",
-    "email",
-    "language",
-    "employed",
-    "in_education",
-    "in_training",
-    "other_measure",
-)
 PERSON = (
     "given_name",
     "family_name",
@@ -52,8 +36,10 @@ PERSON = (
     "email",
     "language",
 )
-PERSON_OPTIONAL = ("phone", "email")
 STATUS = ("employed", "in_education", "in_training", "other_measure")
+COLUMNS = ("external_ref", "partner_id", *PERSON, *STATUS)
+"""The required header: the same fields as a `POST /v1/participants` body."""
+PERSON_OPTIONAL = ("phone", "email")
 ENTRY_PROFILE = (
     "labour_status",
     "education_level",
