@@ -189,21 +189,7 @@ class ParticipantPublic(BaseModel):
             last = LastMilestone(
                 type=row["last_milestone_type"], occurred_at=row["last_milestone_at"]
             )
-        return cls(
-            participant_id=row["participant_id"],
-            partner_id=row["partner_id"],
-            phase=row["phase"],
-            status=row["status"],
-            nudge_level=row["nudge_level"],
-            milestone_count=row["milestone_count"],
-            last_milestone=last,
-            outcome=row["outcome"],
-            next_deadline=row["next_deadline"],
-            last_contact_at=row["last_contact_at"],
-            enrolled_at=row["enrolled_at"],
-            closed_at=row["closed_at"],
-            course_id=row["course_id"],
-        )
+        return cls.model_validate({**dict(row), "last_milestone": last})
 
 
 class ParticipantList(BaseModel):
