@@ -16,11 +16,12 @@ from activities.notifications import OutboxNotifier
 from activities.training import TrainingActivities, store_catalogue
 from activities.trajectory import TrajectoryActivities
 from infra.contract import TASK_QUEUE
-from infra.database import migrate, open_pool
+from infra.database import open_pool
 from infra.logging import configure_logging
 from infra.persons import seal_clear_persons
 from infra.settings import get_settings
 from infra.temporal import connect
+from readmodel import migrate
 from workflows.trajectory import ParticipantTrajectory
 
 log = structlog.get_logger()

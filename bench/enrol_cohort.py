@@ -29,8 +29,9 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from infra.contract import SEARCH_ATTRIBUTES
-from infra.database import migrate, open_pool
+from infra.database import open_pool
 from infra.settings import Settings, get_settings
+from readmodel import migrate
 from starter.cohort import COLUMNS
 from trajectory.eligibility import BRUSSELS_POSTCODES
 from trajectory.programmes import load_programmes

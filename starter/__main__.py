@@ -4,9 +4,9 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
+from api import app
+from reporting import command as report_command
 from starter import codec_server, cohort, demo, devstack, erasure, keys
-from starter.api import app
-from starter.reporting import command as report_command
 
 Command = Callable[[argparse.Namespace], int]
 

@@ -29,12 +29,12 @@ from google.protobuf import json_format
 from starlette.exceptions import HTTPException
 from temporalio.api.common.v1 import Payload, Payloads
 
+from api.auth import authenticate
+from api.errors import ApiError, error_response
 from infra.codec import EncryptionCodec, UnknownKeyError, configured_keyring
 from infra.database import Pool, open_pool
 from infra.logging import configure_logging
 from infra.settings import Settings, get_settings
-from starter.api.auth import authenticate
-from starter.api.errors import ApiError, error_response
 from starter.keys import KEY_PREFIX, Role
 
 log = structlog.stdlib.get_logger(__name__)

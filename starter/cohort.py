@@ -19,11 +19,12 @@ from pydantic import ValidationError
 from temporalio.client import Client
 from tqdm import tqdm
 
-from infra.database import Pool, migrate, open_pool
+from api.errors import describe_errors
+from api.models import ParticipantCreate
+from infra.database import Pool, open_pool
 from infra.settings import get_settings
 from infra.temporal import connect
-from starter.api.errors import describe_errors
-from starter.api.models import ParticipantCreate
+from readmodel import migrate
 from starter.enrolment import enrol
 
 PERSON = (

@@ -26,10 +26,10 @@ import httpx
 import structlog
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.models import ParticipantPublic
 from infra.database import Pool, open_pool
 from infra.logging import configure_logging
 from infra.settings import Settings, get_settings
-from starter.api.models import ParticipantPublic
 from starter.keys import Role, create_key, list_keys, revoke_key
 from trajectory.eligibility import BRUSSELS_POSTCODES
 from trajectory.enrolment import (

@@ -25,10 +25,11 @@ from temporalio.client import Client
 from temporalio.common import SearchAttributeIndexedValueType
 
 from infra.contract import SEARCH_ATTRIBUTES
-from infra.database import embedded_database_url, migrate, open_pool
+from infra.database import embedded_database_url, open_pool
 from infra.logging import configure_logging
 from infra.settings import Settings, get_settings
 from infra.temporal import connect, register_search_attributes
+from readmodel import migrate
 from starter.demo import DEMO_KEYS_ENV, DemoKeys, api_url, issue_demo_keys
 
 log = structlog.stdlib.get_logger(__name__)

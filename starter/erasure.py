@@ -4,9 +4,10 @@ import argparse
 import asyncio
 import sys
 
-from infra.database import migrate, open_pool
+from infra.database import open_pool
 from infra.persons import erase_person
 from infra.settings import get_settings
+from readmodel import migrate
 
 
 def add_parser(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:

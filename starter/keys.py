@@ -16,8 +16,9 @@ from enum import StrEnum
 
 import asyncpg
 
-from infra.database import Pool, migrate, open_pool
+from infra.database import Pool, open_pool
 from infra.settings import get_settings
+from readmodel import migrate
 from trajectory.programmes import UnknownPartner, load_programme
 
 KEY_PREFIX = "prc_"

@@ -13,9 +13,9 @@ from fastapi import FastAPI
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from api.app import create_app
 from infra.database import Pool
 from infra.settings import Settings
-from starter.api.app import create_app
 from starter.keys import Role, create_key
 from tests.people import enrolment
 

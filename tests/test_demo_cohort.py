@@ -13,10 +13,10 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from api.app import create_app
+from api.models import ParticipantPublic
 from infra.database import Pool
 from infra.settings import Settings
-from starter.api.app import create_app
-from starter.api.models import ParticipantPublic
 from starter.demo import (
     COURSE_ID,
     Action,

@@ -5,11 +5,14 @@ import uuid
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-import infra
-from infra.database import Pool, migrate, open_pool
+import readmodel
+from infra.database import Pool, open_pool
 from infra.settings import Settings
+from readmodel import migrate
 
-VERSIONS = sorted(path.stem for path in (Path(infra.__file__).parent / "migrations").glob("*.sql"))
+VERSIONS = sorted(
+    path.stem for path in (Path(readmodel.__file__).parent / "migrations").glob("*.sql")
+)
 READ_MODEL = {
     "participants",
     "persons",

@@ -41,17 +41,18 @@ import pytest
 from fastapi import FastAPI
 from pydantic import ValidationError
 
-from infra.database import Connection, Pool, migrate, open_pool
+from api.app import create_app
+from infra.database import Connection, Pool, open_pool
 from infra.settings import Settings
-from starter.api.app import create_app
+from readmodel import migrate
+from readmodel.reports import programme_report
+from reporting import command
+from reporting.figures import TABLES, ProgrammeReport
+from reporting.page import report_html
+from reporting.tables import columns, report_csv
 from starter.cohort import ENTRY_PROFILE, enrolment_of
 from starter.demo import demo_cohort
 from starter.keys import Role, create_key
-from starter.reporting import command
-from starter.reporting.figures import TABLES, ProgrammeReport
-from starter.reporting.page import report_html
-from starter.reporting.queries import programme_report
-from starter.reporting.tables import columns, report_csv
 from tests.api_fixtures import Keys, bearer, enrolment_body
 from trajectory.eligibility import age_on
 

@@ -9,14 +9,14 @@ from datetime import UTC
 from html import escape
 from typing import Any
 
-from starter.reporting.figures import ProgrammeReport, Table
-from starter.reporting.plots import (
+from reporting.figures import ProgrammeReport, Table
+from reporting.plots import (
     funnel_png,
     nudge_effect_png,
     outcomes_png,
     time_to_offer_png,
 )
-from starter.reporting.tables import cells, columns
+from reporting.tables import cells, columns
 
 Plot = Callable[[ProgrammeReport], bytes]
 

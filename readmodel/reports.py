@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 import asyncpg
 
 from infra.database import Connection
-from starter.reporting.figures import (
+from reporting.figures import (
     CONTACT_WINDOW_DAYS,
     SIX_MONTHS_DAYS,
     STAGES,

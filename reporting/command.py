@@ -5,11 +5,12 @@ import asyncio
 import sys
 from pathlib import Path
 
-from infra.database import Pool, migrate, open_pool
+from infra.database import Pool, open_pool
 from infra.settings import get_settings
-from starter.reporting.page import report_html
-from starter.reporting.queries import programme_report
-from starter.reporting.tables import report_csv
+from readmodel import migrate
+from readmodel.reports import programme_report
+from reporting.page import report_html
+from reporting.tables import report_csv
 
 
 async def write_report(pool: Pool, out: Path, *, day_seconds: float = 86400.0) -> list[Path]:

@@ -8,12 +8,12 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
 
-from starter.api.deps import PoolDep, SettingsDep, current_caller, require
-from starter.api.errors import ErrorPublic
+from api.deps import PoolDep, SettingsDep, current_caller, require
+from api.errors import ErrorPublic
+from readmodel import reports
+from reporting.figures import TABLES, ProgrammeReport, Table
+from reporting.tables import table_csv
 from starter.keys import Role
-from starter.reporting import queries
-from starter.reporting.figures import TABLES, ProgrammeReport, Table
-from starter.reporting.tables import table_csv
 
 router = APIRouter(
     prefix="/v1/reports",
@@ -49,7 +49,7 @@ async def programme_report(
 ) -> ProgrammeReport | Response:
     """Funnel, phases, outcomes, time to offer, training, nudge effect and ESF+ indicators."""
     async with pool.acquire() as con:
-        report = await queries.programme_report(con, day_seconds=settings.seconds_per_day)
+        report = await reports.programme_report(con, day_seconds=settings.seconds_per_day)
     if report_format == "csv":
         return Response(
             table_csv(report, table),

@@ -28,11 +28,9 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.workflow import UpdateMethodMultiParam
 
-from infra.contract import workflow_id
-from infra.database import Pool
-from starter.api.deps import CallerDep, ClientDep, PoolDep, SettingsDep, current_caller, require
-from starter.api.errors import ApiError, ErrorPublic
-from starter.api.models import (
+from api.deps import CallerDep, ClientDep, PoolDep, SettingsDep, current_caller, require
+from api.errors import ApiError, ErrorPublic
+from api.models import (
     MILESTONE_EXAMPLES,
     Closure,
     MilestoneCreate,
@@ -42,6 +40,8 @@ from starter.api.models import (
     Reason,
     Reassignment,
 )
+from infra.contract import workflow_id
+from infra.database import Pool
 from starter.enrolment import enrol
 from starter.keys import Role
 from trajectory.milestones import Recorder

@@ -8,8 +8,8 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 
-from starter.api.deps import ClientDep, PoolDep
-from starter.api.errors import ErrorPublic, error_response
+from api.deps import ClientDep, PoolDep
+from api.errors import ErrorPublic, error_response
 
 log = structlog.stdlib.get_logger(__name__)
 

@@ -7,7 +7,7 @@ import csv
 import io
 from typing import Any
 
-from starter.reporting.figures import ROWS, TABLES, ProgrammeReport, Table
+from reporting.figures import ROWS, TABLES, ProgrammeReport, Table
 
 EVERY = "all"
 _GROUPING = frozenset({"partner_id", "level", "channel"})

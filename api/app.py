@@ -11,12 +11,13 @@ import structlog
 import uvicorn
 from fastapi import FastAPI
 
-from infra.database import migrate, open_pool
+from api import health, participants, reports
+from api.errors import install_error_handlers
+from infra.database import open_pool
 from infra.logging import configure_logging
 from infra.settings import Settings, get_settings
 from infra.temporal import connect
-from starter.api import health, participants, reports
-from starter.api.errors import install_error_handlers
+from readmodel import migrate
 
 log = structlog.stdlib.get_logger(__name__)
 

@@ -7,10 +7,10 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials
 from temporalio.client import Client
 
+from api.auth import Caller, authenticate, bearer
+from api.errors import ApiError
 from infra.database import Pool
 from infra.settings import Settings, get_settings
-from starter.api.auth import Caller, authenticate, bearer
-from starter.api.errors import ApiError
 from starter.keys import Role
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
