@@ -13,7 +13,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.notifications import OutboxNotifier
-from activities.training import TrainingActivities, store_catalogue
+from activities.training import TrainingActivities
 from activities.trajectory import TrajectoryActivities
 from infra.contract import TASK_QUEUE
 from infra.database import open_pool
@@ -22,6 +22,7 @@ from infra.persons import seal_clear_persons
 from infra.settings import get_settings
 from infra.temporal import connect
 from readmodel import migrate
+from readmodel.seats import store_catalogue
 from workflows.trajectory import ParticipantTrajectory
 
 log = structlog.get_logger()
@@ -39,6 +40,7 @@ def build_worker(client: Client, pool: asyncpg.Pool) -> Worker:
             activities.check_eligibility,
             activities.load_programme,
             activities.record_changes,
+            activities.write_read_model,
             activities.send_nudge,
             training.request_seat,
             training.release_seat,

@@ -10,10 +10,12 @@ from contextlib import asynccontextmanager
 import structlog
 import uvicorn
 from fastapi import FastAPI
+from temporalio.client import Client
 
 from api import health, participants, reports
+from api.auth import KeyCache
 from api.errors import install_error_handlers
-from infra.database import open_pool
+from infra.database import Pool, open_pool
 from infra.logging import configure_logging
 from infra.settings import Settings, get_settings
 from infra.temporal import connect
@@ -36,8 +38,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.temporal = await connect(settings)
-        app.state.pool = await open_pool(settings)
+        hold(app, await connect(settings), await open_pool(settings), settings)
         try:
             await migrate(app.state.pool)
             log.info("api_ready", namespace=settings.temporal_namespace)
@@ -58,6 +59,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(reports.router)
     app.include_router(health.router)
     return app
+
+
+def hold(app: FastAPI, temporal: Client, pool: Pool, settings: Settings) -> None:
+    """Give the app the clients it serves with: the lifespan's job, or a test's."""
+    app.state.temporal = temporal
+    app.state.pool = pool
+    app.state.keys = KeyCache(pool, settings.key_cache_seconds)
 
 
 def add_parser(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:

@@ -37,6 +37,12 @@ class Settings(BaseSettings):
     )
     api_host: str = Field(default="127.0.0.1", validation_alias="PARCOURS_API_HOST")
     api_port: int = Field(default=8000, ge=1, le=65535, validation_alias="PARCOURS_API_PORT")
+    key_cache_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        validation_alias="PARCOURS_KEY_CACHE_SECONDS",
+        description="how long an API replica trusts a key it read; a revocation waits this long",
+    )
     ui_port: int = Field(default=8233, ge=1, le=65535, validation_alias="PARCOURS_UI_PORT")
     environment: Literal["development", "production"] = Field(
         default="development", validation_alias="PARCOURS_ENV"

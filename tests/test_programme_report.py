@@ -42,6 +42,7 @@ from fastapi import FastAPI
 from pydantic import ValidationError
 
 from api.app import create_app
+from api.auth import KeyCache
 from infra.database import Connection, Pool, open_pool
 from infra.settings import Settings
 from readmodel import migrate
@@ -790,8 +791,10 @@ def test_python_m_starter_report_takes_the_directory_to_write_into(tmp_path: Pat
 @pytest.fixture(scope="module")
 async def report_api(cohort_pool: Pool) -> AsyncIterator[tuple[httpx.AsyncClient, Keys]]:
     """The API reading the cohort's database, with a key for every role."""
-    app: FastAPI = create_app(Settings(seconds_per_day=86400.0))
+    settings = Settings(seconds_per_day=86400.0)
+    app: FastAPI = create_app(settings)
     app.state.pool = cohort_pool
+    app.state.keys = KeyCache(cohort_pool, settings.key_cache_seconds)
     keys = Keys(
         backend=(await create_key(cohort_pool, Role.BACKEND)).key,
         case_manager=(await create_key(cohort_pool, Role.CASE_MANAGER)).key,

@@ -156,6 +156,7 @@ async def test_an_unanswered_follow_up_is_nudged_then_recorded_as_unanswered(
     await journey.skip(600)
     state = await journey.wait_for(lambda s: s.status == Status.CLOSED, "the last check-in")
     assert state.outcome == Outcome.EMPLOYED
+    await journey.written()
     checks = await pool.fetch(
         "SELECT name, answered_at IS NOT NULL AS answered, unanswered, in_employment"
         " FROM follow_up_checks WHERE participant_id = $1 ORDER BY due_at",

@@ -11,7 +11,8 @@ from temporalio.client import WorkflowUpdateFailedError
 from tests.journeys import Start
 from trajectory.milestones import MilestoneType as M
 from trajectory.phases import Outcome, Phase, Status
-from workflows.trajectory import CloseRequest, ParticipantTrajectory, ReassignRequest
+from trajectory.requests import CloseRequest, ReassignRequest
+from workflows.trajectory import ParticipantTrajectory
 
 
 async def test_a_milestone_another_partner_uses_is_refused_with_the_reason(
@@ -49,6 +50,7 @@ async def test_refused_milestones_leave_nothing_in_the_history(
     ]
     assert len(accepted) == 1
     assert not any(milestone_id in history.to_json() for milestone_id in refusals)
+    await journey.written()
     rows = await pool.fetch(
         "SELECT milestone_id FROM milestones WHERE participant_id = $1", journey.participant_id
     )
@@ -68,6 +70,7 @@ async def test_the_same_milestone_twice_at_once_is_one_row_and_one_change(
         *(journey.report(M.PARTICIPANT_CONTACT, milestone_id="gi-call-1") for _ in range(5))
     )
     assert {s.milestone_count for s in at_once} == {2}
+    await journey.written()
     rows = await pool.fetchval(
         "SELECT count(*) FROM milestones WHERE participant_id = $1", journey.participant_id
     )
@@ -89,6 +92,7 @@ async def test_the_read_model_matches_the_workflow_after_a_scripted_trajectory(
     )
     await journey.report(M.OBSTACLES_IDENTIFIED)
 
+    await journey.written()
     snapshot = await journey.handle.query(ParticipantTrajectory.snapshot)
     row = await pool.fetchrow(
         "SELECT * FROM trajectories WHERE participant_id = $1", journey.participant_id

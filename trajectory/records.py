@@ -34,6 +34,26 @@ class TrajectorySnapshot(BaseModel):
     seat_offered_until: datetime | None = None
     revision: int = Field(description="grows with every change; the read model keeps the highest")
 
+    @classmethod
+    def at_enrolment(
+        cls, participant_id: str, partner_id: str, enrolled_at: datetime
+    ) -> "TrajectorySnapshot":
+        """The state of a trajectory that has not reported yet: in intake, nothing recorded."""
+        return cls(
+            participant_id=participant_id,
+            partner_id=partner_id,
+            phase=Phase.INTAKE,
+            status=Status.ACTIVE,
+            nudge_level=0,
+            milestone_count=0,
+            last_milestone=None,
+            last_contact_at=enrolled_at,
+            outcome=None,
+            next_deadline=None,
+            enrolled_at=enrolled_at,
+            revision=0,
+        )
+
 
 class PhaseTransition(BaseModel):
     """A phase or status change and what caused it."""
@@ -70,6 +90,16 @@ class ReadModelChanges(BaseModel):
         default=None, description="a real contact happened: earlier nudges get their effect"
     )
     follow_ups: list[FollowUpRecord] = Field(default_factory=list)
+    at: datetime | None = Field(
+        default=None, description="workflow time of the step: the read model's lag counts from it"
+    )
+
+
+class ReadModelBatch(BaseModel):
+    """Steps of one trajectory not yet in the read model, oldest first, written together."""
+
+    participant_id: str
+    steps: list[ReadModelChanges] = Field(min_length=1)
 
 
 class NudgeRequest(BaseModel):

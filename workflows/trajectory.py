@@ -1,5 +1,6 @@
 """`ParticipantTrajectory`: one participant's journey from intake to follow-up, durably."""
 
+import asyncio
 from datetime import timedelta
 from typing import Any, Literal
 
@@ -12,13 +13,15 @@ with workflow.unsafe.imports_passed_through():
     from activities.training import TrainingActivities
     from activities.trajectory import TrajectoryActivities
     from infra import contract
-    from trajectory.milestones import Milestone, MilestoneType, TrainingCompleted
-    from trajectory.phases import Outcome, Phase, Status
+    from trajectory.milestones import Milestone, MilestoneType, TrainingCompleted, TrainingEnrolled
+    from trajectory.phases import Phase, Status
     from trajectory.programme import PartnerProgramme
     from trajectory.records import (
+        EligibilityDecision,
         EligibilityRequest,
         NudgeRequest,
         PhaseTransition,
+        ReadModelBatch,
         ReadModelChanges,
         RecommendationRequest,
         SeatDecision,
@@ -27,6 +30,7 @@ with workflow.unsafe.imports_passed_through():
         SeatRequest,
         TrajectorySnapshot,
     )
+    from trajectory.requests import CloseRequest, PauseRequest, ReassignRequest, ResumeRequest
     from trajectory.state import MilestoneRefused, Timer, TrajectoryState
 
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
@@ -34,8 +38,15 @@ RETRY = RetryPolicy(
     maximum_interval=timedelta(minutes=1),
     non_retryable_error_types=["UnknownParticipant", "UnknownPartner", "UnknownCourse"],
 )
+WRITE_RETRY = RetryPolicy(
+    maximum_interval=timedelta(seconds=5),
+    non_retryable_error_types=["UnknownParticipant"],
+)
+"""Read-model writes retry until PostgreSQL answers, soon after it is back."""
 SEATS = "training-seats"
 """Patch: seats are counted, waiting lists kept and training recommended (release 2)."""
+WRITE_BEHIND = "read-model-write-behind"
+"""Patch: answers do not wait for PostgreSQL; the read model follows in batches (release 3)."""
 SEAT_OFFER_DAYS = 3
 """Programme days the next in line has to accept a freed seat."""
 
@@ -54,27 +65,15 @@ class TrajectoryInput(BaseModel):
     state: TrajectoryState | None = None
 
 
-class PauseRequest(BaseModel):
-    reason: str | None = Field(default=None, max_length=200)
-
-
-class ResumeRequest(BaseModel):
-    reason: str | None = Field(default=None, max_length=200)
-
-
-class ReassignRequest(BaseModel):
-    partner_id: str = Field(pattern=r"^[a-z][a-z0-9-]{1,31}$")
-    reason: str | None = Field(default=None, max_length=200)
-
-
-class CloseRequest(BaseModel):
-    outcome: Outcome
-    reason: str = Field(min_length=1, max_length=200)
+REFUSED = "Refused"
+"""Error type of a request the trajectory refuses now; the message says why."""
+NOT_FOUND = "NotFound"
+"""Error type for a partner that does not hold the participant (any more)."""
 
 
 def refused(reason: str) -> ApplicationError:
     """The error a caller sees when the trajectory refuses a request."""
-    return ApplicationError(reason, type="Refused", non_retryable=True)
+    return ApplicationError(reason, type=REFUSED, non_retryable=True)
 
 
 @workflow.defn(name="ParticipantTrajectory")
@@ -94,10 +93,16 @@ class ParticipantTrajectory:
         )
         self._changed = False
         self._attributes: dict[str, object] = {}
+        self._unwritten: list[ReadModelChanges] = []
+        self._writing = False
+        self._recommendation_due = False
 
     @workflow.run
     async def run(self, input: TrajectoryInput) -> TrajectorySnapshot:
         state = self._state
+        writes_behind = workflow.patched(WRITE_BEHIND)
+        if writes_behind:
+            writer = asyncio.create_task(self._write_behind())
         if input.state is None:
             workflow.upsert_search_attributes(
                 [
@@ -107,19 +112,12 @@ class ParticipantTrajectory:
             )
             await self._publish([])
         if state.eligibility == "pending":
-            decision = await workflow.execute_activity_method(
-                TrajectoryActivities.check_eligibility,
-                EligibilityRequest(
-                    participant_id=state.participant_id, enrolled_on=state.enrolled_at.date()
-                ),
-                start_to_close_timeout=ACTIVITY_TIMEOUT,
-                retry_policy=RETRY,
-                summary="intake eligibility check",
-            )
+            decision = await self._check_eligibility(writes_behind)
             await self._publish(state.decide_eligibility(decision, workflow.now()))
         while not state.is_closed:
             if self._history_is_long():
                 await workflow.wait_condition(workflow.all_handlers_finished)
+                await self._written()
                 workflow.continue_as_new(input.model_copy(update={"state": state}))
             timer = state.next_timer(workflow.now())
             self._changed = False
@@ -132,7 +130,32 @@ class ParticipantTrajectory:
             except TimeoutError:
                 await self._fire()
         await workflow.wait_condition(workflow.all_handlers_finished)
+        if writes_behind:
+            await self._written()
+            writer.cancel()
         return state.snapshot(workflow.now())
+
+    async def _check_eligibility(self, local: bool) -> EligibilityDecision:
+        """The intake check; a local activity since release 3, saving a round trip per person."""
+        state = self._state
+        request = EligibilityRequest(
+            participant_id=state.participant_id, enrolled_on=state.enrolled_at.date()
+        )
+        if local:
+            return await workflow.execute_local_activity_method(
+                TrajectoryActivities.check_eligibility,
+                request,
+                start_to_close_timeout=ACTIVITY_TIMEOUT,
+                retry_policy=RETRY,
+                summary="intake eligibility check",
+            )
+        return await workflow.execute_activity_method(
+            TrajectoryActivities.check_eligibility,
+            request,
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            retry_policy=RETRY,
+            summary="intake eligibility check",
+        )
 
     # -- milestones -----------------------------------------------------------------------------
 
@@ -140,6 +163,7 @@ class ParticipantTrajectory:
     async def record_milestone(self, milestone: Milestone) -> TrajectorySnapshot:
         """Record a partner's or case manager's milestone; answers with the new state."""
         await workflow.wait_condition(lambda: self._state.eligibility != "pending")
+        self._check_holder(milestone)
         state = self._state
         seat = await self._seat_for(milestone)
         try:
@@ -153,8 +177,21 @@ class ParticipantTrajectory:
 
     @record_milestone.validator
     def _validate_milestone(self, milestone: Milestone) -> None:
+        self._check_holder(milestone)
         if (reason := self._state.refusal(milestone, workflow.now())) is not None:
             raise refused(reason)
+
+    def _check_holder(self, milestone: Milestone) -> None:
+        """A partner records milestones only for participants it holds now, reassigns included."""
+        actor = milestone.actor
+        if (
+            actor is not None
+            and actor.role == "partner"
+            and actor.partner_id != self._state.partner_id
+        ):
+            raise ApplicationError(
+                f"no participant {self._state.participant_id}", type=NOT_FOUND, non_retryable=True
+            )
 
     # -- case managers --------------------------------------------------------------------------
 
@@ -248,14 +285,15 @@ class ParticipantTrajectory:
     async def _seat_for(self, milestone: Milestone) -> SeatDecision | None:
         """Ask for a seat before a new `training_enrolled` is applied (none before release 2)."""
         state = self._state
+        enrolled = milestone.details()
         if (
-            milestone.type != MilestoneType.TRAINING_ENROLLED
+            not isinstance(enrolled, TrainingEnrolled)
             or milestone.milestone_id in state.milestone_ids
             or state.refusal(milestone, workflow.now()) is not None
             or not workflow.patched(SEATS)
         ):
             return None
-        course_id = str(milestone.payload["course_id"])
+        course_id = enrolled.course_id
         return await workflow.execute_activity_method(
             TrainingActivities.request_seat,
             SeatRequest(
@@ -361,26 +399,72 @@ class ParticipantTrajectory:
         snapshot = state.snapshot(workflow.now())
         self._show(snapshot, state.next_timer(workflow.now()))
         contact = milestone.occurred_at if milestone is not None and milestone.is_contact else None
-        await workflow.execute_activity_method(
-            TrajectoryActivities.record_changes,
-            ReadModelChanges(
-                snapshot=snapshot,
-                milestone=milestone,
-                milestone_phase=transitions[0].from_phase if transitions else state.phase,
-                transitions=transitions,
-                contact_at=contact,
-                follow_ups=[check.record() for check in state.follow_ups],
-            ),
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=RETRY,
-            summary=f"record {milestone.type.value if milestone else 'state'} in the read model",
+        changes = ReadModelChanges(
+            snapshot=snapshot,
+            milestone=milestone,
+            milestone_phase=transitions[0].from_phase if transitions else state.phase,
+            transitions=transitions,
+            contact_at=contact,
+            follow_ups=[check.record() for check in state.follow_ups],
         )
         assessed = any(
             t.from_phase == Phase.ASSESSMENT and t.to_phase == Phase.COACHING for t in transitions
         )
+        if workflow.patched(WRITE_BEHIND):
+            self._unwritten.append(changes.model_copy(update={"at": workflow.now()}))
+            self._recommendation_due |= assessed
+            return snapshot
+        await workflow.execute_activity_method(
+            TrajectoryActivities.record_changes,
+            changes,
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            retry_policy=RETRY,
+            summary=f"record {milestone.type.value if milestone else 'state'} in the read model",
+        )
         if assessed and workflow.patched(SEATS):
             await self._recommend()
         return snapshot
+
+    async def _write_behind(self) -> None:
+        """Carry the accepted steps to PostgreSQL after the answers went out, in order.
+
+        A regular activity per batch rather than a local activity inside each Update: a local
+        activity would hold the answer until PostgreSQL answered, and while it is down it would
+        hold every answer; this way milestones are acknowledged from the workflow's state alone
+        and whatever piled up meanwhile is written in one transaction (bench/ measures both the
+        answer and the lag). Recommendations wait here too, since they only read PostgreSQL.
+        """
+        while True:
+            await workflow.wait_condition(
+                lambda: bool(self._unwritten) and self._state.eligibility != "pending"
+            )
+            self._writing = True
+            batch, self._unwritten = self._unwritten, []
+            try:
+                await workflow.execute_activity_method(
+                    TrajectoryActivities.write_read_model,
+                    ReadModelBatch(participant_id=self._state.participant_id, steps=batch),
+                    start_to_close_timeout=ACTIVITY_TIMEOUT,
+                    retry_policy=WRITE_RETRY,
+                    summary=f"write {len(batch)} step(s) to the read model",
+                )
+                if self._recommendation_due:
+                    self._recommendation_due = False
+                    await self._recommend()
+            except ActivityError as error:
+                workflow.logger.error(
+                    "read_model_write_failed",
+                    extra={
+                        "participant_id": self._state.participant_id,
+                        "cause": type(error.cause).__name__,
+                    },
+                )
+            finally:
+                self._writing = False
+
+    async def _written(self) -> None:
+        """Wait until the read model holds every accepted step."""
+        await workflow.wait_condition(lambda: not self._unwritten and not self._writing)
 
     def _show(self, snapshot: TrajectorySnapshot, timer: Timer | None) -> None:
         """Keep search attributes and the Web UI's current details in step with the state."""

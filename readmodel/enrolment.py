@@ -1,0 +1,57 @@
+"""Who is enrolled: one row per PES reference, and the ESF+ situation at entry."""
+
+import uuid
+
+from infra.database import Connection
+from trajectory.enrolment import Enrolment, EntryProfile
+
+_INSERT_PARTICIPANT = """
+INSERT INTO participants (participant_id, external_ref, partner_id, postcode, language, enrolled_at)
+VALUES ($1, $2, $3, $4, $5, now())
+ON CONFLICT (external_ref) DO NOTHING
+RETURNING participant_id
+"""
+
+_INSERT_ENTRY_PROFILE = """
+INSERT INTO entry_profiles (participant_id, age_at_entry, labour_status, education_level, gender,
+    disability, third_country_national, foreign_background, minority, homeless)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+ON CONFLICT (participant_id) DO NOTHING
+"""
+
+
+async def add_participant(con: Connection, enrolment: Enrolment) -> tuple[str, bool]:
+    """The participant id of `external_ref`, and whether this call created it."""
+    created: str | None = await con.fetchval(
+        _INSERT_PARTICIPANT,
+        f"p-{uuid.uuid4().hex[:20]}",
+        enrolment.external_ref,
+        enrolment.partner_id,
+        enrolment.person.postcode,
+        enrolment.person.language,
+    )
+    if created is not None:
+        return created, True
+    existing: str = await con.fetchval(
+        "SELECT participant_id FROM participants WHERE external_ref = $1", enrolment.external_ref
+    )
+    return existing, False
+
+
+async def store_entry_profile(
+    con: Connection, participant_id: str, age: int, profile: EntryProfile
+) -> None:
+    """Keep the ESF+ situation at entry, with the age on the enrolment date."""
+    await con.execute(
+        _INSERT_ENTRY_PROFILE,
+        participant_id,
+        age,
+        profile.labour_status,
+        profile.education_level,
+        profile.gender,
+        profile.disability,
+        profile.third_country_national,
+        profile.foreign_background,
+        profile.minority,
+        profile.homeless,
+    )
