@@ -11,10 +11,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import asyncpg
 from fastapi.security import HTTPBearer
 
-from infra.database import Pool
+from infra.database import DATABASE_DOWN, Pool
 from starter.keys import Role, hash_key, key_id_of
 from trajectory.actors import Actor
 
@@ -27,9 +26,6 @@ STALE_LIMIT = 15 * 60.0
 """Seconds a cached key may serve while PostgreSQL cannot be asked about it."""
 LOOKUP_TIMEOUT = 2.0
 """Seconds a key look-up may wait for PostgreSQL before the cached answer is used."""
-
-DATABASE_DOWN = (OSError, TimeoutError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError)
-"""What PostgreSQL being away looks like to asyncpg."""
 
 
 @dataclass(frozen=True)
