@@ -10,7 +10,7 @@ seat goes on to the next.
 from temporalio.exceptions import ApplicationError
 
 from infra.database import Connection, Pool
-from trajectory.catalogue import Recommendation, load_catalogue
+from trajectory.catalogue import UNKNOWN_COURSE, Recommendation, load_catalogue
 from trajectory.records import SeatDecision, SeatOffer, SeatRelease, SeatRequest
 
 _UPSERT_COURSE = """
@@ -96,7 +96,7 @@ async def _lock_course(con: Connection, course_id: str) -> int:
     if seats is None:
         raise ApplicationError(
             f"there is no course {course_id} in the catalogue",
-            type="UnknownCourse",
+            type=UNKNOWN_COURSE,
             non_retryable=True,
         )
     return seats

@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from trajectory.catalogue import COURSE_IDS, Assessment, Recommendation
+from trajectory.catalogue import Assessment, Recommendation
 from trajectory.daytime import next_daytime
 from trajectory.ladder import NudgeLadder, Rung
 from trajectory.milestones import (
@@ -248,10 +248,6 @@ class TrajectoryState(BaseModel):
                     f"coaching is not finished: {self.programme.name} first needs "
                     f"{', '.join(missing)}"
                 )
-            case MilestoneType.TRAINING_ENROLLED if (
-                isinstance(details, TrainingEnrolled) and details.course_id not in COURSE_IDS
-            ):
-                return f"there is no course {details.course_id} in the training catalogue"
             case MilestoneType.TRAINING_ENROLLED if (
                 isinstance(details, TrainingEnrolled)
                 and self.seat is not None

@@ -13,6 +13,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.training import TrainingActivities
     from activities.trajectory import TrajectoryActivities
     from infra import contract
+    from trajectory.catalogue import UNKNOWN_COURSE
     from trajectory.milestones import Milestone, MilestoneType, TrainingCompleted, TrainingEnrolled
     from trajectory.phases import Phase, Status
     from trajectory.programme import PartnerProgramme
@@ -36,7 +37,7 @@ with workflow.unsafe.imports_passed_through():
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
 RETRY = RetryPolicy(
     maximum_interval=timedelta(minutes=1),
-    non_retryable_error_types=["UnknownParticipant", "UnknownPartner", "UnknownCourse"],
+    non_retryable_error_types=["UnknownParticipant", "UnknownPartner", UNKNOWN_COURSE],
 )
 WRITE_RETRY = RetryPolicy(
     maximum_interval=timedelta(seconds=5),
@@ -294,15 +295,21 @@ class ParticipantTrajectory:
         ):
             return None
         course_id = enrolled.course_id
-        return await workflow.execute_activity_method(
-            TrainingActivities.request_seat,
-            SeatRequest(
-                participant_id=state.participant_id, course_id=course_id, at=workflow.now()
-            ),
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=RETRY,
-            summary=f"ask for a seat in {course_id}",
-        )
+        try:
+            return await workflow.execute_activity_method(
+                TrainingActivities.request_seat,
+                SeatRequest(
+                    participant_id=state.participant_id, course_id=course_id, at=workflow.now()
+                ),
+                start_to_close_timeout=ACTIVITY_TIMEOUT,
+                retry_policy=RETRY,
+                summary=f"ask for a seat in {course_id}",
+            )
+        except ActivityError as error:
+            cause = error.cause
+            if isinstance(cause, ApplicationError) and cause.type == UNKNOWN_COURSE:
+                raise refused(f"there is no course {course_id} in the training catalogue") from None
+            raise
 
     def _release_for(self, milestone: Milestone) -> SeatRelease | None:
         """The seat a completed or dropped training hands back."""
