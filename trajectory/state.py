@@ -152,6 +152,9 @@ class TrajectoryState(BaseModel):
     close_reason: str | None = None
     closed_at: datetime | None = None
     milestone_ids: list[str] = Field(default_factory=list)
+    milestone_fingerprints: dict[str, str] = Field(
+        default_factory=dict, description="what each milestone id said (unknown before release 3)"
+    )
     seen_types: list[MilestoneType] = Field(default_factory=list)
     last_milestone: LastMilestone | None = None
     last_contact_at: datetime
@@ -206,6 +209,11 @@ class TrajectoryState(BaseModel):
         return self.status == Status.CLOSED
 
     # -- what is allowed ------------------------------------------------------------------------
+
+    def reuses_id(self, milestone: Milestone) -> bool:
+        """Whether `milestone` repeats a recorded id but says something else."""
+        said = self.milestone_fingerprints.get(milestone.milestone_id)
+        return said is not None and said != milestone.fingerprint()
 
     def refusal(self, milestone: Milestone, now: datetime) -> str | None:
         """Why `milestone` cannot be recorded now, or None when it can (or is a repeat)."""
@@ -322,6 +330,7 @@ class TrajectoryState(BaseModel):
         if (reason := self.refusal(milestone, now)) is not None:
             raise MilestoneRefused(reason)
         self.milestone_ids.append(milestone.milestone_id)
+        self.milestone_fingerprints[milestone.milestone_id] = milestone.fingerprint()
         if milestone.type not in self.seen_types:
             self.seen_types.append(milestone.type)
         self.last_milestone = LastMilestone(type=milestone.type, occurred_at=milestone.occurred_at)

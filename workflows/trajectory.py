@@ -70,6 +70,8 @@ REFUSED = "Refused"
 """Error type of a request the trajectory refuses now; the message says why."""
 NOT_FOUND = "NotFound"
 """Error type for a partner that does not hold the participant (any more)."""
+REUSED = "MilestoneIdReused"
+"""Error type of a recorded milestone id sent again with other content."""
 
 
 def refused(reason: str) -> ApplicationError:
@@ -183,7 +185,14 @@ class ParticipantTrajectory:
             raise refused(reason)
 
     def _check_holder(self, milestone: Milestone) -> None:
-        """A partner records milestones only for participants it holds now, reassigns included."""
+        """A partner records milestones only for participants it holds now, reassigns included;
+        a milestone id, once recorded, stands for what it said then."""
+        if self._state.reuses_id(milestone):
+            raise ApplicationError(
+                f"milestone_id {milestone.milestone_id} was recorded with other content",
+                type=REUSED,
+                non_retryable=True,
+            )
         actor = milestone.actor
         if (
             actor is not None
