@@ -61,13 +61,21 @@ async def test_the_same_milestone_twice_at_once_is_one_row_and_one_change(
     dev_start: Start, pool: asyncpg.Pool
 ) -> None:
     journey = await dev_start("groep-intro", language="nl")
-    first = await journey.report(M.INTAKE_INTERVIEW_HELD, milestone_id="gi-intake-1")
-    again = await journey.report(M.INTAKE_INTERVIEW_HELD, milestone_id="gi-intake-1")
+    held = await journey.now()
+    first = await journey.report(
+        M.INTAKE_INTERVIEW_HELD, milestone_id="gi-intake-1", occurred_at=held
+    )
+    again = await journey.report(
+        M.INTAKE_INTERVIEW_HELD, milestone_id="gi-intake-1", occurred_at=held
+    )
     assert again.milestone_count == first.milestone_count == 1
     assert again.revision == first.revision
 
     at_once = await asyncio.gather(
-        *(journey.report(M.PARTICIPANT_CONTACT, milestone_id="gi-call-1") for _ in range(5))
+        *(
+            journey.report(M.PARTICIPANT_CONTACT, milestone_id="gi-call-1", occurred_at=held)
+            for _ in range(5)
+        )
     )
     assert {s.milestone_count for s in at_once} == {2}
     await journey.written()

@@ -151,6 +151,7 @@ class TrajectoryState(BaseModel):
     outcome: Outcome | None = None
     close_reason: str | None = None
     closed_at: datetime | None = None
+    closed_in: Phase | None = Field(default=None, description="the phase the trajectory closed in")
     milestone_ids: list[str] = Field(default_factory=list)
     milestone_fingerprints: dict[str, str] = Field(
         default_factory=dict, description="what each milestone id said (unknown before release 3)"
@@ -435,6 +436,7 @@ class TrajectoryState(BaseModel):
         self.outcome = outcome
         self.close_reason = reason
         self.closed_at = now
+        self.closed_in = self.phase
         self.nudge_level = 0
         return [self._move(Phase.CLOSED, Status.CLOSED, reason, now)]
 
@@ -477,6 +479,18 @@ class TrajectoryState(BaseModel):
         self.programme = programme
         cause = f"reassigned from {previous} to {programme.name}: {reason or 'no reason given'}"
         return [self._move(self.phase, self.status, cause, now), *self._advance(now)]
+
+    def seats_held_at_close(self) -> list[tuple[str, Literal["dropped", "expired"]]]:
+        """Seats a closed trajectory still holds or waits for: the course it was following,
+        and a seat offered or a waiting-list place. Each must be handed on."""
+        if not self.is_closed:
+            return []
+        held: list[tuple[str, Literal["dropped", "expired"]]] = []
+        if self.closed_in == Phase.TRAINING and self.training is not None:
+            held.append((self.training.course_id, "dropped"))
+        if self.seat is not None:
+            held.append((self.seat.course_id, "expired"))
+        return held
 
     def offer_seat(self, offer: SeatOffer) -> None:
         """A freed seat is offered; the coach accepts it by reporting `training_enrolled`."""

@@ -46,6 +46,9 @@ WRITE_RETRY = RetryPolicy(
 """Read-model writes retry until PostgreSQL answers, soon after it is back."""
 SEATS = "training-seats"
 """Patch: seats are counted, waiting lists kept and training recommended (release 2)."""
+SEATS_HANDED_ON = "seats-handed-on-at-close"
+"""Patch: a closing trajectory frees its seat or waiting place, and so does a refused enrolment
+that raced for one (release 3)."""
 WRITE_BEHIND = "read-model-write-behind"
 """Patch: answers do not wait for PostgreSQL; the read model follows in batches (release 3)."""
 SEAT_OFFER_DAYS = 3
@@ -133,6 +136,10 @@ class ParticipantTrajectory:
             except TimeoutError:
                 await self._fire()
         await workflow.wait_condition(workflow.all_handlers_finished)
+        if state.seats_held_at_close() and workflow.patched(SEATS_HANDED_ON):
+            for course_id, outcome in state.seats_held_at_close():
+                await self._hand_on(self._release(course_id, outcome))
+            state.seat = None
         if writes_behind:
             await self._written()
             writer.cancel()
@@ -172,6 +179,9 @@ class ParticipantTrajectory:
         try:
             changes = state.record(milestone, workflow.now(), seat)
         except MilestoneRefused as refusal:
+            # The trajectory changed while the seat was asked for (paused, withdrawn, enrolled).
+            if seat is not None and workflow.patched(SEATS_HANDED_ON):
+                await self._hand_on(self._release(seat.course_id, "expired"))
             raise refused(str(refusal)) from None
         snapshot = await self._publish(changes, milestone)
         if changes and (release := self._release_for(milestone)) is not None:
