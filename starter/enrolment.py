@@ -19,7 +19,8 @@ from readmodel.enrolment import add_participant, store_entry_profile
 from trajectory.eligibility import age_on
 from trajectory.enrolment import Enrolment
 from trajectory.programmes import load_programme
-from workflows.trajectory import ParticipantTrajectory, TrajectoryInput
+from trajectory.state import TrajectoryInput
+from workflows.trajectory import ParticipantTrajectory
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from infra.codec import (
 )
 from infra.settings import Settings
 from trajectory.programmes import load_programme
-from workflows.trajectory import TrajectoryInput
+from trajectory.state import TrajectoryInput
 
 
 def _spec(*key_ids: str) -> str:

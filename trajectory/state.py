@@ -664,3 +664,20 @@ class TrajectoryState(BaseModel):
             seat_offered_until=self.seat.offered_until if self.seat else None,
             revision=self.revision,
         )
+
+
+class TrajectoryInput(BaseModel):
+    """How a trajectory starts; `state` is set only when it continues as new.
+
+    Kept out of the workflow's module, which the sandbox executes again for every run.
+    """
+
+    participant_id: str = Field(description="opaque id, never personal data")
+    programme: PartnerProgramme
+    postcode: str
+    language: str
+    day_seconds: float = Field(default=86400.0, gt=0, description="length of a programme day")
+    history_limit: int = Field(
+        default=10_000, description="continue as new beyond this many events"
+    )
+    state: TrajectoryState | None = None

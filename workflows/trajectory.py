@@ -4,7 +4,6 @@ import asyncio
 from datetime import timedelta
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeUpdate
 from temporalio.exceptions import ActivityError, ApplicationError, FailureError
@@ -16,7 +15,6 @@ with workflow.unsafe.imports_passed_through():
     from trajectory.catalogue import UNKNOWN_COURSE
     from trajectory.milestones import Milestone, MilestoneType, TrainingCompleted, TrainingEnrolled
     from trajectory.phases import Phase, Status
-    from trajectory.programme import PartnerProgramme
     from trajectory.records import (
         EligibilityDecision,
         EligibilityRequest,
@@ -32,7 +30,7 @@ with workflow.unsafe.imports_passed_through():
         TrajectorySnapshot,
     )
     from trajectory.requests import CloseRequest, PauseRequest, ReassignRequest, ResumeRequest
-    from trajectory.state import MilestoneRefused, Timer, TrajectoryState
+    from trajectory.state import MilestoneRefused, Timer, TrajectoryInput, TrajectoryState
 
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
 RETRY = RetryPolicy(
@@ -53,20 +51,6 @@ WRITE_BEHIND = "read-model-write-behind"
 """Patch: answers do not wait for PostgreSQL; the read model follows in batches (release 3)."""
 SEAT_OFFER_DAYS = 3
 """Programme days the next in line has to accept a freed seat."""
-
-
-class TrajectoryInput(BaseModel):
-    """How a trajectory starts; `state` is set only when it continues as new."""
-
-    participant_id: str = Field(description="opaque id, never personal data")
-    programme: PartnerProgramme
-    postcode: str
-    language: str
-    day_seconds: float = Field(default=86400.0, gt=0, description="length of a programme day")
-    history_limit: int = Field(
-        default=10_000, description="continue as new beyond this many events"
-    )
-    state: TrajectoryState | None = None
 
 
 REFUSED = "Refused"
