@@ -99,7 +99,7 @@ async def local_stack(workdir: Path) -> AsyncIterator[dict[str, str]]:
             "TEMPORAL_NAMESPACE": env.client.namespace,
             "DATABASE_URL": server.get_uri(),
         }
-        pool = await open_pool(Settings(database_url=server.get_uri()))
+        pool = await open_pool(Settings(environment="development", database_url=server.get_uri()))
         await migrate(pool)
         await pool.close()
         log = (workdir / "worker.log").open("wb")

@@ -104,7 +104,7 @@ SCENARIOS: list[Callable[[Start], Awaitable[Journey]]] = [
 async def record(release: str) -> None:
     with tempfile.TemporaryDirectory() as scratch:
         server = get_server(Path(scratch) / "postgres", cleanup_mode="delete")
-        pool = await open_pool(Settings(database_url=server.get_uri()))
+        pool = await open_pool(Settings(environment="development", database_url=server.get_uri()))
         await migrate(pool)
         await store_catalogue(pool)
         env = await WorkflowEnvironment.start_time_skipping(
