@@ -13,8 +13,10 @@ from fastapi import FastAPI
 
 from infra.database import migrate, open_pool
 from infra.logging import configure_logging
+from infra.metrics import install_metrics
 from infra.settings import Settings, get_settings
 from infra.temporal import connect
+from infra.tracing import TracingMiddleware
 from starter.api import health, participants, reports
 from starter.api.errors import install_error_handlers
 
@@ -56,6 +58,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(participants.router)
     app.include_router(reports.router)
     app.include_router(health.router)
+    install_metrics(app)
+    if settings.tracing:
+        app.add_middleware(TracingMiddleware)
     return app
 
 
@@ -67,8 +72,8 @@ def add_parser(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 def serve(_: argparse.Namespace) -> int:
     """Run the API until interrupted."""
-    configure_logging()
     settings = get_settings()
+    configure_logging(settings.log_level)
     uvicorn.run(
         create_app(settings), host=settings.api_host, port=settings.api_port, log_config=None
     )
