@@ -1,25 +1,24 @@
-"""OpenTelemetry tracing, on when `PARCOURS_TRACING` is: one trace from an HTTP request through
-the Temporal client call to the workflow's update and on to its activities.
+"""OpenTelemetry tracing, on when `PARCOURS_TRACING` is: from an HTTP request to the activity.
 
-Spans leave by OTLP/HTTP to the standard `OTEL_EXPORTER_OTLP_ENDPOINT`, the service is named by
-`OTEL_SERVICE_NAME`; Temporal's `TracingInterceptor` carries the context in message headers.
+FastAPI opens a server span per request (continuing the caller's `traceparent`) once a tracer
+provider is installed; Temporal's `TracingInterceptor` carries the context in message headers:
+the client's update call joins the request's trace, the workflow's update handler (part of the
+trajectory's own trace) links to it, and the activities it runs are its children.
+Spans leave by OTLP/HTTP to `OTEL_EXPORTER_OTLP_ENDPOINT`, named by `OTEL_SERVICE_NAME`.
 Log lines carry the current `trace_id` and `span_id`, so logs and traces join.
 """
 
 from functools import cache
 
-from opentelemetry import propagate, trace
+from opentelemetry import trace
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
-from opentelemetry.trace import SpanKind
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from structlog.typing import EventDict, WrappedLogger
 from temporalio.client import Interceptor
 from temporalio.contrib.opentelemetry import TracingInterceptor
 
 from infra.settings import Settings
-
-_tracer = trace.get_tracer("parcours")
 
 
 @cache
@@ -27,8 +26,6 @@ def _export_spans() -> None:
     """Send spans over OTLP, unless the process (or a test) has installed a provider already."""
     if isinstance(trace.get_tracer_provider(), TracerProvider):
         return
-    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-
     provider = TracerProvider()
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
     trace.set_tracer_provider(provider)
@@ -40,36 +37,6 @@ def tracing_interceptors(settings: Settings) -> list[Interceptor]:
         return []
     _export_spans()
     return [TracingInterceptor()]
-
-
-class TracingMiddleware:
-    """A server span per HTTP request, continuing the caller's `traceparent` when it sends one."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self._app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self._app(scope, receive, send)
-            return
-        headers = {
-            key.decode("latin-1"): value.decode("latin-1") for key, value in scope["headers"]
-        }
-        with _tracer.start_as_current_span(
-            f"{scope['method']} {scope['path']}",
-            context=propagate.extract(headers),
-            kind=SpanKind.SERVER,
-        ) as span:
-
-            async def answered(message: Message) -> None:
-                if message["type"] == "http.response.start":
-                    span.set_attribute("http.response.status_code", message["status"])
-                await send(message)
-
-            await self._app(scope, receive, answered)
-            # Routing has run: name the span by route, not by participant.
-            if (route := scope.get("route")) is not None:
-                span.update_name(f"{scope['method']} {route.path}")
 
 
 def add_trace_ids(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:

@@ -16,7 +16,6 @@ from infra.logging import configure_logging
 from infra.metrics import install_metrics
 from infra.settings import Settings, get_settings
 from infra.temporal import connect
-from infra.tracing import TracingMiddleware
 from starter.api import health, participants, reports
 from starter.api.errors import install_error_handlers
 
@@ -59,8 +58,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(reports.router)
     app.include_router(health.router)
     install_metrics(app)
-    if settings.tracing:
-        app.add_middleware(TracingMiddleware)
     return app
 
 
