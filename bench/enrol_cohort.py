@@ -95,6 +95,7 @@ async def local_stack(workdir: Path) -> AsyncIterator[dict[str, str]]:
     try:
         environment = {
             **os.environ,
+            "PARCOURS_ENV": "development",
             "TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
             "TEMPORAL_NAMESPACE": env.client.namespace,
             "DATABASE_URL": server.get_uri(),
