@@ -23,7 +23,7 @@ shift
 
 case "$command" in
     worker | api | codec | migrate)
-        python -m starter config >/dev/null || exit 2
+        python -m starter.config >/dev/null || exit 2
         ;;
 esac
 

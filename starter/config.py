@@ -59,3 +59,8 @@ def run(_: argparse.Namespace) -> int:
         return 0
     sys.stderr.write("".join(f"configuration refused: {line}\n" for line in lines))
     return 2
+
+
+if __name__ == "__main__":
+    # The entry point's check before every service: without the imports of the whole CLI.
+    sys.exit(run(argparse.Namespace()))
