@@ -3,8 +3,9 @@
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from infra.database import Pool
-from infra.metrics import MILESTONE_ROUTE
+from infra.database import Pool, open_pool
+from infra.metrics import MILESTONE_ROUTE, ProgrammeFigures
+from infra.settings import Settings
 from tests.api_fixtures import EnrolByApi, Keys, bearer, listed
 from tests.test_api_contract import milestone
 
@@ -102,3 +103,20 @@ async def test_a_path_no_route_matches_is_counted_once_under_unmatched(
         == 3
     )
     assert not [key for key in after if "no-such-path" in str(key)]
+
+
+async def test_a_scrape_while_the_read_model_is_down_keeps_the_last_figures_and_says_so(
+    pool: Pool, database_url: str
+) -> None:
+    figures = ProgrammeFigures()
+    await figures.refresh(pool)
+    seen = {family.name: family.samples for family in figures.collect()}
+    assert seen["parcours_read_model_up"][0].value == 1
+    closed = await open_pool(Settings(database_url=database_url))
+    await closed.close()
+
+    await figures.refresh(closed)
+
+    after = {family.name: family.samples for family in figures.collect()}
+    assert after["parcours_read_model_up"][0].value == 0
+    assert after["parcours_open_trajectories"] == seen["parcours_open_trajectories"]
