@@ -8,6 +8,9 @@ attributes itself (`tcld` or its UI): pass `--no-search-attributes` there.
 
 import argparse
 import asyncio
+import logging
+import os
+import sys
 
 import structlog
 
@@ -34,10 +37,15 @@ def add_parser(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 
 def run(args: argparse.Namespace) -> int:
+    """Prepare, then leave at once: the one-shot step's exit code is the deploy's go-ahead."""
     settings = get_settings()
     configure_logging(settings.log_level)
     asyncio.run(prepare(settings, search_attributes=args.search_attributes))
-    return 0
+    # The Temporal client's native threads can outlive the event loop and crash the
+    # interpreter's finalisation (temporalio/sdk-python#300), failing a step that succeeded.
+    logging.shutdown()
+    sys.stdout.flush()
+    os._exit(0)
 
 
 async def prepare(settings: Settings, *, search_attributes: bool) -> None:
