@@ -6,6 +6,7 @@ The files land in tests/histories/ and are replayed by tests/test_replay.py fore
 """
 
 import asyncio
+import os
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable
@@ -104,7 +105,7 @@ SCENARIOS: list[Callable[[Start], Awaitable[Journey]]] = [
 async def record(release: str) -> None:
     with tempfile.TemporaryDirectory() as scratch:
         server = get_server(Path(scratch) / "postgres", cleanup_mode="delete")
-        pool = await open_pool(Settings(environment="development", database_url=server.get_uri()))
+        pool = await open_pool(Settings(database_url=server.get_uri()))
         await migrate(pool)
         await store_catalogue(pool)
         env = await WorkflowEnvironment.start_time_skipping(
@@ -131,4 +132,6 @@ async def record(release: str) -> None:
 
 
 if __name__ == "__main__":
+    # Recording is a development task, like the tests it serves.
+    os.environ.setdefault("PARCOURS_ENV", "development")
     asyncio.run(record(sys.argv[1]))

@@ -42,6 +42,8 @@ def spans() -> Iterator[InMemorySpanExporter]:
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     trace.set_tracer_provider(provider)
     yield exporter
+    # The global provider stays (OpenTelemetry sets it once); later tests record nothing.
+    provider.shutdown()
     exporter.clear()
 
 
