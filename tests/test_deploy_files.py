@@ -376,13 +376,26 @@ def test_the_dashboard_shows_the_programmes_health(topic: str) -> None:
     assert any(topic in panel["title"].lower() for panel in dashboard["panels"])
 
 
-def test_every_dashboard_query_names_a_series_that_exists() -> None:
+def _queries() -> dict[str, list[str]]:
+    """Every PromQL expression of the dashboard and of the alerting rules, by file."""
     dashboard = json.loads((DEPLOY / "grafana-dashboard.json").read_text())
+    rules = yaml.safe_load((DEPLOY / "prometheus-rules.yaml").read_text())
+    return {
+        "grafana-dashboard.json": [
+            target["expr"] for panel in dashboard["panels"] for target in panel["targets"]
+        ],
+        "prometheus-rules.yaml": [
+            rule["expr"] for group in rules["groups"] for rule in group["rules"]
+        ],
+    }
+
+
+@pytest.mark.parametrize("file", ["grafana-dashboard.json", "prometheus-rules.yaml"])
+def test_every_query_names_a_series_that_exists(file: str) -> None:
     known = _api_series() | SDK_SERIES
     named = set()
-    for panel in dashboard["panels"]:
-        for target in panel["targets"]:
-            named |= set(re.findall(r"\b(?:parcours|temporal)_[a-z_]+\b", target["expr"]))
+    for expr in _queries()[file]:
+        named |= set(re.findall(r"\b(?:parcours|temporal)_[a-z_]+\b", expr))
     # The worker's lag histogram comes from the SDK meter: matched by a regex on its name.
     named.discard("parcours_read_model_lag")
     assert named and named <= known, named - known
