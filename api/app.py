@@ -17,6 +17,7 @@ from api.auth import KeyCache
 from api.errors import install_error_handlers
 from infra.database import Pool, open_pool
 from infra.logging import configure_logging
+from infra.metrics import install_metrics
 from infra.settings import Settings, get_settings
 from infra.temporal import connect
 from readmodel import migrate
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(participants.router)
     app.include_router(reports.router)
     app.include_router(health.router)
+    install_metrics(app)
     return app
 
 
@@ -76,8 +78,8 @@ def add_parser(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 def serve(_: argparse.Namespace) -> int:
     """Run the API until interrupted."""
-    configure_logging()
     settings = get_settings()
+    configure_logging(settings.log_level)
     uvicorn.run(
         create_app(settings), host=settings.api_host, port=settings.api_port, log_config=None
     )
