@@ -6,9 +6,10 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from trajectory.catalogue import Assessment
-from trajectory.milestones import LastMilestone, Milestone
+from trajectory.milestones import LastMilestone, Milestone, MilestoneType
 from trajectory.phases import Outcome, Phase, Status
 from trajectory.programme import Channel
+from trajectory.programmes import load_programme
 
 
 class TrajectorySnapshot(BaseModel):
@@ -33,12 +34,17 @@ class TrajectorySnapshot(BaseModel):
     waiting_position: int | None = Field(default=None, description="place on its waiting list")
     seat_offered_until: datetime | None = None
     revision: int = Field(description="grows with every change; the read model keeps the highest")
+    next_steps: list[MilestoneType] = Field(
+        default_factory=list,
+        description="milestones the programme still expects in this phase, in its order",
+    )
 
     @classmethod
     def at_enrolment(
         cls, participant_id: str, partner_id: str, enrolled_at: datetime
     ) -> "TrajectorySnapshot":
         """The state of a trajectory that has not reported yet: in intake, nothing recorded."""
+        intake = load_programme(partner_id).steps(Phase.INTAKE)
         return cls(
             participant_id=participant_id,
             partner_id=partner_id,
@@ -52,6 +58,7 @@ class TrajectorySnapshot(BaseModel):
             next_deadline=None,
             enrolled_at=enrolled_at,
             revision=0,
+            next_steps=list(intake.required),
         )
 
 

@@ -236,13 +236,16 @@ class TrajectoryState(BaseModel):
                 return f"{partner}'s programme does not use {kind}"
             where = ", ".join(used_in)
             return f"{kind} is not allowed in {self.phase.value}; {partner} records it in {where}"
+        before = self.programme.steps(self.phase).after.get(milestone.type, ())
+        if earlier := [step.value for step in before if step not in self.seen_types]:
+            return f"{partner} records {kind} after {', '.join(earlier)}"
         return self._transition_refusal(milestone, now)
 
     def _transition_refusal(self, milestone: Milestone, now: datetime) -> str | None:
         details = milestone.details()
         match milestone.type:
             case MilestoneType.TRAINING_ENROLLED | MilestoneType.PLACEMENT_STARTED if (
-                self.phase == Phase.COACHING and (missing := self.missing_steps())
+                self.phase == Phase.COACHING and (missing := self.missing_steps(milestone.type))
             ):
                 return (
                     f"coaching is not finished: {self.programme.name} first needs "
@@ -293,10 +296,16 @@ class TrajectoryState(BaseModel):
                 return f"no follow-up check-in is open now{when}"
         return None
 
-    def missing_steps(self) -> list[str]:
-        """Required milestones of the current phase not yet recorded, in a stable order."""
-        required = self.programme.steps(self.phase).required
-        return sorted(t.value for t in required if t not in self.seen_types)
+    def missing_steps(self, leaving_by: MilestoneType | None = None) -> list[str]:
+        """Required milestones of the current phase not yet recorded, in the programme's order;
+        only those that `leaving_by` needs to end the phase when it is named."""
+        return [step.value for step in self.next_steps(leaving_by)]
+
+    def next_steps(self, leaving_by: MilestoneType | None = None) -> list[MilestoneType]:
+        """What the programme still expects in the current phase, in its order (DESIGN 8.1)."""
+        if self.is_closed or self.phase not in self.programme.phases:
+            return []
+        return self.programme.steps(self.phase).missing(self.seen_types, leaving_by)
 
     def open_task(self) -> str | None:
         """The coach's call or street worker's outreach the ladder asked for, until contact."""
@@ -644,4 +653,5 @@ class TrajectoryState(BaseModel):
             waiting_position=self.seat.position if self.seat else None,
             seat_offered_until=self.seat.offered_until if self.seat else None,
             revision=self.revision,
+            next_steps=self.next_steps(),
         )

@@ -486,6 +486,8 @@ class ParticipantTrajectory:
             lines.append(f"**Last milestone** {last.type.value} on {last.occurred_at:%Y-%m-%d}")
         if timer is not None:
             lines.append(f"**Next** {timer.summary} at {timer.at:%Y-%m-%d %H:%M} UTC")
+        if snapshot.next_steps:
+            lines.append(f"**Next steps** {', '.join(snapshot.next_steps)}")
         lines.append(f"**Nudge level** {snapshot.nudge_level}")
         if (task := self._state.open_task()) is not None:
             lines.append(f"**Open task** {task}")
