@@ -81,3 +81,18 @@ async def test_a_jes_coach_sees_what_coaching_still_needs_before_a_placement(
         "coaching is not finished: JES first needs coach_assigned, basic_skills_session, "
         "employer_mentor_matched"
     )
+
+
+async def test_an_integration_reporting_coach_assigned_without_the_coach_is_told_what_is_missing(
+    api: httpx.AsyncClient, keys: Keys, enrol_by_api: EnrolByApi
+) -> None:
+    participant_id = await enrol_by_api("jes")
+    body = report("coach_assigned")
+    del body["payload"]
+    answer = await api.post(
+        f"/v1/participants/{participant_id}/milestones", json=body, headers=bearer(keys.jes)
+    )
+    assert (answer.status_code, answer.json()["detail"]) == (
+        422,
+        "payload.coach_ref: Field required",
+    )
