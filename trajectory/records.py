@@ -5,11 +5,13 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from trajectory.actors import Actor
 from trajectory.catalogue import Assessment
 from trajectory.milestones import LastMilestone, Milestone, MilestoneType
 from trajectory.phases import Outcome, Phase, Status
 from trajectory.programme import Channel
 from trajectory.programmes import load_programme
+from trajectory.tasks import OpenTask, TaskRecord
 
 
 class TrajectorySnapshot(BaseModel):
@@ -37,6 +39,9 @@ class TrajectorySnapshot(BaseModel):
     next_steps: list[MilestoneType] = Field(
         default_factory=list,
         description="milestones the programme still expects in this phase, in its order",
+    )
+    open_tasks: list[OpenTask] = Field(
+        default_factory=list, description="coach calls and outreach not yet done"
     )
 
     @classmethod
@@ -73,6 +78,16 @@ class PhaseTransition(BaseModel):
     at: datetime
 
 
+class SteeringRecord(BaseModel):
+    """A case manager's pause, resume, reassignment or closure, and who did it."""
+
+    action: Literal["pause", "resume", "reassign", "close"]
+    seq: int = Field(description="the phase transition it caused")
+    reason: str | None
+    actor: Actor | None
+    at: datetime
+
+
 class FollowUpRecord(BaseModel):
     """A follow-up check-in as the read model keeps it."""
 
@@ -97,6 +112,10 @@ class ReadModelChanges(BaseModel):
         default=None, description="a real contact happened: earlier nudges get their effect"
     )
     follow_ups: list[FollowUpRecord] = Field(default_factory=list)
+    steering: SteeringRecord | None = Field(
+        default=None, description="the case manager's action behind the first transition"
+    )
+    task_done: TaskRecord | None = None
     at: datetime | None = Field(
         default=None, description="workflow time of the step: the read model's lag counts from it"
     )
@@ -122,6 +141,8 @@ class NudgeRequest(BaseModel):
     phase: Phase
     silent_since: datetime
     sent_at: datetime = Field(description="workflow time of the rung, the clock of nudge effect")
+    task_id: str | None = Field(default=None, description="the coach task the rung opens")
+    task_due_at: datetime | None = None
 
 
 class RecommendationRequest(BaseModel):

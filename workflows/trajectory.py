@@ -13,6 +13,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.training import TrainingActivities
     from activities.trajectory import TrajectoryActivities
     from infra import contract
+    from trajectory.actors import Actor
     from trajectory.milestones import Milestone, MilestoneType, TrainingCompleted, TrainingEnrolled
     from trajectory.phases import Phase, Status
     from trajectory.programme import PartnerProgramme
@@ -28,10 +29,12 @@ with workflow.unsafe.imports_passed_through():
         SeatOffer,
         SeatRelease,
         SeatRequest,
+        SteeringRecord,
         TrajectorySnapshot,
     )
     from trajectory.requests import CloseRequest, PauseRequest, ReassignRequest, ResumeRequest
     from trajectory.state import MilestoneRefused, Timer, TrajectoryState
+    from trajectory.tasks import TaskDone, TaskRecord
 
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
 RETRY = RetryPolicy(
@@ -47,6 +50,9 @@ SEATS = "training-seats"
 """Patch: seats are counted, waiting lists kept and training recommended (release 2)."""
 WRITE_BEHIND = "read-model-write-behind"
 """Patch: answers do not wait for PostgreSQL; the read model follows in batches (release 3)."""
+CASE_WORK_TASKS = "case-work-tasks"
+"""Patch: the ladder's coach tasks are kept, closed by people, and raise the next rung when
+overdue (release 4)."""
 SEAT_OFFER_DAYS = 3
 """Programme days the next in line has to accept a freed seat."""
 
@@ -101,6 +107,8 @@ class ParticipantTrajectory:
     async def run(self, input: TrajectoryInput) -> TrajectorySnapshot:
         state = self._state
         writes_behind = workflow.patched(WRITE_BEHIND)
+        if workflow.patched(CASE_WORK_TASKS):
+            state.tracks_tasks = True
         if writes_behind:
             writer = asyncio.create_task(self._write_behind())
         if input.state is None:
@@ -163,7 +171,7 @@ class ParticipantTrajectory:
     async def record_milestone(self, milestone: Milestone) -> TrajectorySnapshot:
         """Record a partner's or case manager's milestone; answers with the new state."""
         await workflow.wait_condition(lambda: self._state.eligibility != "pending")
-        self._check_holder(milestone)
+        self._check_holder(milestone.actor)
         state = self._state
         seat = await self._seat_for(milestone)
         try:
@@ -177,13 +185,12 @@ class ParticipantTrajectory:
 
     @record_milestone.validator
     def _validate_milestone(self, milestone: Milestone) -> None:
-        self._check_holder(milestone)
+        self._check_holder(milestone.actor)
         if (reason := self._state.refusal(milestone, workflow.now())) is not None:
             raise refused(reason)
 
-    def _check_holder(self, milestone: Milestone) -> None:
-        """A partner records milestones only for participants it holds now, reassigns included."""
-        actor = milestone.actor
+    def _check_holder(self, actor: Actor | None) -> None:
+        """A partner acts only on participants it holds now, reassignments included."""
         if (
             actor is not None
             and actor.role == "partner"
@@ -193,12 +200,40 @@ class ParticipantTrajectory:
                 f"no participant {self._state.participant_id}", type=NOT_FOUND, non_retryable=True
             )
 
+    # -- coach tasks ----------------------------------------------------------------------------
+
+    @workflow.update
+    async def complete_task(self, done: TaskDone) -> TrajectorySnapshot:
+        """Close a coach task; a participant reached counts as contact and resets the ladder."""
+        self._check_holder(done.actor)
+        now = workflow.now()
+        try:
+            transitions = self._state.complete_task(done, now)
+        except MilestoneRefused as refusal:
+            raise refused(str(refusal)) from None
+        assert done.task_id is not None
+        record = TaskRecord(
+            task_id=done.task_id,
+            done_at=now,
+            reached=done.reached,
+            note=done.note,
+            actor=done.actor,
+        )
+        return await self._publish(transitions, task_done=record)
+
+    @complete_task.validator
+    def _validate_complete_task(self, done: TaskDone) -> None:
+        self._check_holder(done.actor)
+        if (reason := self._state.task_refusal(done)) is not None:
+            raise refused(reason)
+
     # -- case managers --------------------------------------------------------------------------
 
     @workflow.update
     async def pause(self, request: PauseRequest) -> TrajectorySnapshot:
         """Stop every clock of the trajectory."""
-        return await self._publish(self._state.pause(request.reason, workflow.now()))
+        changes = self._state.pause(request.reason, workflow.now())
+        return await self._publish(changes, steering=self._steering("pause", request, changes))
 
     @pause.validator
     def _validate_pause(self, request: PauseRequest) -> None:
@@ -208,7 +243,8 @@ class ParticipantTrajectory:
     @workflow.update
     async def resume(self, request: ResumeRequest) -> TrajectorySnapshot:
         """Restart the clocks where they stopped."""
-        return await self._publish(self._state.resume(request.reason, workflow.now()))
+        changes = self._state.resume(request.reason, workflow.now())
+        return await self._publish(changes, steering=self._steering("resume", request, changes))
 
     @resume.validator
     def _validate_resume(self, request: ResumeRequest) -> None:
@@ -230,7 +266,8 @@ class ParticipantTrajectory:
             raise refused(f"unknown partner {request.partner_id}") from None
         if self._state.is_closed:
             raise refused("the trajectory closed meanwhile")
-        return await self._publish(self._state.reassign(programme, request.reason, workflow.now()))
+        changes = self._state.reassign(programme, request.reason, workflow.now())
+        return await self._publish(changes, steering=self._steering("reassign", request, changes))
 
     @reassign.validator
     def _validate_reassign(self, request: ReassignRequest) -> None:
@@ -243,12 +280,28 @@ class ParticipantTrajectory:
     async def close(self, request: CloseRequest) -> TrajectorySnapshot:
         """End the trajectory with an outcome chosen by a case manager."""
         reason = f"closed by case manager: {request.reason}"
-        return await self._publish(self._state.close(request.outcome, reason, workflow.now()))
+        changes = self._state.close(request.outcome, reason, workflow.now())
+        return await self._publish(changes, steering=self._steering("close", request, changes))
 
     @close.validator
     def _validate_close(self, request: CloseRequest) -> None:
         if self._state.is_closed:
             raise refused(f"the trajectory is already closed ({self._state.outcome})")
+
+    def _steering(
+        self,
+        action: Literal["pause", "resume", "reassign", "close"],
+        request: PauseRequest | ResumeRequest | ReassignRequest | CloseRequest,
+        changes: list[PhaseTransition],
+    ) -> SteeringRecord:
+        """Who steered, and why, for the timeline."""
+        return SteeringRecord(
+            action=action,
+            seq=changes[0].seq,
+            reason=request.reason,
+            actor=request.actor,
+            at=workflow.now(),
+        )
 
     @workflow.signal
     async def seat_offered(self, offer: SeatOffer) -> None:
@@ -381,7 +434,12 @@ class ParticipantTrajectory:
         )
 
     async def _publish(
-        self, transitions: list[PhaseTransition], milestone: Milestone | None = None
+        self,
+        transitions: list[PhaseTransition],
+        milestone: Milestone | None = None,
+        *,
+        steering: SteeringRecord | None = None,
+        task_done: TaskRecord | None = None,
     ) -> TrajectorySnapshot:
         """Tell the main loop, the search attributes, the Web UI and the read model what changed."""
         state = self._state
@@ -399,6 +457,8 @@ class ParticipantTrajectory:
         snapshot = state.snapshot(workflow.now())
         self._show(snapshot, state.next_timer(workflow.now()))
         contact = milestone.occurred_at if milestone is not None and milestone.is_contact else None
+        if task_done is not None and task_done.reached:
+            contact = task_done.done_at
         changes = ReadModelChanges(
             snapshot=snapshot,
             milestone=milestone,
@@ -406,6 +466,8 @@ class ParticipantTrajectory:
             transitions=transitions,
             contact_at=contact,
             follow_ups=[check.record() for check in state.follow_ups],
+            steering=steering,
+            task_done=task_done,
         )
         assessed = any(
             t.from_phase == Phase.ASSESSMENT and t.to_phase == Phase.COACHING for t in transitions
@@ -489,8 +551,11 @@ class ParticipantTrajectory:
         if snapshot.next_steps:
             lines.append(f"**Next steps** {', '.join(snapshot.next_steps)}")
         lines.append(f"**Nudge level** {snapshot.nudge_level}")
-        if (task := self._state.open_task()) is not None:
-            lines.append(f"**Open task** {task}")
+        for task in snapshot.open_tasks:
+            kind = task.kind.replace("_", " ")
+            lines.append(f"**Open task** {kind} `{task.task_id}` due {task.due_at:%Y-%m-%d}")
+        if not self._state.tracks_tasks and (task_line := self._state.open_task()) is not None:
+            lines.append(f"**Open task** {task_line}")
         if snapshot.course_id is not None:
             lines.append(f"**Course** {snapshot.course_id}")
         workflow.set_current_details("\n".join(lines))
