@@ -12,7 +12,7 @@ import uvicorn
 from fastapi import FastAPI
 from temporalio.client import Client
 
-from api import health, participants, reports
+from api import health, participants, reports, tasks, timeline
 from api.auth import KeyCache
 from api.errors import install_error_handlers
 from infra.database import Pool, open_pool
@@ -57,6 +57,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.dependency_overrides[get_settings] = lambda: settings
     install_error_handlers(app)
     app.include_router(participants.router)
+    app.include_router(timeline.router)
+    app.include_router(tasks.router)
     app.include_router(reports.router)
     app.include_router(health.router)
     install_metrics(app)

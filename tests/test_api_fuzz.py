@@ -239,7 +239,9 @@ async def test_every_request_example_in_the_openapi_description_is_a_valid_reque
             for example in examples:
                 answer = await api.request(
                     method,
-                    path.replace("{participant_id}", participant_id),
+                    path.replace("{participant_id}", participant_id).replace(
+                        "{task_id}", f"{participant_id}.1"
+                    ),
                     json=example,
                     headers=bearer(key),
                 )

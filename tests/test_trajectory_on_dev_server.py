@@ -98,7 +98,7 @@ async def test_the_read_model_matches_the_workflow_after_a_scripted_trajectory(
         ParticipantTrajectory.reassign,
         ReassignRequest(partner_id="inbrussel", reason="moved to Laeken"),
     )
-    await journey.report(M.OBSTACLES_IDENTIFIED)
+    await journey.report(M.JOB_DAY_ATTENDED)
 
     await journey.written()
     snapshot = await journey.handle.query(ParticipantTrajectory.snapshot)
@@ -108,7 +108,7 @@ async def test_the_read_model_matches_the_workflow_after_a_scripted_trajectory(
     assert row is not None
     assert (row["partner_id"], row["phase"], row["status"]) == ("inbrussel", "coaching", "active")
     assert row["milestone_count"] == snapshot.milestone_count
-    assert row["last_milestone_type"] == "obstacles_identified"
+    assert row["last_milestone_type"] == "job_day_attended"
     assert row["revision"] == snapshot.revision
     assert row["next_deadline"] == snapshot.next_deadline
     moves = await pool.fetch(

@@ -3,7 +3,7 @@
 Pure and deterministic: the workflow passes in the current time and carries out the effects.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Literal
 
@@ -35,6 +35,14 @@ from trajectory.records import (
     SeatDecision,
     SeatOffer,
     TrajectorySnapshot,
+)
+from trajectory.tasks import (
+    WORKING_DAYS_TO_DO,
+    CoachTask,
+    OpenTask,
+    TaskDone,
+    due_after_working_days,
+    task_id_for,
 )
 
 FUTURE_TOLERANCE = timedelta(minutes=5)
@@ -173,6 +181,10 @@ class TrajectoryState(BaseModel):
     max_deadline: datetime
     transition_seq: int = 0
     revision: int = 0
+    tracks_tasks: bool = Field(
+        default=False, description="coach tasks are kept and worked (since release 4)"
+    )
+    tasks: list[CoachTask] = Field(default_factory=list)
 
     @classmethod
     def enrol(
@@ -232,6 +244,8 @@ class TrajectoryState(BaseModel):
             MilestoneType.WITHDRAWN,
             MilestoneType.MOVED_AWAY,
         ):
+            if milestone.actor is not None and milestone.actor.role == "partner":
+                return "the trajectory is paused; a case manager must resume it first"
             reason = self.pause_reason or "no reason given"
             return f"the trajectory is paused ({reason}); resume it first"
         if (
@@ -245,13 +259,16 @@ class TrajectoryState(BaseModel):
                 return f"{partner}'s programme does not use {kind}"
             where = ", ".join(used_in)
             return f"{kind} is not allowed in {self.phase.value}; {partner} records it in {where}"
+        before = self.programme.steps(self.phase).after.get(milestone.type, ())
+        if earlier := [step.value for step in before if step not in self.seen_types]:
+            return f"{partner} records {kind} after {', '.join(earlier)}"
         return self._transition_refusal(milestone, now)
 
     def _transition_refusal(self, milestone: Milestone, now: datetime) -> str | None:
         details = milestone.details()
         match milestone.type:
             case MilestoneType.TRAINING_ENROLLED | MilestoneType.PLACEMENT_STARTED if (
-                self.phase == Phase.COACHING and (missing := self.missing_steps())
+                self.phase == Phase.COACHING and (missing := self.missing_steps(milestone.type))
             ):
                 return (
                     f"coaching is not finished: {self.programme.name} first needs "
@@ -298,10 +315,16 @@ class TrajectoryState(BaseModel):
                 return f"no follow-up check-in is open now{when}"
         return None
 
-    def missing_steps(self) -> list[str]:
-        """Required milestones of the current phase not yet recorded, in a stable order."""
-        required = self.programme.steps(self.phase).required
-        return sorted(t.value for t in required if t not in self.seen_types)
+    def missing_steps(self, leaving_by: MilestoneType | None = None) -> list[str]:
+        """Required milestones of the current phase not yet recorded, in the programme's order;
+        only those that `leaving_by` needs to end the phase when it is named."""
+        return [step.value for step in self.next_steps(leaving_by)]
+
+    def next_steps(self, leaving_by: MilestoneType | None = None) -> list[MilestoneType]:
+        """What the programme still expects in the current phase, in its order (DESIGN 8.1)."""
+        if self.is_closed or self.phase not in self.programme.phases:
+            return []
+        return self.programme.steps(self.phase).missing(self.seen_types, leaving_by)
 
     def open_task(self) -> str | None:
         """The coach's call or street worker's outreach the ladder asked for, until contact."""
@@ -311,6 +334,27 @@ class TrajectoryState(BaseModel):
             return None
         step = asked[-1]
         return f"{step.action.replace('_', ' ')} by {step.channel.value}"
+
+    def open_tasks(self) -> list[OpenTask]:
+        """Coach tasks nobody has closed yet, oldest first (none once the trajectory closed)."""
+        if self.is_closed:
+            return []
+        return [
+            OpenTask(task_id=t.task_id, kind=t.kind, due_at=t.due_at)
+            for t in self.tasks
+            if t.is_open
+        ]
+
+    def task_refusal(self, done: TaskDone) -> str | None:
+        """Why the task cannot be closed now, or None when it can."""
+        task = next((t for t in self.tasks if t.task_id == done.task_id), None)
+        if task is None:
+            return f"no open task {done.task_id}"
+        if task.done_at is not None:
+            return f"task {task.task_id} was done on {task.done_at:%Y-%m-%d}"
+        if self.is_closed:
+            return f"the trajectory is closed ({self.outcome}); its tasks are over"
+        return None
 
     def open_follow_up(self, now: datetime) -> FollowUpCheck | None:
         """The check-in that can be answered now, if any."""
@@ -492,6 +536,17 @@ class TrajectoryState(BaseModel):
             held.append((self.seat.course_id, "expired"))
         return held
 
+    def complete_task(self, done: TaskDone, now: datetime) -> list[PhaseTransition]:
+        """Close a task; a participant reached counts as contact and resets the ladder."""
+        if (reason := self.task_refusal(done)) is not None:
+            raise MilestoneRefused(reason)
+        task = next(t for t in self.tasks if t.task_id == done.task_id)
+        task.done_at, task.reached = now, done.reached
+        self.revision += 1
+        if done.reached:
+            return self._contact(max(self.last_contact_at, now), now)
+        return []
+
     def offer_seat(self, offer: SeatOffer) -> None:
         """A freed seat is offered; the coach accepts it by reporting `training_enrolled`."""
         self.revision += 1
@@ -557,21 +612,25 @@ class TrajectoryState(BaseModel):
             since = max(since, check.opens_at)
         rung = NudgeLadder(self.programme, self.phase, self.day).rung(self.nudge_level + 1, since)
         days = self.programme.steps(self.phase).inactivity_days
+        cause = f"{phase} silence timeout {days} days"
+        ending = f"{phase} silence after every nudge"
+        if (task := self._task_of_last_rung()) is not None and task.due_at < rung.due_at:
+            rung = replace(rung, due_at=task.due_at)
+            cause = ending = f"{task.kind.replace('_', ' ')} task {task.task_id} overdue"
         if rung.step is None:
             kind: TimerKind = "follow_up_missed" if self.phase == Phase.FOLLOW_UP else "dormant"
-            return Timer(
-                kind,
-                rung.due_at,
-                f"{phase} silence after every nudge: {kind.replace('_', ' ')}",
-                rung,
-            )
+            return Timer(kind, rung.due_at, f"{ending}: {kind.replace('_', ' ')}", rung)
         at = rung.due_at
         if rung.step.action == "message":
             at += (next_daytime(max(at, now)) - max(at, now)) * (self.day_seconds / 86400)
-        summary = (
-            f"{phase} silence timeout {days} days: nudge {rung.level} by {rung.step.channel.value}"
-        )
+        summary = f"{cause}: nudge {rung.level} by {rung.step.channel.value}"
         return Timer("nudge", at, summary, rung)
+
+    def _task_of_last_rung(self) -> CoachTask | None:
+        """The open task the rung climbed last opened: past its due date it raises the next."""
+        if self.nudge_level == 0:
+            return None
+        return next((t for t in self.tasks if t.is_open and t.nudge_seq == self.nudge_seq), None)
 
     def fire(self, timer: Timer, now: datetime) -> Effects:
         """Carry out a timer that fell due; returns the changes and what the workflow must do."""
@@ -603,6 +662,16 @@ class TrajectoryState(BaseModel):
         self.nudge_seq += 1
         step = timer.rung.step
         languages = self.programme.languages
+        task: CoachTask | None = None
+        if step.action != "message" and self.tracks_tasks:
+            task = CoachTask(
+                task_id=task_id_for(self.participant_id, self.nudge_seq),
+                kind=step.action,
+                nudge_seq=self.nudge_seq,
+                opened_at=now,
+                due_at=due_after_working_days(now, WORKING_DAYS_TO_DO, self.day),
+            )
+            self.tasks.append(task)
         nudge = NudgeRequest(
             participant_id=self.participant_id,
             partner_id=self.partner_id,
@@ -614,6 +683,8 @@ class TrajectoryState(BaseModel):
             phase=self.phase,
             silent_since=self.last_contact_at,
             sent_at=now,
+            task_id=task.task_id if task else None,
+            task_due_at=task.due_at if task else None,
         )
         return Effects([], nudge=nudge)
 
@@ -663,6 +734,8 @@ class TrajectoryState(BaseModel):
             waiting_position=self.seat.position if self.seat else None,
             seat_offered_until=self.seat.offered_until if self.seat else None,
             revision=self.revision,
+            next_steps=self.next_steps(),
+            open_tasks=self.open_tasks(),
         )
 
 

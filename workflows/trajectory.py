@@ -12,6 +12,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.training import TrainingActivities
     from activities.trajectory import TrajectoryActivities
     from infra import contract
+    from trajectory.actors import Actor
     from trajectory.catalogue import UNKNOWN_COURSE
     from trajectory.milestones import Milestone, MilestoneType, TrainingCompleted, TrainingEnrolled
     from trajectory.phases import Phase, Status
@@ -27,10 +28,12 @@ with workflow.unsafe.imports_passed_through():
         SeatOffer,
         SeatRelease,
         SeatRequest,
+        SteeringRecord,
         TrajectorySnapshot,
     )
     from trajectory.requests import CloseRequest, PauseRequest, ReassignRequest, ResumeRequest
     from trajectory.state import MilestoneRefused, Timer, TrajectoryInput, TrajectoryState
+    from trajectory.tasks import TaskDone, TaskRecord
 
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
 RETRY = RetryPolicy(
@@ -49,6 +52,9 @@ SEATS_HANDED_ON = "seats-handed-on-at-close"
 that raced for one (release 3)."""
 WRITE_BEHIND = "read-model-write-behind"
 """Patch: answers do not wait for PostgreSQL; the read model follows in batches (release 3)."""
+CASE_WORK_TASKS = "case-work-tasks"
+"""Patch: the ladder's coach tasks are kept, closed by people, and raise the next rung when
+overdue (release 4)."""
 SEAT_OFFER_DAYS = 3
 """Programme days the next in line has to accept a freed seat."""
 
@@ -91,6 +97,8 @@ class ParticipantTrajectory:
     async def run(self, input: TrajectoryInput) -> TrajectorySnapshot:
         state = self._state
         writes_behind = workflow.patched(WRITE_BEHIND)
+        if workflow.patched(CASE_WORK_TASKS):
+            state.tracks_tasks = True
         if writes_behind:
             writer = asyncio.create_task(self._write_behind())
         if input.state is None:
@@ -157,7 +165,8 @@ class ParticipantTrajectory:
     async def record_milestone(self, milestone: Milestone) -> TrajectorySnapshot:
         """Record a partner's or case manager's milestone; answers with the new state."""
         await workflow.wait_condition(lambda: self._state.eligibility != "pending")
-        self._check_holder(milestone)
+        self._check_holder(milestone.actor)
+        self._check_reuse(milestone)
         state = self._state
         seat = await self._seat_for(milestone)
         try:
@@ -174,20 +183,22 @@ class ParticipantTrajectory:
 
     @record_milestone.validator
     def _validate_milestone(self, milestone: Milestone) -> None:
-        self._check_holder(milestone)
+        self._check_holder(milestone.actor)
+        self._check_reuse(milestone)
         if (reason := self._state.refusal(milestone, workflow.now())) is not None:
             raise refused(reason)
 
-    def _check_holder(self, milestone: Milestone) -> None:
-        """A partner records milestones only for participants it holds now, reassigns included;
-        a milestone id, once recorded, stands for what it said then."""
+    def _check_reuse(self, milestone: Milestone) -> None:
+        """A milestone id, once recorded, stands for what it said then."""
         if self._state.reuses_id(milestone):
             raise ApplicationError(
                 f"milestone_id {milestone.milestone_id} was recorded with other content",
                 type=REUSED,
                 non_retryable=True,
             )
-        actor = milestone.actor
+
+    def _check_holder(self, actor: Actor | None) -> None:
+        """A partner acts only on participants it holds now, reassignments included."""
         if (
             actor is not None
             and actor.role == "partner"
@@ -197,12 +208,40 @@ class ParticipantTrajectory:
                 f"no participant {self._state.participant_id}", type=NOT_FOUND, non_retryable=True
             )
 
+    # -- coach tasks ----------------------------------------------------------------------------
+
+    @workflow.update
+    async def complete_task(self, done: TaskDone) -> TrajectorySnapshot:
+        """Close a coach task; a participant reached counts as contact and resets the ladder."""
+        self._check_holder(done.actor)
+        now = workflow.now()
+        try:
+            transitions = self._state.complete_task(done, now)
+        except MilestoneRefused as refusal:
+            raise refused(str(refusal)) from None
+        assert done.task_id is not None
+        record = TaskRecord(
+            task_id=done.task_id,
+            done_at=now,
+            reached=done.reached,
+            note=done.note,
+            actor=done.actor,
+        )
+        return await self._publish(transitions, task_done=record)
+
+    @complete_task.validator
+    def _validate_complete_task(self, done: TaskDone) -> None:
+        self._check_holder(done.actor)
+        if (reason := self._state.task_refusal(done)) is not None:
+            raise refused(reason)
+
     # -- case managers --------------------------------------------------------------------------
 
     @workflow.update
     async def pause(self, request: PauseRequest) -> TrajectorySnapshot:
         """Stop every clock of the trajectory."""
-        return await self._publish(self._state.pause(request.reason, workflow.now()))
+        changes = self._state.pause(request.reason, workflow.now())
+        return await self._publish(changes, steering=self._steering("pause", request, changes))
 
     @pause.validator
     def _validate_pause(self, request: PauseRequest) -> None:
@@ -212,7 +251,8 @@ class ParticipantTrajectory:
     @workflow.update
     async def resume(self, request: ResumeRequest) -> TrajectorySnapshot:
         """Restart the clocks where they stopped."""
-        return await self._publish(self._state.resume(request.reason, workflow.now()))
+        changes = self._state.resume(request.reason, workflow.now())
+        return await self._publish(changes, steering=self._steering("resume", request, changes))
 
     @resume.validator
     def _validate_resume(self, request: ResumeRequest) -> None:
@@ -234,7 +274,8 @@ class ParticipantTrajectory:
             raise refused(f"unknown partner {request.partner_id}") from None
         if self._state.is_closed:
             raise refused("the trajectory closed meanwhile")
-        return await self._publish(self._state.reassign(programme, request.reason, workflow.now()))
+        changes = self._state.reassign(programme, request.reason, workflow.now())
+        return await self._publish(changes, steering=self._steering("reassign", request, changes))
 
     @reassign.validator
     def _validate_reassign(self, request: ReassignRequest) -> None:
@@ -247,12 +288,28 @@ class ParticipantTrajectory:
     async def close(self, request: CloseRequest) -> TrajectorySnapshot:
         """End the trajectory with an outcome chosen by a case manager."""
         reason = f"closed by case manager: {request.reason}"
-        return await self._publish(self._state.close(request.outcome, reason, workflow.now()))
+        changes = self._state.close(request.outcome, reason, workflow.now())
+        return await self._publish(changes, steering=self._steering("close", request, changes))
 
     @close.validator
     def _validate_close(self, request: CloseRequest) -> None:
         if self._state.is_closed:
             raise refused(f"the trajectory is already closed ({self._state.outcome})")
+
+    def _steering(
+        self,
+        action: Literal["pause", "resume", "reassign", "close"],
+        request: PauseRequest | ResumeRequest | ReassignRequest | CloseRequest,
+        changes: list[PhaseTransition],
+    ) -> SteeringRecord:
+        """Who steered, and why, for the timeline."""
+        return SteeringRecord(
+            action=action,
+            seq=changes[0].seq,
+            reason=request.reason,
+            actor=request.actor,
+            at=workflow.now(),
+        )
 
     @workflow.signal
     async def seat_offered(self, offer: SeatOffer) -> None:
@@ -391,7 +448,12 @@ class ParticipantTrajectory:
         )
 
     async def _publish(
-        self, transitions: list[PhaseTransition], milestone: Milestone | None = None
+        self,
+        transitions: list[PhaseTransition],
+        milestone: Milestone | None = None,
+        *,
+        steering: SteeringRecord | None = None,
+        task_done: TaskRecord | None = None,
     ) -> TrajectorySnapshot:
         """Tell the main loop, the search attributes, the Web UI and the read model what changed."""
         state = self._state
@@ -409,6 +471,8 @@ class ParticipantTrajectory:
         snapshot = state.snapshot(workflow.now())
         self._show(snapshot, state.next_timer(workflow.now()))
         contact = milestone.occurred_at if milestone is not None and milestone.is_contact else None
+        if task_done is not None and task_done.reached:
+            contact = task_done.done_at
         changes = ReadModelChanges(
             snapshot=snapshot,
             milestone=milestone,
@@ -416,6 +480,8 @@ class ParticipantTrajectory:
             transitions=transitions,
             contact_at=contact,
             follow_ups=[check.record() for check in state.follow_ups],
+            steering=steering,
+            task_done=task_done,
         )
         assessed = any(
             t.from_phase == Phase.ASSESSMENT and t.to_phase == Phase.COACHING for t in transitions
@@ -496,9 +562,14 @@ class ParticipantTrajectory:
             lines.append(f"**Last milestone** {last.type.value} on {last.occurred_at:%Y-%m-%d}")
         if timer is not None:
             lines.append(f"**Next** {timer.summary} at {timer.at:%Y-%m-%d %H:%M} UTC")
+        if snapshot.next_steps:
+            lines.append(f"**Next steps** {', '.join(snapshot.next_steps)}")
         lines.append(f"**Nudge level** {snapshot.nudge_level}")
-        if (task := self._state.open_task()) is not None:
-            lines.append(f"**Open task** {task}")
+        for task in snapshot.open_tasks:
+            kind = task.kind.replace("_", " ")
+            lines.append(f"**Open task** {kind} `{task.task_id}` due {task.due_at:%Y-%m-%d}")
+        if not self._state.tracks_tasks and (task_line := self._state.open_task()) is not None:
+            lines.append(f"**Open task** {task_line}")
         if snapshot.course_id is not None:
             lines.append(f"**Course** {snapshot.course_id}")
         workflow.set_current_details("\n".join(lines))
