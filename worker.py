@@ -10,7 +10,8 @@ from datetime import timedelta
 import asyncpg
 import structlog
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from activities.notifications import OutboxNotifier
 from activities.training import TrainingActivities
@@ -51,6 +52,9 @@ def build_worker(client: Client, pool: asyncpg.Pool, settings: Settings | None =
         max_concurrent_workflow_tasks=settings.worker_workflow_tasks,
         max_concurrent_activities=settings.worker_activities,
         max_cached_workflows=settings.worker_cached_workflows,
+        workflow_runner=(
+            SandboxedWorkflowRunner() if settings.workflow_sandbox else UnsandboxedWorkflowRunner()
+        ),
         graceful_shutdown_timeout=timedelta(seconds=10),
     )
 
