@@ -33,6 +33,8 @@ MILESTONE_RESULTS = {200: "accepted", 409: "refused"}
 UNMATCHED = "unmatched"
 """The route label of a request no route matched, so stray paths do not multiply the series."""
 SCRAPE_QUERY_SECONDS = 2.0
+_UNAVAILABLE: tuple[type[Exception], ...] = (*DATABASE_DOWN, asyncpg.PostgresError)
+"""A scrape keeps the last figures when the read model cannot answer."""
 
 
 def route_template(scope: Scope) -> str:
@@ -58,7 +60,7 @@ class ProgrammeFigures(Collector):
             async with pool.acquire() as con:
                 opened = await gauges.open_trajectories(con, SCRAPE_QUERY_SECONDS)
                 nudges = await gauges.nudges_sent(con, SCRAPE_QUERY_SECONDS)
-        except DATABASE_DOWN + (asyncpg.PostgresError,) as error:
+        except _UNAVAILABLE as error:
             log.warning("metrics_read_model_unavailable", error=repr(error))
             self._up = False
             return
