@@ -1,11 +1,6 @@
 """PostgreSQL away: partners go on reporting milestones; lists wait; keys expire on time."""
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
-from pathlib import Path
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
 import pytest
@@ -17,61 +12,7 @@ from infra.database import DATABASE_DOWN, Pool, open_pool
 from infra.settings import Settings
 from starter.keys import Role, create_key, revoke_key
 from tests.api_fixtures import EnrolByApi, Keys, bearer
-
-Streams = tuple[asyncio.StreamReader, asyncio.StreamWriter]
-
-
-class Outage:
-    """A TCP relay to PostgreSQL that can be cut: connections break and new ones are refused."""
-
-    def __init__(self, connect: Callable[[], Awaitable[Streams]]) -> None:
-        self._connect = connect
-        self._server: asyncio.Server | None = None
-        self._links: set[asyncio.StreamWriter] = set()
-        self.port = 0
-
-    async def start(self) -> None:
-        self._server = await asyncio.start_server(self._relay, "127.0.0.1", self.port)
-        self.port = self._server.sockets[0].getsockname()[1]
-
-    async def cut(self) -> None:
-        assert self._server is not None
-        self._server.close()
-        for writer in list(self._links):
-            writer.transport.abort()
-        await self._server.wait_closed()
-
-    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        up_reader, up_writer = await self._connect()
-        self._links |= {writer, up_writer}
-
-        async def pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
-            with contextlib.suppress(ConnectionError, OSError):
-                while data := await source.read(65536):
-                    sink.write(data)
-                    await sink.drain()
-            sink.transport.abort()
-
-        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
-
-
-@pytest.fixture
-async def outage(database_url: str) -> AsyncIterator[tuple[Outage, str]]:
-    """A relay to the session's PostgreSQL and the URL that goes through it."""
-    url = urlsplit(database_url)
-    query = dict(parse_qsl(url.query))
-    socket_dir = query.pop("host", "") if query.get("host", "").startswith("/") else ""
-    if socket_dir:  # the embedded server listens on a Unix socket
-        path = next(str(p) for p in Path(socket_dir).glob(".s.PGSQL.*") if p.suffix != ".lock")
-        relay = Outage(lambda: asyncio.open_unix_connection(path))
-    else:
-        relay = Outage(lambda: asyncio.open_connection(url.hostname, url.port or 5432))
-    await relay.start()
-    credentials = url.netloc.rsplit("@", 1)[0] + "@" if "@" in url.netloc else ""
-    through = url._replace(netloc=f"{credentials}127.0.0.1:{relay.port}", query=urlencode(query))
-    yield relay, urlunsplit(through)
-    with contextlib.suppress(Exception):
-        await relay.cut()
+from tests.outage import Outage
 
 
 async def test_a_partner_keeps_reporting_milestones_while_postgresql_is_away(

@@ -242,7 +242,7 @@ async def test_milestones_survive_a_killed_worker_and_a_rolling_deploy_of_a_patc
         for series in (
             "temporal_worker_task_slots_available",
             "temporal_workflow_task_schedule_to_start_latency_bucket",
-            "temporal_activity_execution_latency_bucket",
+            "temporal_local_activity_execution_latency_bucket",  # intake, read-model writes
             "temporal_request",
         ):
             assert f"\n{series}{{" in scraped, f"{series} missing from the worker's metrics"
