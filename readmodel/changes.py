@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from infra.database import Connection
 from readmodel.trajectories import store_snapshot
+from trajectory.phases import Status
 from trajectory.records import ReadModelChanges
 
 _INSERT_MILESTONE = """
@@ -29,6 +30,11 @@ _MARK_CONTACT = """
 UPDATE nudges SET contact_at = $2
 WHERE participant_id = $1 AND contact_at IS NULL AND sent_at <= $2
 """
+
+_RELEASE_PERSON = """
+UPDATE person_fingerprints SET open = false WHERE participant_id = $1 AND open
+"""
+"""A closed trajectory no longer holds its person: they may be enrolled again."""
 
 _UPSERT_FOLLOW_UP = """
 INSERT INTO follow_up_checks (
@@ -84,6 +90,8 @@ async def write_changes(con: Connection, batch: Sequence[ReadModelChanges]) -> b
         [(pid, changes.contact_at) for changes in batch if changes.contact_at is not None],
     )
     kept = await store_snapshot(con, newest.snapshot)
+    if newest.snapshot.status == Status.CLOSED:
+        await con.execute(_RELEASE_PERSON, pid)
     await con.executemany(
         _UPSERT_FOLLOW_UP,
         [

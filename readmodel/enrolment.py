@@ -1,6 +1,8 @@
-"""Who is enrolled: one row per PES reference, and the ESF+ situation at entry."""
+"""Who is enrolled: one row per PES reference, one open trajectory per person, and the ESF+
+situation at entry."""
 
 import uuid
+from collections.abc import Sequence
 
 from infra.database import Connection
 from trajectory.enrolment import Enrolment, EntryProfile
@@ -9,6 +11,18 @@ _INSERT_PARTICIPANT = """
 INSERT INTO participants (participant_id, external_ref, partner_id, postcode, language, enrolled_at)
 VALUES ($1, $2, $3, $4, $5, now())
 ON CONFLICT (external_ref) DO NOTHING
+RETURNING participant_id
+"""
+
+_OPEN_HOLDER = """
+SELECT participant_id FROM person_fingerprints
+WHERE open AND fingerprint = ANY($1::bytea[]) AND participant_id <> $2
+LIMIT 1
+"""
+
+_CLAIM_FINGERPRINT = """
+INSERT INTO person_fingerprints (participant_id, fingerprint) VALUES ($1, $2)
+ON CONFLICT (fingerprint) WHERE open DO NOTHING
 RETURNING participant_id
 """
 
@@ -36,6 +50,24 @@ async def add_participant(con: Connection, enrolment: Enrolment) -> tuple[str, b
         "SELECT participant_id FROM participants WHERE external_ref = $1", enrolment.external_ref
     )
     return existing, False
+
+
+async def claim_person(
+    con: Connection, participant_id: str, fingerprints: Sequence[bytes]
+) -> str | None:
+    """Hold the person for `participant_id`; the participant id that holds them open, if another.
+
+    `fingerprints` are the person's keyed hashes, the current key's first (`infra.persons`). The
+    unique index decides between concurrent enrolments: the later one waits for the earlier to
+    commit, then finds it.
+    """
+    holder: str | None = await con.fetchval(_OPEN_HOLDER, list(fingerprints), participant_id)
+    if holder is not None:
+        return holder
+    if await con.fetchval(_CLAIM_FINGERPRINT, participant_id, fingerprints[0]) is not None:
+        return None
+    found: str = await con.fetchval(_OPEN_HOLDER, list(fingerprints), participant_id)
+    return found
 
 
 async def store_entry_profile(
