@@ -220,6 +220,7 @@ class Milestone(BaseModel):
     recorded_by: SkipJsonSchema[Recorder] = Recorder.PARTNER
     payload: AnyPayload = Field(
         default_factory=NoDetails,
+        validate_default=True,
         description="depends on `type`: see each payload model; most types take `{}`",
     )
     actor: SkipJsonSchema[Actor | None] = None
