@@ -17,7 +17,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from infra.contract import TASK_QUEUE, workflow_id
 from infra.persons import fingerprints, store_person
 from readmodel.enrolment import add_participant, claim_person, store_entry_profile
-from trajectory.eligibility import age_on
+from trajectory.eligibility import age_on, enrolment_day
 from trajectory.enrolment import Enrolment
 from trajectory.programmes import load_programme
 from workflows.trajectory import ParticipantTrajectory, TrajectoryInput
@@ -60,7 +60,7 @@ async def enrol(
                 raise AlreadyEnrolled(holder)
             await store_person(con, participant_id, person, enrolment.status)
             if enrolment.entry_profile is not None:
-                age = age_on(person.birth_date, datetime.now(UTC).date())
+                age = age_on(person.birth_date, enrolment_day(datetime.now(UTC)))
                 await store_entry_profile(con, participant_id, age, enrolment.entry_profile)
     with contextlib.suppress(WorkflowAlreadyStartedError):
         await _start(client, participant_id, enrolment, day_seconds, history_limit)

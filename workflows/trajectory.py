@@ -13,6 +13,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.training import TrainingActivities
     from activities.trajectory import TrajectoryActivities
     from infra import contract
+    from trajectory.eligibility import enrolment_day
     from trajectory.milestones import Milestone, MilestoneType, TrainingCompleted, TrainingEnrolled
     from trajectory.phases import Phase, Status
     from trajectory.programme import PartnerProgramme
@@ -47,6 +48,13 @@ SEATS = "training-seats"
 """Patch: seats are counted, waiting lists kept and training recommended (release 2)."""
 WRITE_BEHIND = "read-model-write-behind"
 """Patch: answers do not wait for PostgreSQL; the read model follows in batches (release 3)."""
+RESULTS_ON_LEAVING = "results-on-every-leaving"
+"""Patch: every leaver is asked for a result on leaving, a close as employed is followed up
+(release 4)."""
+YOUTH_GUARANTEE_OFFERS = "youth-guarantee-offers"
+"""Patch: a self-employment start or offer is not a Youth Guarantee first offer (release 4)."""
+BRUSSELS_DAY = "eligibility-on-the-brussels-day"
+"""Patch: the age check counts the enrolment day in Brussels, not in UTC (release 4)."""
 SEAT_OFFER_DAYS = 3
 """Programme days the next in line has to accept a freed seat."""
 
@@ -101,6 +109,8 @@ class ParticipantTrajectory:
     async def run(self, input: TrajectoryInput) -> TrajectorySnapshot:
         state = self._state
         writes_behind = workflow.patched(WRITE_BEHIND)
+        state.asks_every_leaver |= workflow.patched(RESULTS_ON_LEAVING)
+        state.offers_as_youth_guarantee |= workflow.patched(YOUTH_GUARANTEE_OFFERS)
         if writes_behind:
             writer = asyncio.create_task(self._write_behind())
         if input.state is None:
@@ -114,7 +124,7 @@ class ParticipantTrajectory:
         if state.eligibility == "pending":
             decision = await self._check_eligibility(writes_behind)
             await self._publish(state.decide_eligibility(decision, workflow.now()))
-        while not state.is_closed:
+        while not state.is_closed or state.awaiting_results:
             if self._history_is_long():
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 await self._written()
@@ -138,9 +148,12 @@ class ParticipantTrajectory:
     async def _check_eligibility(self, local: bool) -> EligibilityDecision:
         """The intake check; a local activity since release 3, saving a round trip per person."""
         state = self._state
-        request = EligibilityRequest(
-            participant_id=state.participant_id, enrolled_on=state.enrolled_at.date()
+        enrolled_on = (
+            enrolment_day(state.enrolled_at)
+            if workflow.patched(BRUSSELS_DAY)
+            else state.enrolled_at.date()
         )
+        request = EligibilityRequest(participant_id=state.participant_id, enrolled_on=enrolled_on)
         if local:
             return await workflow.execute_local_activity_method(
                 TrajectoryActivities.check_eligibility,
