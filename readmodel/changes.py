@@ -1,4 +1,5 @@
-"""Writing a trajectory's steps: milestones, phase changes, nudge effects, snapshot, follow-ups.
+"""Writing a trajectory's steps: milestones, phase changes, nudge effects, partner stints,
+snapshot, follow-ups, and releasing the person once the trajectory closed.
 
 Every write is idempotent and ordered by the workflow's revision: a milestone or transition is
 inserted once, and the snapshot and follow-up rows keep the highest revision written, so a batch
@@ -30,6 +31,13 @@ _MARK_CONTACT = """
 UPDATE nudges SET contact_at = $2
 WHERE participant_id = $1 AND contact_at IS NULL AND sent_at <= $2
 """
+
+_NEW_STINT = """
+INSERT INTO partner_stints (participant_id, partner_id, since)
+SELECT $1, $2, $3 WHERE $2 IS DISTINCT FROM partner_at($1, $3)
+ON CONFLICT DO NOTHING
+"""
+"""A reassignment starts the new partner's stint (every reassignment is a phase transition)."""
 
 _RELEASE_PERSON = """
 UPDATE person_fingerprints SET open = false WHERE participant_id = $1 AND open
@@ -88,6 +96,14 @@ async def write_changes(con: Connection, batch: Sequence[ReadModelChanges]) -> b
     await con.executemany(
         _MARK_CONTACT,
         [(pid, changes.contact_at) for changes in batch if changes.contact_at is not None],
+    )
+    await con.executemany(
+        _NEW_STINT,
+        [
+            (pid, changes.snapshot.partner_id, changes.transitions[0].at)
+            for changes in batch
+            if changes.transitions
+        ],
     )
     kept = await store_snapshot(con, newest.snapshot)
     if newest.snapshot.status == Status.CLOSED:

@@ -8,10 +8,17 @@ from infra.database import Connection
 from trajectory.enrolment import Enrolment, EntryProfile
 
 _INSERT_PARTICIPANT = """
-INSERT INTO participants (participant_id, external_ref, partner_id, postcode, language, enrolled_at)
-VALUES ($1, $2, $3, $4, $5, now())
+INSERT INTO participants (
+    participant_id, external_ref, partner_id, postcode, language, enrolled_at, pes_registered_on
+)
+VALUES ($1, $2, $3, $4, $5, now(), $6)
 ON CONFLICT (external_ref) DO NOTHING
 RETURNING participant_id
+"""
+
+_FIRST_STINT = """
+INSERT INTO partner_stints (participant_id, partner_id, since)
+SELECT participant_id, partner_id, enrolled_at FROM participants WHERE participant_id = $1
 """
 
 _OPEN_HOLDER = """
@@ -43,8 +50,10 @@ async def add_participant(con: Connection, enrolment: Enrolment) -> tuple[str, b
         enrolment.partner_id,
         enrolment.person.postcode,
         enrolment.person.language,
+        enrolment.pes_registered_on,
     )
     if created is not None:
+        await con.execute(_FIRST_STINT, created)
         return created, True
     existing: str = await con.fetchval(
         "SELECT participant_id FROM participants WHERE external_ref = $1", enrolment.external_ref

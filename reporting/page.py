@@ -44,7 +44,9 @@ SECTIONS: tuple[tuple[Table, str, str, Plot | None], ...] = (
     (
         "time_to_offer",
         "Time to a first offer (Youth Guarantee)",
-        "A first offer is a job offer or the start of a placement. Participants exclude those "
+        "A first offer is an offer of employment, education, an apprenticeship or a traineeship "
+        "(accepted or not), counted from registration with the PES when known, else from "
+        "enrolment. Participants exclude those "
         "found ineligible. The four-month share is given of those offered and of all "
         "participants.",
         time_to_offer_png,
@@ -73,6 +75,13 @@ SECTIONS: tuple[tuple[Table, str, str, Plot | None], ...] = (
         "ESF+ results on leaving and six months after",
         "Leavers left for follow-up or closed early. Results on leaving come from the check-in "
         "on leaving; the six-month result counts those who left at least six months ago.",
+        None,
+    ),
+    (
+        "targets",
+        "Progress against the programme's targets",
+        "Participants (the ineligible left out) against the configured target and partner "
+        "quotas; expected is the target at an even pace over the programme's years.",
         None,
     ),
 )

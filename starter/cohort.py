@@ -54,6 +54,8 @@ ENTRY_PROFILE = (
     "homeless",
 )
 """Optional columns: the ESF+ situation at entry (`declined` is an answer, an empty cell is not)."""
+REGISTERED = "pes_registered_on"
+"""Optional column: the day of registration with the PES (YYYY-MM-DD), when known."""
 REPORT_COLUMNS = ("row", "external_ref", "reason")
 
 Row = Mapping[str | None, Any]
@@ -117,7 +119,7 @@ def enrolment_of(row: Row) -> ParticipantCreate:
     def value(column: str) -> str | None:
         raw = row.get(column)
         text = raw.strip() if isinstance(raw, str) else None
-        optional = column in PERSON_OPTIONAL or column in ENTRY_PROFILE
+        optional = column in PERSON_OPTIONAL or column in ENTRY_PROFILE or column == REGISTERED
         return None if not text and optional else text
 
     def present(columns: Iterable[str]) -> dict[str, str]:
@@ -126,7 +128,7 @@ def enrolment_of(row: Row) -> ParticipantCreate:
     profile = present(ENTRY_PROFILE)
     return ParticipantCreate.model_validate(
         {
-            **present(("external_ref", "partner_id")),
+            **present(("external_ref", "partner_id", REGISTERED)),
             "person": present(PERSON),
             "status": present(STATUS),
             **({"entry_profile": profile} if profile else {}),
@@ -211,7 +213,8 @@ def add_parser(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]"
         help="enrol a cohort from a CSV file (safe to re-run)",
         description=(
             f"CSV columns: {','.join(COLUMNS)}; "
-            f"optional ESF+ entry-profile columns: {','.join(ENTRY_PROFILE)}"
+            f"optional ESF+ entry-profile columns: {','.join(ENTRY_PROFILE)}; "
+            f"optional {REGISTERED} (YYYY-MM-DD)"
         ),
     )
     command.add_argument("--file", required=True, type=Path, help="the cohort CSV file")

@@ -10,3 +10,31 @@ CREATE TABLE person_fingerprints (
 );
 
 CREATE UNIQUE INDEX person_fingerprints_open_idx ON person_fingerprints (fingerprint) WHERE open;
+
+-- The day the person registered with the PES, when the backend gives it: the Youth Guarantee's
+-- four months to a first offer count from it (else from enrolment).
+ALTER TABLE participants ADD COLUMN pes_registered_on date;
+
+-- Which partner held a participant, from when: the figures of a stretch (entry, first offer,
+-- leaving, closing) count with the partner that held the participant then, so a reassignment
+-- moves no partner's past results to the next one.
+CREATE TABLE partner_stints (
+    participant_id text NOT NULL REFERENCES participants ON DELETE CASCADE,
+    partner_id     text NOT NULL,
+    since          timestamptz NOT NULL,
+    PRIMARY KEY (participant_id, since)
+);
+
+-- The partner holding `participant` at `moment`: the stint begun last by then, else the first
+-- one; null for a participant without stints (enrolled before this migration).
+CREATE FUNCTION partner_at(participant text, moment timestamptz) RETURNS text
+LANGUAGE sql STABLE AS $$
+    SELECT coalesce(
+        (SELECT s.partner_id FROM partner_stints s
+         WHERE s.participant_id = participant AND s.since <= moment
+         ORDER BY s.since DESC LIMIT 1),
+        (SELECT s.partner_id FROM partner_stints s
+         WHERE s.participant_id = participant AND moment IS NOT NULL
+         ORDER BY s.since LIMIT 1)
+    )
+$$;
