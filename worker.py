@@ -22,6 +22,7 @@ from infra.persons import seal_clear_persons
 from infra.settings import get_settings
 from infra.temporal import connect
 from readmodel import migrate
+from readmodel.enrolment import claim_enrolled_persons
 from readmodel.seats import store_catalogue
 from workflows.trajectory import ParticipantTrajectory
 
@@ -60,6 +61,7 @@ async def main() -> None:
         await store_catalogue(pool)
         async with pool.acquire() as con:
             await seal_clear_persons(con)
+            await claim_enrolled_persons(con)
         worker = build_worker(client, pool)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

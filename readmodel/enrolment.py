@@ -4,7 +4,11 @@ situation at entry."""
 import uuid
 from collections.abc import Sequence
 
+import structlog
+
+from infra.codec import Keyring
 from infra.database import Connection
+from infra.persons import fingerprints, read_person
 from trajectory.enrolment import Enrolment, EntryProfile
 
 _INSERT_PARTICIPANT = """
@@ -32,6 +36,19 @@ INSERT INTO person_fingerprints (participant_id, fingerprint) VALUES ($1, $2)
 ON CONFLICT (fingerprint) WHERE open DO NOTHING
 RETURNING participant_id
 """
+
+_UNCLAIMED = """
+SELECT p.participant_id
+FROM participants p
+JOIN persons s USING (participant_id)
+LEFT JOIN trajectories t USING (participant_id)
+WHERE t.status IS DISTINCT FROM 'closed'
+  AND (s.sealed IS NOT NULL OR s.national_number IS NOT NULL)
+  AND NOT EXISTS (SELECT 1 FROM person_fingerprints f WHERE f.participant_id = p.participant_id)
+ORDER BY p.enrolled_at, p.participant_id
+"""
+
+log = structlog.stdlib.get_logger(__name__)
 
 _INSERT_ENTRY_PROFILE = """
 INSERT INTO entry_profiles (participant_id, age_at_entry, labour_status, education_level, gender,
@@ -77,6 +94,34 @@ async def claim_person(
         return None
     found: str = await con.fetchval(_OPEN_HOLDER, list(fingerprints), participant_id)
     return found
+
+
+async def claim_enrolled_persons(
+    con: Connection, *, keyring: Keyring | None = None
+) -> list[tuple[str, str]]:
+    """Fingerprint the people of open trajectories enrolled before fingerprints (migration 007).
+
+    Returns the pairs (participant, earlier participant holding the same person) found enrolled
+    twice, for a case manager to close one of; each read of a number is audited.
+    """
+    twice: list[tuple[str, str]] = []
+    async with con.transaction():
+        for row in await con.fetch(_UNCLAIMED):
+            participant_id: str = row["participant_id"]
+            person = await read_person(
+                con,
+                participant_id,
+                "worker:claim_enrolled_persons",
+                purpose="one open trajectory per person",
+                keyring=keyring,
+            )
+            if person is None:
+                continue
+            found = fingerprints(person.national_number, keyring=keyring)
+            if (holder := await claim_person(con, participant_id, found)) is not None:
+                twice.append((participant_id, holder))
+                log.warning("person_enrolled_twice", participant_id=participant_id, holder=holder)
+    return twice
 
 
 async def store_entry_profile(
