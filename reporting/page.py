@@ -73,8 +73,10 @@ SECTIONS: tuple[tuple[Table, str, str, Plot | None], ...] = (
     (
         "esf_results",
         "ESF+ results on leaving and six months after",
-        "Leavers left for follow-up or closed early. Results on leaving come from the check-in "
-        "on leaving; the six-month result counts those who left at least six months ago.",
+        "Leavers left for follow-up or closed early; every leaver is asked for a result on "
+        "leaving. Results on leaving come from the check-in on leaving (a qualification also "
+        "from training completed); the six-month results count those who left at least six "
+        "months ago. Each indicator is given per gender (all, then each).",
         None,
     ),
     (
