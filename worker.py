@@ -19,7 +19,8 @@ from infra.contract import TASK_QUEUE
 from infra.database import open_pool
 from infra.logging import configure_logging
 from infra.persons import seal_clear_persons
-from infra.settings import get_settings
+from infra.settings import Settings, get_settings
+from infra.telemetry import worker_runtime
 from infra.temporal import connect
 from readmodel import migrate
 from readmodel.enrolment import claim_enrolled_persons
@@ -29,8 +30,9 @@ from workflows.trajectory import ParticipantTrajectory
 log = structlog.get_logger()
 
 
-def build_worker(client: Client, pool: asyncpg.Pool) -> Worker:
-    """A worker with every workflow and activity of Parcours registered."""
+def build_worker(client: Client, pool: asyncpg.Pool, settings: Settings | None = None) -> Worker:
+    """A worker with every workflow and activity of Parcours registered, sized by `settings`."""
+    settings = settings or get_settings()
     activities = TrajectoryActivities(pool, OutboxNotifier())
     training = TrainingActivities(pool)
     return Worker(
@@ -47,14 +49,17 @@ def build_worker(client: Client, pool: asyncpg.Pool) -> Worker:
             training.release_seat,
             training.recommend_training,
         ],
+        max_concurrent_workflow_tasks=settings.worker_workflow_tasks,
+        max_concurrent_activities=settings.worker_activities,
+        max_cached_workflows=settings.worker_cached_workflows,
         graceful_shutdown_timeout=timedelta(seconds=10),
     )
 
 
 async def main() -> None:
-    configure_logging()
     settings = get_settings()
-    client = await connect(settings)
+    configure_logging(settings.log_level)
+    client = await connect(settings, worker_runtime(settings))
     pool = await open_pool(settings)
     try:
         await migrate(pool)
@@ -62,13 +67,13 @@ async def main() -> None:
         async with pool.acquire() as con:
             await seal_clear_persons(con)
             await claim_enrolled_persons(con)
-        worker = build_worker(client, pool)
+        worker = build_worker(client, pool, settings)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         async with worker:
-            log.info("worker_started", task_queue=TASK_QUEUE)
+            log.info("worker_started", task_queue=TASK_QUEUE, metrics_port=settings.metrics_port)
             await stop.wait()
             log.info("worker_stopping")
     finally:

@@ -12,11 +12,12 @@ import uvicorn
 from fastapi import FastAPI
 from temporalio.client import Client
 
-from api import health, participants, reports
+from api import health, participants, reports, tasks, timeline
 from api.auth import KeyCache
 from api.errors import install_error_handlers
 from infra.database import Pool, open_pool
 from infra.logging import configure_logging
+from infra.metrics import install_metrics
 from infra.settings import Settings, get_settings
 from infra.temporal import connect
 from readmodel import migrate
@@ -56,8 +57,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.dependency_overrides[get_settings] = lambda: settings
     install_error_handlers(app)
     app.include_router(participants.router)
+    app.include_router(timeline.router)
+    app.include_router(tasks.router)
     app.include_router(reports.router)
     app.include_router(health.router)
+    install_metrics(app)
     return app
 
 
@@ -76,8 +80,8 @@ def add_parser(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 def serve(_: argparse.Namespace) -> int:
     """Run the API until interrupted."""
-    configure_logging()
     settings = get_settings()
+    configure_logging(settings.log_level)
     uvicorn.run(
         create_app(settings), host=settings.api_host, port=settings.api_port, log_config=None
     )

@@ -53,7 +53,7 @@ from trajectory.requests import (
     ResumeRequest,
     SteeringRequest,
 )
-from workflows.trajectory import NOT_FOUND, REFUSED, ParticipantTrajectory
+from workflows.trajectory import NOT_FOUND, REFUSED, REUSED, ParticipantTrajectory
 
 log = structlog.stdlib.get_logger(__name__)
 
@@ -258,9 +258,10 @@ async def record_milestone(
 ) -> ParticipantPublic:
     """Accepted: 200 with the new state (also for a repeated `milestone_id`, recorded once).
 
-    Not allowed now: 409 with the workflow's reason. The workflow decides, as a Temporal Update
-    whose id is derived from `milestone_id`, so a retried request is the same update; it also
-    answers 404 to a partner that does not hold the participant (any more).
+    Not allowed now: 409 with the workflow's reason; the same `milestone_id` with other content:
+    409 `milestone_id_reused`. The workflow decides, as a Temporal Update whose id is derived
+    from the milestone id and content, so a retried request is the same update; it also answers
+    404 to a partner that does not hold the participant (any more).
     """
     _refuse_server_fields(body)
     recorder = Recorder.CASE_MANAGER if caller.role == Role.CASE_MANAGER else Recorder.PARTNER
@@ -269,7 +270,7 @@ async def record_milestone(
         snapshot: TrajectorySnapshot = await _handle(client, participant_id).execute_update(
             ParticipantTrajectory.record_milestone,
             milestone,
-            id=f"milestone-{milestone.milestone_id}",
+            id=f"milestone-{milestone.milestone_id}-{milestone.fingerprint()}",
             rpc_timeout=UPDATE_TIMEOUT,
         )
     except WorkflowUpdateFailedError as error:
@@ -301,6 +302,8 @@ def _refusal(code: str, participant_id: str, error: WorkflowUpdateFailedError) -
         return ApiError(409, code, cause.message)
     if isinstance(cause, ApplicationError) and cause.type == NOT_FOUND:
         return _not_found(participant_id)
+    if isinstance(cause, ApplicationError) and cause.type == REUSED:
+        return ApiError(409, "milestone_id_reused", cause.message)
     log.error("update_failed", participant_id=participant_id, cause=type(cause).__name__)
     return ApiError(500, "internal_error", "the trajectory failed to handle this; it was logged")
 

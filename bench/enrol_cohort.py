@@ -97,11 +97,12 @@ async def local_stack(workdir: Path) -> AsyncIterator[dict[str, str]]:
     try:
         environment = {
             **os.environ,
+            "PARCOURS_ENV": "development",
             "TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
             "TEMPORAL_NAMESPACE": env.client.namespace,
             "DATABASE_URL": server.get_uri(),
         }
-        pool = await open_pool(Settings(database_url=server.get_uri()))
+        pool = await open_pool(Settings(environment="development", database_url=server.get_uri()))
         await migrate(pool)
         await pool.close()
         log = (workdir / "worker.log").open("wb")

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict
 from infra.codec import KEY_BYTES, Keyring, configured_keyring, seal, unseal
 from infra.database import Connection
 from infra.settings import get_settings
+from trajectory.actors import Actor
 from trajectory.enrolment import DeclaredStatus, Person
 from trajectory.niss import InvalidNiss, parse_niss
 
@@ -40,7 +41,12 @@ LEFT JOIN person_keys k USING (participant_id)
 WHERE p.participant_id = $1
 """
 
-_AUDIT = "INSERT INTO personal_data_reads (participant_id, reader, purpose) VALUES ($1, $2, $3)"
+_AUDIT = """
+INSERT INTO personal_data_reads (
+    participant_id, reader, purpose, actor_role, actor_partner_id, actor_key_id, actor_user_id
+)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+"""
 
 _INSERT_KEY = """
 INSERT INTO person_keys (participant_id, master_key_id, wrapped_key) VALUES ($1, $2, $3)
@@ -167,12 +173,14 @@ async def read_person(
     reader: str,
     *,
     purpose: str,
+    actor: Actor | None = None,
     keyring: Keyring | None = None,
 ) -> Person | None:
     """The person behind a participant, recorded as read by `reader` for `purpose`.
 
     `reader` names who reads, as `role:key_id` for an API caller (`partner:jes:key_id` for a
-    partner) or `worker:activity` for the engine. None when unknown or erased.
+    partner) or `worker:activity` for the engine; `actor` is the caller (None: the engine).
+    None when unknown or erased.
     """
     row = await con.fetchrow(_READ, participant_id)
     if row is None:
@@ -190,7 +198,8 @@ async def read_person(
         fields = PersonalFields.model_validate(dict(row))
     else:
         return None
-    await con.execute(_AUDIT, participant_id, reader, purpose)
+    who = (actor.role, actor.partner_id, actor.key_id, actor.user_id) if actor else (None,) * 4
+    await con.execute(_AUDIT, participant_id, reader, purpose, *who)
     return Person.model_validate(
         {**fields.model_dump(), "postcode": row["postcode"], "language": row["language"]}
     )

@@ -1,5 +1,6 @@
-"""Writing a trajectory's steps: milestones, phase changes, nudge effects, partner stints,
-snapshot, follow-ups, and releasing the person once the trajectory closed.
+"""Writing a trajectory's steps: milestones, phase changes, steering actions, closed tasks,
+nudge effects, partner stints, snapshot, follow-ups, and releasing the person once the
+trajectory closed.
 
 Every write is idempotent and ordered by the workflow's revision: a milestone or transition is
 inserted once, and the snapshot and follow-up rows keep the highest revision written, so a batch
@@ -9,16 +10,33 @@ that arrives late or twice never overwrites a newer state.
 from collections.abc import Sequence
 
 from infra.database import Connection
+from readmodel.actors import actor_values
 from readmodel.trajectories import store_snapshot
 from trajectory.phases import Status
 from trajectory.records import ReadModelChanges
 
 _INSERT_MILESTONE = """
 INSERT INTO milestones (
-    participant_id, milestone_id, type, occurred_at, recorded_by, payload, phase
+    participant_id, milestone_id, type, occurred_at, recorded_by, payload, phase,
+    actor_role, actor_partner_id, actor_key_id, actor_user_id
 )
-VALUES ($1, $2, $3, $4, $5, $6, $7)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 ON CONFLICT DO NOTHING
+"""
+
+_INSERT_STEERING = """
+INSERT INTO steering_actions (
+    participant_id, seq, action, reason, at,
+    actor_role, actor_partner_id, actor_key_id, actor_user_id
+)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+ON CONFLICT DO NOTHING
+"""
+
+_CLOSE_TASK = """
+UPDATE tasks SET done_at = $2, reached = $3, note = $4,
+    actor_role = $5, actor_partner_id = $6, actor_key_id = $7, actor_user_id = $8
+WHERE task_id = $1 AND done_at IS NULL
 """
 
 _INSERT_TRANSITION = """
@@ -80,9 +98,26 @@ async def write_changes(con: Connection, batch: Sequence[ReadModelChanges]) -> b
                 m.recorded_by,
                 m.payload_json(),
                 changes.milestone_phase or changes.snapshot.phase,
+                *actor_values(m.actor),
             )
             for changes in batch
             if (m := changes.milestone) is not None
+        ],
+    )
+    await con.executemany(
+        _INSERT_STEERING,
+        [
+            (pid, s.seq, s.action, s.reason, s.at, *actor_values(s.actor))
+            for changes in batch
+            if (s := changes.steering) is not None
+        ],
+    )
+    await con.executemany(
+        _CLOSE_TASK,
+        [
+            (t.task_id, t.done_at, t.reached, t.note, *actor_values(t.actor))
+            for changes in batch
+            if (t := changes.task_done) is not None
         ],
     )
     await con.executemany(

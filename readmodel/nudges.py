@@ -2,6 +2,7 @@
 
 from infra.database import Connection
 from trajectory.records import NudgeRequest
+from trajectory.tasks import task_id_for
 
 _INSERT_NUDGE = """
 INSERT INTO nudges (
@@ -13,7 +14,8 @@ RETURNING seq
 """
 
 _INSERT_TASK = """
-INSERT INTO tasks (participant_id, task_key, kind, partner_id) VALUES ($1, $2, $3, $4)
+INSERT INTO tasks (participant_id, task_key, kind, partner_id, task_id, opened_at, due_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
 ON CONFLICT DO NOTHING
 """
 
@@ -39,5 +41,12 @@ async def record_nudge(con: Connection, nudge: NudgeRequest) -> bool:
 async def open_task(con: Connection, nudge: NudgeRequest) -> None:
     """A coach's call or a street worker's outreach asked for by the rung."""
     await con.execute(
-        _INSERT_TASK, nudge.participant_id, f"nudge-{nudge.seq}", nudge.action, nudge.partner_id
+        _INSERT_TASK,
+        nudge.participant_id,
+        f"nudge-{nudge.seq}",
+        nudge.action,
+        nudge.partner_id,
+        nudge.task_id or task_id_for(nudge.participant_id, nudge.seq),
+        nudge.sent_at,
+        nudge.task_due_at,
     )

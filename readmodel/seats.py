@@ -10,7 +10,7 @@ seat goes on to the next.
 from temporalio.exceptions import ApplicationError
 
 from infra.database import Connection, Pool
-from trajectory.catalogue import Recommendation, load_catalogue
+from trajectory.catalogue import UNKNOWN_COURSE, Recommendation, load_catalogue
 from trajectory.records import SeatDecision, SeatOffer, SeatRelease, SeatRequest
 
 _UPSERT_COURSE = """
@@ -96,7 +96,7 @@ async def _lock_course(con: Connection, course_id: str) -> int:
     if seats is None:
         raise ApplicationError(
             f"there is no course {course_id} in the catalogue",
-            type="UnknownCourse",
+            type=UNKNOWN_COURSE,
             non_retryable=True,
         )
     return seats
@@ -125,6 +125,15 @@ async def release_seat(con: Connection, release: SeatRelease) -> SeatOffer | Non
     """Hand a seat back; the next in line who is still in the programme is offered it."""
     await _lock_course(con, release.course_id)
     previous = await con.fetchval(_STATUS, release.course_id, release.participant_id)
+    if previous == "waiting":  # leaves the waiting list: nothing to hand on
+        await con.execute(
+            "UPDATE seat_requests SET status = 'expired', ended_at = $3"
+            " WHERE course_id = $1 AND participant_id = $2",
+            release.course_id,
+            release.participant_id,
+            release.at,
+        )
+        return None
     if previous not in ("seated", "offered"):
         return await _earlier_offer(con, release)
     await con.execute(

@@ -42,7 +42,10 @@ _ENROLLED = "SELECT partner_id, enrolled_at FROM participants WHERE participant_
 def snapshot_row(snapshot: TrajectorySnapshot) -> list[Any]:
     """The snapshot's values in `COLUMNS` order."""
     last = snapshot.last_milestone
-    flattened = {"last_milestone": (last.type, last.occurred_at) if last else (None, None)}
+    flattened = {
+        "last_milestone": (last.type, last.occurred_at) if last else (None, None),
+        "open_tasks": ([task.model_dump(mode="json") for task in snapshot.open_tasks],),
+    }
     return [
         value
         for field in TrajectorySnapshot.model_fields

@@ -20,7 +20,8 @@ from readmodel.enrolment import add_participant, claim_person, store_entry_profi
 from trajectory.eligibility import age_on, enrolment_day
 from trajectory.enrolment import Enrolment
 from trajectory.programmes import load_programme
-from workflows.trajectory import ParticipantTrajectory, TrajectoryInput
+from trajectory.state import TrajectoryInput
+from workflows.trajectory import ParticipantTrajectory
 
 
 class AlreadyEnrolled(Exception):

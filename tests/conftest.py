@@ -21,6 +21,9 @@ from trajectory.enrolment import DeclaredStatus, Person
 
 Enrol = Callable[..., Awaitable[str]]
 
+# Tests run as development, whatever the shell says; no setting falls back to it silently.
+os.environ["PARCOURS_ENV"] = "development"
+
 
 # --- PostgreSQL -----------------------------------------------------------------------------
 

@@ -70,11 +70,12 @@ class Journey:
         return await self.handle.execute_update(ParticipantTrajectory.record_milestone, milestone)
 
     async def finish_phase(self) -> TrajectorySnapshot:
-        """Report every milestone the partner requires before the current phase may end."""
-        state = await self.state()
+        """Report every milestone the partner requires before the current phase may end, in
+        the order the state's `next_steps` names them."""
         snapshot = await self.handle.query(ParticipantTrajectory.snapshot)
-        for kind in sorted(state.programme.steps(state.phase).required):
-            snapshot = await self.report(kind)
+        phase = snapshot.phase
+        while snapshot.phase == phase and snapshot.next_steps:
+            snapshot = await self.report(snapshot.next_steps[0])
         return snapshot
 
     async def place(self, kind: str = "employment") -> TrajectorySnapshot:

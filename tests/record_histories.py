@@ -6,6 +6,7 @@ The files land in tests/histories/ and are replayed by tests/test_replay.py fore
 """
 
 import asyncio
+import os
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable
@@ -127,4 +128,6 @@ async def record(release: str) -> None:
 
 
 if __name__ == "__main__":
+    # Recording is a development task, like the tests it serves.
+    os.environ.setdefault("PARCOURS_ENV", "development")
     asyncio.run(record(sys.argv[1]))

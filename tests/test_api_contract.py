@@ -358,6 +358,28 @@ async def test_the_same_milestone_id_twice_and_five_times_at_once_is_recorded_on
     assert rows == 2
 
 
+async def test_a_milestone_id_sent_again_with_other_content_is_refused_and_changes_nothing(
+    api: httpx.AsyncClient, keys: Keys, enrol_by_api: EnrolByApi, pool: Pool
+) -> None:
+    participant_id = await enrol_by_api("jes")
+    url = f"/v1/participants/{participant_id}/milestones"
+    call = milestone("participant_contact", milestone_id="jes-call-7")
+    assert (await api.post(url, json=call, headers=bearer(keys.jes))).status_code == 200
+    later = {**call, "occurred_at": datetime.now(UTC).isoformat()}
+    other = {**call, "type": "intake_interview_held"}
+    for reused in (later, other):
+        answer = await api.post(url, json=reused, headers=bearer(keys.jes))
+        assert "jes-call-7" in assert_error(answer, 409, "milestone_id_reused")
+    again = await api.post(url, json=call, headers=bearer(keys.jes))
+    assert again.status_code == 200 and again.json()["milestone_count"] == 1
+    assert again.json()["last_milestone"]["type"] == "participant_contact"
+    await written(pool, participant_id, milestones=1)
+    stored = await pool.fetch(
+        "SELECT type FROM milestones WHERE participant_id = $1", participant_id
+    )
+    assert [r["type"] for r in stored] == ["participant_contact"]
+
+
 async def test_a_milestone_not_allowed_now_gets_409_with_the_reason(
     api: httpx.AsyncClient, keys: Keys, enrol_by_api: EnrolByApi
 ) -> None:

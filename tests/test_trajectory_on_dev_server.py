@@ -61,13 +61,21 @@ async def test_the_same_milestone_twice_at_once_is_one_row_and_one_change(
     dev_start: Start, pool: asyncpg.Pool
 ) -> None:
     journey = await dev_start("groep-intro", language="nl")
-    first = await journey.report(M.INTAKE_INTERVIEW_HELD, milestone_id="gi-intake-1")
-    again = await journey.report(M.INTAKE_INTERVIEW_HELD, milestone_id="gi-intake-1")
+    held = await journey.now()
+    first = await journey.report(
+        M.INTAKE_INTERVIEW_HELD, milestone_id="gi-intake-1", occurred_at=held
+    )
+    again = await journey.report(
+        M.INTAKE_INTERVIEW_HELD, milestone_id="gi-intake-1", occurred_at=held
+    )
     assert again.milestone_count == first.milestone_count == 1
     assert again.revision == first.revision
 
     at_once = await asyncio.gather(
-        *(journey.report(M.PARTICIPANT_CONTACT, milestone_id="gi-call-1") for _ in range(5))
+        *(
+            journey.report(M.PARTICIPANT_CONTACT, milestone_id="gi-call-1", occurred_at=held)
+            for _ in range(5)
+        )
     )
     assert {s.milestone_count for s in at_once} == {2}
     await journey.written()
@@ -90,7 +98,7 @@ async def test_the_read_model_matches_the_workflow_after_a_scripted_trajectory(
         ParticipantTrajectory.reassign,
         ReassignRequest(partner_id="inbrussel", reason="moved to Laeken"),
     )
-    await journey.report(M.OBSTACLES_IDENTIFIED)
+    await journey.report(M.JOB_DAY_ATTENDED)
 
     await journey.written()
     snapshot = await journey.handle.query(ParticipantTrajectory.snapshot)
@@ -100,7 +108,7 @@ async def test_the_read_model_matches_the_workflow_after_a_scripted_trajectory(
     assert row is not None
     assert (row["partner_id"], row["phase"], row["status"]) == ("inbrussel", "coaching", "active")
     assert row["milestone_count"] == snapshot.milestone_count
-    assert row["last_milestone_type"] == "obstacles_identified"
+    assert row["last_milestone_type"] == "job_day_attended"
     assert row["revision"] == snapshot.revision
     assert row["next_deadline"] == snapshot.next_deadline
     moves = await pool.fetch(

@@ -214,8 +214,9 @@ async def test_a_long_trajectory_continues_as_new_with_its_whole_state(start: St
     journey = await start("inbrussel", history_limit=30)
     first_run = (await journey.handle.describe()).run_id
     await journey.finish_phase()
+    called = await journey.now()
     for n in range(12):
-        await journey.report(M.PARTICIPANT_CONTACT, milestone_id=f"call-{n}")
+        await journey.report(M.PARTICIPANT_CONTACT, milestone_id=f"call-{n}", occurred_at=called)
     state = await journey.wait_for(lambda s: len(s.milestone_ids) == 13, "all milestones")
     latest = journey.env.client.get_workflow_handle(journey.handle.id)
     for _ in range(100):  # the new run starts once the read model has the old run's steps
@@ -224,5 +225,5 @@ async def test_a_long_trajectory_continues_as_new_with_its_whole_state(start: St
         await asyncio.sleep(0.1)
     assert (await latest.describe()).run_id != first_run
     assert state.phase == Phase.ASSESSMENT
-    again = await journey.report(M.PARTICIPANT_CONTACT, milestone_id="call-3")
+    again = await journey.report(M.PARTICIPANT_CONTACT, milestone_id="call-3", occurred_at=called)
     assert again.milestone_count == 13

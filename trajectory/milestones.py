@@ -1,6 +1,8 @@
 """The milestone catalogue: types, typed payloads and where the engine allows them (DESIGN §3)."""
 
-from datetime import date, datetime
+import hashlib
+import json
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -244,6 +246,15 @@ class Milestone(BaseModel):
     def payload_json(self) -> dict[str, Any]:
         """The payload as stored and shown: the fields given, without the empty ones."""
         return self.payload.model_dump(mode="json", exclude_none=True)
+
+    def fingerprint(self) -> str:
+        """What the milestone says (type, time, payload), hashed: tells a repeat from a reuse."""
+        said = {
+            "type": self.type.value,
+            "occurred_at": self.occurred_at.astimezone(UTC).isoformat(),
+            "payload": self.payload_json(),
+        }
+        return hashlib.sha256(json.dumps(said, sort_keys=True).encode()).hexdigest()[:32]
 
     def report_json(self) -> dict[str, Any]:
         """The milestone as a partner sends it to the API (who sent it is the API's to say)."""

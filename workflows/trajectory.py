@@ -4,7 +4,6 @@ import asyncio
 from datetime import timedelta
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeUpdate
 from temporalio.exceptions import ActivityError, ApplicationError, FailureError
@@ -13,10 +12,11 @@ with workflow.unsafe.imports_passed_through():
     from activities.training import TrainingActivities
     from activities.trajectory import TrajectoryActivities
     from infra import contract
+    from trajectory.actors import Actor
+    from trajectory.catalogue import UNKNOWN_COURSE
     from trajectory.eligibility import enrolment_day
     from trajectory.milestones import Milestone, MilestoneType, TrainingCompleted, TrainingEnrolled
     from trajectory.phases import Phase, Status
-    from trajectory.programme import PartnerProgramme
     from trajectory.records import (
         EligibilityDecision,
         EligibilityRequest,
@@ -29,15 +29,17 @@ with workflow.unsafe.imports_passed_through():
         SeatOffer,
         SeatRelease,
         SeatRequest,
+        SteeringRecord,
         TrajectorySnapshot,
     )
     from trajectory.requests import CloseRequest, PauseRequest, ReassignRequest, ResumeRequest
-    from trajectory.state import MilestoneRefused, Timer, TrajectoryState
+    from trajectory.state import MilestoneRefused, Timer, TrajectoryInput, TrajectoryState
+    from trajectory.tasks import TaskDone, TaskRecord
 
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
 RETRY = RetryPolicy(
     maximum_interval=timedelta(minutes=1),
-    non_retryable_error_types=["UnknownParticipant", "UnknownPartner", "UnknownCourse"],
+    non_retryable_error_types=["UnknownParticipant", "UnknownPartner", UNKNOWN_COURSE],
 )
 WRITE_RETRY = RetryPolicy(
     maximum_interval=timedelta(seconds=5),
@@ -46,8 +48,14 @@ WRITE_RETRY = RetryPolicy(
 """Read-model writes retry until PostgreSQL answers, soon after it is back."""
 SEATS = "training-seats"
 """Patch: seats are counted, waiting lists kept and training recommended (release 2)."""
+SEATS_HANDED_ON = "seats-handed-on-at-close"
+"""Patch: a closing trajectory frees its seat or waiting place, and so does a refused enrolment
+that raced for one (release 3)."""
 WRITE_BEHIND = "read-model-write-behind"
 """Patch: answers do not wait for PostgreSQL; the read model follows in batches (release 3)."""
+CASE_WORK_TASKS = "case-work-tasks"
+"""Patch: the ladder's coach tasks are kept, closed by people, and raise the next rung when
+overdue (release 4)."""
 RESULTS_ON_LEAVING = "results-on-every-leaving"
 """Patch: every leaver is asked for a result on leaving, a close as employed is followed up
 (release 4)."""
@@ -59,24 +67,12 @@ SEAT_OFFER_DAYS = 3
 """Programme days the next in line has to accept a freed seat."""
 
 
-class TrajectoryInput(BaseModel):
-    """How a trajectory starts; `state` is set only when it continues as new."""
-
-    participant_id: str = Field(description="opaque id, never personal data")
-    programme: PartnerProgramme
-    postcode: str
-    language: str
-    day_seconds: float = Field(default=86400.0, gt=0, description="length of a programme day")
-    history_limit: int = Field(
-        default=10_000, description="continue as new beyond this many events"
-    )
-    state: TrajectoryState | None = None
-
-
 REFUSED = "Refused"
 """Error type of a request the trajectory refuses now; the message says why."""
 NOT_FOUND = "NotFound"
 """Error type for a partner that does not hold the participant (any more)."""
+REUSED = "MilestoneIdReused"
+"""Error type of a recorded milestone id sent again with other content."""
 
 
 def refused(reason: str) -> ApplicationError:
@@ -109,6 +105,8 @@ class ParticipantTrajectory:
     async def run(self, input: TrajectoryInput) -> TrajectorySnapshot:
         state = self._state
         writes_behind = workflow.patched(WRITE_BEHIND)
+        if workflow.patched(CASE_WORK_TASKS):
+            state.tracks_tasks = True
         state.asks_every_leaver |= workflow.patched(RESULTS_ON_LEAVING)
         state.offers_as_youth_guarantee |= workflow.patched(YOUTH_GUARANTEE_OFFERS)
         if writes_behind:
@@ -124,26 +122,37 @@ class ParticipantTrajectory:
         if state.eligibility == "pending":
             decision = await self._check_eligibility(writes_behind)
             await self._publish(state.decide_eligibility(decision, workflow.now()))
-        while not state.is_closed or state.awaiting_results:
+        while not state.is_closed:
             if self._history_is_long():
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 await self._written()
                 workflow.continue_as_new(input.model_copy(update={"state": state}))
-            timer = state.next_timer(workflow.now())
-            self._changed = False
-            try:
-                await workflow.wait_condition(
-                    lambda: self._changed,
-                    timeout=self._until(timer) if timer else None,
-                    timeout_summary=timer.summary if timer else None,
-                )
-            except TimeoutError:
-                await self._fire()
+            await self._next_change()
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        if state.seats_held_at_close() and workflow.patched(SEATS_HANDED_ON):
+            for course_id, outcome in state.seats_held_at_close():
+                await self._hand_on(self._release(course_id, outcome))
+            state.seat = None
+        while state.awaiting_results:
+            await self._next_change()
         await workflow.wait_condition(workflow.all_handlers_finished)
         if writes_behind:
             await self._written()
             writer.cancel()
         return state.snapshot(workflow.now())
+
+    async def _next_change(self) -> None:
+        """Wait for a request to change the state, or carry out the next timer when it falls due."""
+        timer = self._state.next_timer(workflow.now())
+        self._changed = False
+        try:
+            await workflow.wait_condition(
+                lambda: self._changed,
+                timeout=self._until(timer) if timer else None,
+                timeout_summary=timer.summary if timer else None,
+            )
+        except TimeoutError:
+            await self._fire()
 
     async def _check_eligibility(self, local: bool) -> EligibilityDecision:
         """The intake check; a local activity since release 3, saving a round trip per person."""
@@ -176,12 +185,16 @@ class ParticipantTrajectory:
     async def record_milestone(self, milestone: Milestone) -> TrajectorySnapshot:
         """Record a partner's or case manager's milestone; answers with the new state."""
         await workflow.wait_condition(lambda: self._state.eligibility != "pending")
-        self._check_holder(milestone)
+        self._check_holder(milestone.actor)
+        self._check_reuse(milestone)
         state = self._state
         seat = await self._seat_for(milestone)
         try:
             changes = state.record(milestone, workflow.now(), seat)
         except MilestoneRefused as refusal:
+            # The trajectory changed while the seat was asked for (paused, withdrawn, enrolled).
+            if seat is not None and workflow.patched(SEATS_HANDED_ON):
+                await self._hand_on(self._release(seat.course_id, "expired"))
             raise refused(str(refusal)) from None
         snapshot = await self._publish(changes, milestone)
         if changes and (release := self._release_for(milestone)) is not None:
@@ -190,13 +203,22 @@ class ParticipantTrajectory:
 
     @record_milestone.validator
     def _validate_milestone(self, milestone: Milestone) -> None:
-        self._check_holder(milestone)
+        self._check_holder(milestone.actor)
+        self._check_reuse(milestone)
         if (reason := self._state.refusal(milestone, workflow.now())) is not None:
             raise refused(reason)
 
-    def _check_holder(self, milestone: Milestone) -> None:
-        """A partner records milestones only for participants it holds now, reassigns included."""
-        actor = milestone.actor
+    def _check_reuse(self, milestone: Milestone) -> None:
+        """A milestone id, once recorded, stands for what it said then."""
+        if self._state.reuses_id(milestone):
+            raise ApplicationError(
+                f"milestone_id {milestone.milestone_id} was recorded with other content",
+                type=REUSED,
+                non_retryable=True,
+            )
+
+    def _check_holder(self, actor: Actor | None) -> None:
+        """A partner acts only on participants it holds now, reassignments included."""
         if (
             actor is not None
             and actor.role == "partner"
@@ -206,12 +228,40 @@ class ParticipantTrajectory:
                 f"no participant {self._state.participant_id}", type=NOT_FOUND, non_retryable=True
             )
 
+    # -- coach tasks ----------------------------------------------------------------------------
+
+    @workflow.update
+    async def complete_task(self, done: TaskDone) -> TrajectorySnapshot:
+        """Close a coach task; a participant reached counts as contact and resets the ladder."""
+        self._check_holder(done.actor)
+        now = workflow.now()
+        try:
+            transitions = self._state.complete_task(done, now)
+        except MilestoneRefused as refusal:
+            raise refused(str(refusal)) from None
+        assert done.task_id is not None
+        record = TaskRecord(
+            task_id=done.task_id,
+            done_at=now,
+            reached=done.reached,
+            note=done.note,
+            actor=done.actor,
+        )
+        return await self._publish(transitions, task_done=record)
+
+    @complete_task.validator
+    def _validate_complete_task(self, done: TaskDone) -> None:
+        self._check_holder(done.actor)
+        if (reason := self._state.task_refusal(done)) is not None:
+            raise refused(reason)
+
     # -- case managers --------------------------------------------------------------------------
 
     @workflow.update
     async def pause(self, request: PauseRequest) -> TrajectorySnapshot:
         """Stop every clock of the trajectory."""
-        return await self._publish(self._state.pause(request.reason, workflow.now()))
+        changes = self._state.pause(request.reason, workflow.now())
+        return await self._publish(changes, steering=self._steering("pause", request, changes))
 
     @pause.validator
     def _validate_pause(self, request: PauseRequest) -> None:
@@ -221,7 +271,8 @@ class ParticipantTrajectory:
     @workflow.update
     async def resume(self, request: ResumeRequest) -> TrajectorySnapshot:
         """Restart the clocks where they stopped."""
-        return await self._publish(self._state.resume(request.reason, workflow.now()))
+        changes = self._state.resume(request.reason, workflow.now())
+        return await self._publish(changes, steering=self._steering("resume", request, changes))
 
     @resume.validator
     def _validate_resume(self, request: ResumeRequest) -> None:
@@ -243,7 +294,8 @@ class ParticipantTrajectory:
             raise refused(f"unknown partner {request.partner_id}") from None
         if self._state.is_closed:
             raise refused("the trajectory closed meanwhile")
-        return await self._publish(self._state.reassign(programme, request.reason, workflow.now()))
+        changes = self._state.reassign(programme, request.reason, workflow.now())
+        return await self._publish(changes, steering=self._steering("reassign", request, changes))
 
     @reassign.validator
     def _validate_reassign(self, request: ReassignRequest) -> None:
@@ -256,12 +308,28 @@ class ParticipantTrajectory:
     async def close(self, request: CloseRequest) -> TrajectorySnapshot:
         """End the trajectory with an outcome chosen by a case manager."""
         reason = f"closed by case manager: {request.reason}"
-        return await self._publish(self._state.close(request.outcome, reason, workflow.now()))
+        changes = self._state.close(request.outcome, reason, workflow.now())
+        return await self._publish(changes, steering=self._steering("close", request, changes))
 
     @close.validator
     def _validate_close(self, request: CloseRequest) -> None:
         if self._state.is_closed:
             raise refused(f"the trajectory is already closed ({self._state.outcome})")
+
+    def _steering(
+        self,
+        action: Literal["pause", "resume", "reassign", "close"],
+        request: PauseRequest | ResumeRequest | ReassignRequest | CloseRequest,
+        changes: list[PhaseTransition],
+    ) -> SteeringRecord:
+        """Who steered, and why, for the timeline."""
+        return SteeringRecord(
+            action=action,
+            seq=changes[0].seq,
+            reason=request.reason,
+            actor=request.actor,
+            at=workflow.now(),
+        )
 
     @workflow.signal
     async def seat_offered(self, offer: SeatOffer) -> None:
@@ -307,15 +375,21 @@ class ParticipantTrajectory:
         ):
             return None
         course_id = enrolled.course_id
-        return await workflow.execute_activity_method(
-            TrainingActivities.request_seat,
-            SeatRequest(
-                participant_id=state.participant_id, course_id=course_id, at=workflow.now()
-            ),
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=RETRY,
-            summary=f"ask for a seat in {course_id}",
-        )
+        try:
+            return await workflow.execute_activity_method(
+                TrainingActivities.request_seat,
+                SeatRequest(
+                    participant_id=state.participant_id, course_id=course_id, at=workflow.now()
+                ),
+                start_to_close_timeout=ACTIVITY_TIMEOUT,
+                retry_policy=RETRY,
+                summary=f"ask for a seat in {course_id}",
+            )
+        except ActivityError as error:
+            cause = error.cause
+            if isinstance(cause, ApplicationError) and cause.type == UNKNOWN_COURSE:
+                raise refused(f"there is no course {course_id} in the training catalogue") from None
+            raise
 
     def _release_for(self, milestone: Milestone) -> SeatRelease | None:
         """The seat a completed or dropped training hands back."""
@@ -394,7 +468,12 @@ class ParticipantTrajectory:
         )
 
     async def _publish(
-        self, transitions: list[PhaseTransition], milestone: Milestone | None = None
+        self,
+        transitions: list[PhaseTransition],
+        milestone: Milestone | None = None,
+        *,
+        steering: SteeringRecord | None = None,
+        task_done: TaskRecord | None = None,
     ) -> TrajectorySnapshot:
         """Tell the main loop, the search attributes, the Web UI and the read model what changed."""
         state = self._state
@@ -412,6 +491,8 @@ class ParticipantTrajectory:
         snapshot = state.snapshot(workflow.now())
         self._show(snapshot, state.next_timer(workflow.now()))
         contact = milestone.occurred_at if milestone is not None and milestone.is_contact else None
+        if task_done is not None and task_done.reached:
+            contact = task_done.done_at
         changes = ReadModelChanges(
             snapshot=snapshot,
             milestone=milestone,
@@ -419,6 +500,8 @@ class ParticipantTrajectory:
             transitions=transitions,
             contact_at=contact,
             follow_ups=[check.record() for check in state.follow_ups],
+            steering=steering,
+            task_done=task_done,
         )
         assessed = any(
             t.from_phase == Phase.ASSESSMENT and t.to_phase == Phase.COACHING for t in transitions
@@ -499,9 +582,14 @@ class ParticipantTrajectory:
             lines.append(f"**Last milestone** {last.type.value} on {last.occurred_at:%Y-%m-%d}")
         if timer is not None:
             lines.append(f"**Next** {timer.summary} at {timer.at:%Y-%m-%d %H:%M} UTC")
+        if snapshot.next_steps:
+            lines.append(f"**Next steps** {', '.join(snapshot.next_steps)}")
         lines.append(f"**Nudge level** {snapshot.nudge_level}")
-        if (task := self._state.open_task()) is not None:
-            lines.append(f"**Open task** {task}")
+        for task in snapshot.open_tasks:
+            kind = task.kind.replace("_", " ")
+            lines.append(f"**Open task** {kind} `{task.task_id}` due {task.due_at:%Y-%m-%d}")
+        if not self._state.tracks_tasks and (task_line := self._state.open_task()) is not None:
+            lines.append(f"**Open task** {task_line}")
         if snapshot.course_id is not None:
             lines.append(f"**Course** {snapshot.course_id}")
         workflow.set_current_details("\n".join(lines))
