@@ -1,6 +1,7 @@
 """The Parcours worker: `ParticipantTrajectory` and its activities on the `parcours` task queue.
 
-Stops gracefully on SIGINT/SIGTERM: running activities finish, then the worker leaves.
+Beside the worker, the outbox sender delivers the nudge messages the ladder queued. Stops
+gracefully on SIGINT/SIGTERM: running activities finish, then the worker leaves.
 """
 
 import asyncio
@@ -10,9 +11,10 @@ from datetime import timedelta
 import asyncpg
 import structlog
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
-from activities.notifications import OutboxNotifier
+from activities.notifications import LoggedChannel, OutboxSender
 from activities.training import TrainingActivities
 from activities.trajectory import TrajectoryActivities
 from infra.contract import TASK_QUEUE
@@ -33,7 +35,7 @@ log = structlog.get_logger()
 def build_worker(client: Client, pool: asyncpg.Pool, settings: Settings | None = None) -> Worker:
     """A worker with every workflow and activity of Parcours registered, sized by `settings`."""
     settings = settings or get_settings()
-    activities = TrajectoryActivities(pool, OutboxNotifier())
+    activities = TrajectoryActivities(pool)
     training = TrainingActivities(pool)
     return Worker(
         client,
@@ -52,6 +54,9 @@ def build_worker(client: Client, pool: asyncpg.Pool, settings: Settings | None =
         max_concurrent_workflow_tasks=settings.worker_workflow_tasks,
         max_concurrent_activities=settings.worker_activities,
         max_cached_workflows=settings.worker_cached_workflows,
+        workflow_runner=(
+            SandboxedWorkflowRunner() if settings.workflow_sandbox else UnsandboxedWorkflowRunner()
+        ),
         graceful_shutdown_timeout=timedelta(seconds=10),
     )
 
@@ -72,9 +77,10 @@ async def main() -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
+        sender = OutboxSender(pool, LoggedChannel())
         async with worker:
             log.info("worker_started", task_queue=TASK_QUEUE, metrics_port=settings.metrics_port)
-            await stop.wait()
+            await sender.run(stop)
             log.info("worker_stopping")
     finally:
         await pool.close()

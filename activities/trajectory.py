@@ -12,10 +12,9 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.context import bound_to_workflow
-from activities.notifications import Notifier
 from infra.database import Pool
 from infra.persons import read_person
-from readmodel import intake, nudges
+from readmodel import intake, nudges, outbox
 from readmodel.changes import write_changes
 from trajectory import eligibility, programmes
 from trajectory.messages import nudge_message
@@ -50,11 +49,10 @@ def _programme(partner_id: str) -> PartnerProgramme:
 
 
 class TrajectoryActivities:
-    """The trajectory's side effects, bound to the process's pool and notification channel."""
+    """The trajectory's side effects, bound to the process's pool."""
 
-    def __init__(self, pool: Pool, notifier: Notifier) -> None:
+    def __init__(self, pool: Pool) -> None:
         self._pool = pool
-        self._notifier = notifier
 
     @activity.defn
     async def check_eligibility(self, request: EligibilityRequest) -> EligibilityDecision:
@@ -144,7 +142,7 @@ class TrajectoryActivities:
                     if new and request.action == "message":
                         name = _programme(request.partner_id).name
                         body = nudge_message(request.language, request.level, name)
-                        await self._notifier.send(con, request, body)
+                        await outbox.queue_message(con, request, body)
                     elif new:
                         await nudges.open_task(con, request)
             except asyncpg.ForeignKeyViolationError as error:

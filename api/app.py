@@ -15,9 +15,9 @@ from temporalio.client import Client
 from api import health, participants, reports, tasks, timeline
 from api.auth import KeyCache
 from api.errors import install_error_handlers
+from api.metrics import install_metrics
 from infra.database import Pool, open_pool
 from infra.logging import configure_logging
-from infra.metrics import install_metrics
 from infra.settings import Settings, get_settings
 from infra.temporal import connect
 from readmodel import migrate

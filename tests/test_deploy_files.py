@@ -16,8 +16,8 @@ import pytest
 import yaml
 
 from api.app import create_app
+from api.metrics import ApiMetrics
 from infra.codec import Keyring
-from infra.metrics import ApiMetrics
 from infra.settings import Settings
 from starter.codec_server import create_codec_app
 

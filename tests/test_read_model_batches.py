@@ -5,7 +5,6 @@ from datetime import UTC, datetime, timedelta
 
 from temporalio.testing import ActivityEnvironment
 
-from activities.notifications import OutboxNotifier
 from activities.trajectory import TrajectoryActivities
 from infra.database import Pool
 from readmodel import seats, trajectories
@@ -41,7 +40,7 @@ async def test_a_follow_up_answer_written_late_or_twice_never_replaces_a_newer_o
     enrol: Enrol, pool: Pool
 ) -> None:
     participant_id = await enrol()
-    activities = TrajectoryActivities(pool, OutboxNotifier())
+    activities = TrajectoryActivities(pool)
     employed = ReadModelChanges(
         snapshot=snapshot(participant_id, revision=9, phase=Phase.FOLLOW_UP),
         follow_ups=[answered(in_employment=True)],
@@ -101,7 +100,7 @@ async def test_steps_that_piled_up_are_written_together_each_milestone_once(
     ]
     batch = ReadModelBatch(participant_id=participant_id, steps=steps)
     env = ActivityEnvironment()
-    activities = TrajectoryActivities(pool, OutboxNotifier())
+    activities = TrajectoryActivities(pool)
     await env.run(activities.write_read_model, batch)
     await env.run(activities.write_read_model, batch)
 

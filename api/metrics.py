@@ -22,7 +22,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from infra.database import Pool
+from infra.database import DATABASE_DOWN, Pool
+from readmodel import gauges
 
 log = structlog.stdlib.get_logger(__name__)
 
@@ -32,12 +33,8 @@ MILESTONE_RESULTS = {200: "accepted", 409: "refused"}
 UNMATCHED = "unmatched"
 """The route label of a request no route matched, so stray paths do not multiply the series."""
 SCRAPE_QUERY_SECONDS = 2.0
-
-_OPEN_TRAJECTORIES = (
-    "SELECT phase, status, count(*) AS n FROM trajectories"
-    " WHERE status <> 'closed' GROUP BY phase, status"
-)
-_NUDGES_SENT = "SELECT partner_id, action, count(*) AS n FROM nudges GROUP BY partner_id, action"
+_UNAVAILABLE: tuple[type[Exception], ...] = (*DATABASE_DOWN, asyncpg.PostgresError)
+"""A scrape keeps the last figures when the read model cannot answer."""
 
 
 def route_template(scope: Scope) -> str:
@@ -61,14 +58,13 @@ class ProgrammeFigures(Collector):
             return
         try:
             async with pool.acquire() as con:
-                opened = await con.fetch(_OPEN_TRAJECTORIES, timeout=SCRAPE_QUERY_SECONDS)
-                nudges = await con.fetch(_NUDGES_SENT, timeout=SCRAPE_QUERY_SECONDS)
-        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+                opened = await gauges.open_trajectories(con, SCRAPE_QUERY_SECONDS)
+                nudges = await gauges.nudges_sent(con, SCRAPE_QUERY_SECONDS)
+        except _UNAVAILABLE as error:
             log.warning("metrics_read_model_unavailable", error=repr(error))
             self._up = False
             return
-        self._open = [(row["phase"], row["status"], row["n"]) for row in opened]
-        self._nudges = [(row["partner_id"], row["action"], row["n"]) for row in nudges]
+        self._open, self._nudges = opened, nudges
         self._up = True
 
     def collect(self) -> Iterator[Metric]:
