@@ -25,6 +25,7 @@ from infra.settings import Settings, get_settings
 from infra.telemetry import worker_runtime
 from infra.temporal import connect
 from readmodel import migrate
+from readmodel.enrolment import claim_enrolled_persons
 from readmodel.seats import store_catalogue
 from workflows.trajectory import ParticipantTrajectory
 
@@ -70,6 +71,7 @@ async def main() -> None:
         await store_catalogue(pool)
         async with pool.acquire() as con:
             await seal_clear_persons(con)
+            await claim_enrolled_persons(con)
         worker = build_worker(client, pool, settings)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

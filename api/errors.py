@@ -55,6 +55,12 @@ class ErrorPublic(BaseModel):
     detail: str
 
 
+class AlreadyEnrolledPublic(ErrorPublic):
+    """409 `already_enrolled`: the person's open trajectory, under another reference."""
+
+    participant_id: str
+
+
 class ApiError(HTTPException):
     """An error with its own code, raised anywhere in a request."""
 

@@ -14,6 +14,7 @@ from typing import Annotated, Any, TypeVar
 import structlog
 from fastapi import APIRouter, Body, Depends, Path, Query, Response
 from fastapi.openapi.models import Example
+from fastapi.responses import JSONResponse
 from temporalio.client import (
     Client,
     WorkflowHandle,
@@ -28,7 +29,7 @@ from temporalio.workflow import UpdateMethodMultiParam
 
 from api.auth import Caller
 from api.deps import CallerDep, ClientDep, PoolDep, SettingsDep, current_caller, require
-from api.errors import ApiError, ErrorPublic
+from api.errors import AlreadyEnrolledPublic, ApiError, ErrorPublic
 from api.models import (
     MILESTONE_EXAMPLES,
     ParticipantCreate,
@@ -39,7 +40,7 @@ from api.models import (
 from infra.contract import workflow_id
 from infra.database import Pool
 from readmodel import trajectories
-from starter.enrolment import enrol
+from starter.enrolment import AlreadyEnrolled, enrol
 from starter.keys import Role
 from trajectory.milestones import Milestone, Recorder
 from trajectory.phases import Phase, Status
@@ -133,11 +134,16 @@ async def current_state(
 @router.post(
     "",
     status_code=201,
+    response_model=ParticipantPublic,
     dependencies=[Depends(require(Role.BACKEND))],
     summary="Enrol a person and start their trajectory",
     responses={
         200: {"model": ParticipantPublic, "description": "already enrolled: nothing started"},
         201: {"description": "enrolled: the trajectory started"},
+        409: {
+            "model": AlreadyEnrolledPublic,
+            "description": "the person has an open trajectory under another external_ref",
+        },
         503: _REFUSED[503],
     },
 )
@@ -147,9 +153,21 @@ async def enrol_participant(
     client: ClientDep,
     pool: PoolDep,
     settings: SettingsDep,
-) -> ParticipantPublic:
-    """Idempotent on `external_ref`: the same reference again answers 200, starting nothing."""
-    enrolled = await enrol(client, pool, body, day_seconds=settings.seconds_per_day)
+) -> ParticipantPublic | JSONResponse:
+    """Idempotent on `external_ref`: the same reference again answers 200, starting nothing.
+
+    The same person under another reference answers 409 `already_enrolled` with the
+    `participant_id` of their open trajectory.
+    """
+    try:
+        enrolled = await enrol(client, pool, body, day_seconds=settings.seconds_per_day)
+    except AlreadyEnrolled as refusal:
+        answer = AlreadyEnrolledPublic(
+            error="already_enrolled",
+            detail=f"this person has an open trajectory under another reference: {refusal}",
+            participant_id=refusal.participant_id,
+        )
+        return JSONResponse(answer.model_dump(), status_code=409)
     if not enrolled.created:
         response.status_code = 200
     return await current_state(client, pool, enrolled.participant_id)

@@ -60,7 +60,8 @@ def write_cohort(path: Path, rows: int, seed: int = 7) -> str:
         writer.writerow(COLUMNS)
         for n in range(rows):
             partner = partners[n % len(partners)]
-            born = today - timedelta(days=pick.randint(19 * 365, 29 * 365))
+            # one person per row: a counter is used once per birth date
+            born = today - timedelta(days=19 * 365 + n // 997 * 7 + pick.randint(0, 6))
             writer.writerow(
                 [
                     f"{prefix}-{n:06d}",

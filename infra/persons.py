@@ -8,6 +8,9 @@ keeps every programme count.
 `python -m starter erase PARTICIPANT_ID` is the command line (`starter/erasure.py`).
 """
 
+import hashlib
+import hmac
+import re
 import secrets
 from datetime import date
 
@@ -24,6 +27,8 @@ from trajectory.niss import InvalidNiss, parse_niss
 MASTER_KEY_PURPOSE = "parcours/person-data-keys"
 """Master keys are derived from the payload keys for this purpose alone: a codec server that
 decrypts payloads cannot unwrap a data key."""
+FINGERPRINT_PURPOSE = "parcours/person-fingerprints"
+"""Fingerprint keys are derived for this purpose alone: they neither decrypt nor unwrap."""
 
 log = structlog.stdlib.get_logger(__name__)
 
@@ -74,6 +79,8 @@ UPDATE persons SET sealed = NULL, ({_CLEAR_COLUMNS}) = (NULL, NULL, NULL, NULL, 
 WHERE participant_id = $1
 """
 
+_FORGET_FINGERPRINT = "DELETE FROM person_fingerprints WHERE participant_id = $1"
+
 _PSEUDONYMISE = """
 UPDATE participants SET external_ref = 'erased:' || participant_id WHERE participant_id = $1
 """
@@ -94,6 +101,19 @@ class PersonalFields(BaseModel):
 
 def _master_keys(keyring: Keyring | None) -> Keyring:
     return (keyring or configured_keyring(get_settings())).derive(MASTER_KEY_PURPOSE)
+
+
+def fingerprints(national_number: str, *, keyring: Keyring | None = None) -> list[bytes]:
+    """Keyed hashes (HMAC-SHA256) of the number's digits, under the current key first.
+
+    The same person always gives the same fingerprint under one key, and nobody without the key
+    can tell whose it is; older keys of the keyring still find people fingerprinted before a
+    rotation.
+    """
+    keys = (keyring or configured_keyring(get_settings())).derive(FINGERPRINT_PURPOSE)
+    digits = re.sub(r"[^0-9]", "", national_number).encode()
+    ordered = [keys.current, *(key_id for key_id in keys.keys if key_id != keys.current)]
+    return [hmac.new(keys.key(key_id), digits, hashlib.sha256).digest() for key_id in ordered]
 
 
 def _context(kind: str, participant_id: str) -> bytes:
@@ -212,8 +232,8 @@ async def seal_clear_persons(con: Connection, *, keyring: Keyring | None = None)
 async def erase_person(con: Connection, participant_id: str) -> bool:
     """Erase a person's personal data for good; False when unknown or erased before.
 
-    The data key and the ciphertext go, and the PES reference is replaced by a pseudonym; the
-    participant, trajectory, milestones and every count stay.
+    The data key, the ciphertext and the national number's fingerprint go, and the PES reference
+    is replaced by a pseudonym; the participant, trajectory, milestones and every count stay.
     """
     async with con.transaction():
         if (
@@ -226,6 +246,7 @@ async def erase_person(con: Connection, participant_id: str) -> bool:
         if await con.fetchval(_SHRED_KEY, participant_id) is None:
             return False
         await con.execute(_ERASE_PERSON, participant_id)
+        await con.execute(_FORGET_FINGERPRINT, participant_id)
         await con.execute(_PSEUDONYMISE, participant_id)
     log.info("personal_data_erased", participant_id=participant_id)
     return True

@@ -1,5 +1,6 @@
 """Writing a trajectory's steps: milestones, phase changes, steering actions, closed tasks,
-nudge effects, snapshot, follow-ups.
+nudge effects, partner stints, snapshot, follow-ups, and releasing the person once the
+trajectory closed.
 
 Every write is idempotent and ordered by the workflow's revision: a milestone or transition is
 inserted once, and the snapshot and follow-up rows keep the highest revision written, so a batch
@@ -11,6 +12,7 @@ from collections.abc import Sequence
 from infra.database import Connection
 from readmodel.actors import actor_values
 from readmodel.trajectories import store_snapshot
+from trajectory.phases import Status
 from trajectory.records import ReadModelChanges
 
 _INSERT_MILESTONE = """
@@ -47,6 +49,18 @@ _MARK_CONTACT = """
 UPDATE nudges SET contact_at = $2
 WHERE participant_id = $1 AND contact_at IS NULL AND sent_at <= $2
 """
+
+_NEW_STINT = """
+INSERT INTO partner_stints (participant_id, partner_id, since)
+SELECT $1, $2, $3 WHERE $2 IS DISTINCT FROM partner_at($1, $3)
+ON CONFLICT DO NOTHING
+"""
+"""A reassignment starts the new partner's stint (every reassignment is a phase transition)."""
+
+_RELEASE_PERSON = """
+UPDATE person_fingerprints SET open = false WHERE participant_id = $1 AND open
+"""
+"""A closed trajectory no longer holds its person: they may be enrolled again."""
 
 _UPSERT_FOLLOW_UP = """
 INSERT INTO follow_up_checks (
@@ -118,7 +132,17 @@ async def write_changes(con: Connection, batch: Sequence[ReadModelChanges]) -> b
         _MARK_CONTACT,
         [(pid, changes.contact_at) for changes in batch if changes.contact_at is not None],
     )
+    await con.executemany(
+        _NEW_STINT,
+        [
+            (pid, changes.snapshot.partner_id, changes.transitions[0].at)
+            for changes in batch
+            if changes.transitions
+        ],
+    )
     kept = await store_snapshot(con, newest.snapshot)
+    if newest.snapshot.status == Status.CLOSED:
+        await con.execute(_RELEASE_PERSON, pid)
     await con.executemany(
         _UPSERT_FOLLOW_UP,
         [

@@ -1,7 +1,8 @@
 """Enrol a person: keep their personal data in PostgreSQL and start their trajectory.
 
 Idempotent on the PES's `external_ref`: enrolling the same person twice starts nothing new,
-also when both requests race.
+also when both requests race. A person holds one open trajectory: the same national number
+under another reference is refused while the first trajectory is open (`AlreadyEnrolled`).
 """
 
 import contextlib
@@ -14,13 +15,21 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from infra.contract import TASK_QUEUE, workflow_id
-from infra.persons import store_person
-from readmodel.enrolment import add_participant, store_entry_profile
-from trajectory.eligibility import age_on
+from infra.persons import fingerprints, store_person
+from readmodel.enrolment import add_participant, claim_person, store_entry_profile
+from trajectory.eligibility import age_on, enrolment_day
 from trajectory.enrolment import Enrolment
 from trajectory.programmes import load_programme
 from trajectory.state import TrajectoryInput
 from workflows.trajectory import ParticipantTrajectory
+
+
+class AlreadyEnrolled(Exception):
+    """The person has an open trajectory under another reference; nothing was recorded."""
+
+    def __init__(self, participant_id: str) -> None:
+        super().__init__(f"already enrolled as participant {participant_id}")
+        self.participant_id = participant_id
 
 
 @dataclass(frozen=True)
@@ -38,15 +47,21 @@ async def enrol(
     day_seconds: float = 86400.0,
     history_limit: int = 10_000,
 ) -> Enrolled:
-    """Record the person (once per `external_ref`) and make sure their trajectory runs."""
+    """Record the person (once per `external_ref`) and make sure their trajectory runs.
+
+    Raises `AlreadyEnrolled` when the person holds an open trajectory under another reference.
+    """
     person = enrolment.person
     load_programme(enrolment.partner_id)
     async with pool.acquire() as con, con.transaction():
         participant_id, created = await add_participant(con, enrolment)
         if created:
+            holder = await claim_person(con, participant_id, fingerprints(person.national_number))
+            if holder is not None:
+                raise AlreadyEnrolled(holder)
             await store_person(con, participant_id, person, enrolment.status)
             if enrolment.entry_profile is not None:
-                age = age_on(person.birth_date, datetime.now(UTC).date())
+                age = age_on(person.birth_date, enrolment_day(datetime.now(UTC)))
                 await store_entry_profile(con, participant_id, age, enrolment.entry_profile)
     with contextlib.suppress(WorkflowAlreadyStartedError):
         await _start(client, participant_id, enrolment, day_seconds, history_limit)

@@ -489,6 +489,7 @@ async def test_a_closed_trajectory_refuses_milestones_but_a_retried_last_one_is_
     first = await api.post(url, json=withdrawn, headers=bearer(keys.jes))
     assert first.status_code == 200, first.text
     assert first.json()["outcome"] == "withdrawn"
+    await _left(api, url, bearer(keys.jes))
     await _completed(dev_env, participant_id)
 
     retried = await api.post(url, json=withdrawn, headers=bearer(keys.jes))
@@ -498,6 +499,13 @@ async def test_a_closed_trajectory_refuses_milestones_but_a_retried_last_one_is_
     assert "closed" in assert_error(late, 409, "milestone_refused")
     read = await api.get(f"/v1/participants/{participant_id}", headers=bearer(keys.jes))
     assert read.status_code == 200 and read.json()["outcome"] == "withdrawn"
+
+
+async def _left(api: httpx.AsyncClient, url: str, headers: dict[str, str]) -> None:
+    """Give the result on leaving every leaver is asked for; the workflow ends with it."""
+    result = milestone("follow_up_contact", {"in_employment": False, "job_searching": True})
+    answered = await api.post(url, json=result, headers=headers)
+    assert answered.status_code == 200, answered.text
 
 
 async def _completed(env: WorkflowEnvironment, participant_id: str) -> None:
@@ -541,6 +549,7 @@ async def test_a_case_manager_pauses_resumes_reassigns_and_closes_a_trajectory(
     closed = await api.post(f"{url}/close", json=steering_body("close"), headers=cm)
     assert closed.status_code == 200, closed.text
     assert (closed.json()["status"], closed.json()["outcome"]) == ("closed", "moved_away")
+    await _left(api, f"{url}/milestones", cm)
     await _completed(dev_env, participant_id)
     again = await api.post(f"{url}/close", json=steering_body("close"), headers=cm)
     assert "closed" in assert_error(again, 409, "close_refused")

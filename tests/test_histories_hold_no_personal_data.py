@@ -92,6 +92,7 @@ async def test_a_scripted_trajectory_leaves_only_ciphertext_and_no_personal_data
         ParticipantTrajectory.close,
         CloseRequest(outcome=Outcome.WITHDRAWN, reason="moved in with family abroad"),
     )
+    await journey.report(M.FOLLOW_UP_CONTACT, {"in_employment": False})
     await journey.handle.result()
 
     plain = await Client.connect(

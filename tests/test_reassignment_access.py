@@ -1,6 +1,7 @@
 """A reassigned participant belongs to the new partner at once: the workflow decides, not a
 read model that may lag."""
 
+import asyncio
 from datetime import UTC, datetime
 
 import httpx
@@ -10,6 +11,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from infra.contract import workflow_id
+from infra.database import Pool
 from tests.api_fixtures import EnrolByApi, Keys, bearer
 from trajectory.actors import Actor
 from trajectory.milestones import Milestone, MilestoneType
@@ -71,3 +73,27 @@ async def test_the_workflow_refuses_a_milestone_from_a_partner_that_no_longer_ho
     assert isinstance(refused.value.cause, ApplicationError)
     assert refused.value.cause.type == NOT_FOUND
     assert (await handle.query(ParticipantTrajectory.snapshot)).milestone_count == 0
+
+
+async def test_a_reassignment_starts_the_new_partners_stint_and_keeps_the_first_ones(
+    api: httpx.AsyncClient, keys: Keys, enrol_by_api: EnrolByApi, pool: Pool
+) -> None:
+    participant_id = await enrol_by_api("jes")
+    moved = await api.post(
+        f"/v1/participants/{participant_id}/reassign",
+        json={"partner_id": "inbrussel", "reason": "moved to Laeken"},
+        headers=bearer(keys.case_manager),
+    )
+    assert moved.status_code == 200, moved.text
+    query = "SELECT partner_id FROM partner_stints WHERE participant_id = $1 ORDER BY since"
+    deadline = asyncio.get_running_loop().time() + 10
+    while len(stints := await pool.fetch(query, participant_id)) < 2:
+        assert asyncio.get_running_loop().time() < deadline, stints
+        await asyncio.sleep(0.05)
+    assert [row["partner_id"] for row in stints] == ["jes", "inbrussel"]
+    enrolled_at = await pool.fetchval(
+        "SELECT enrolled_at FROM participants WHERE participant_id = $1", participant_id
+    )
+    held = "SELECT partner_at($1, $2)"
+    assert await pool.fetchval(held, participant_id, enrolled_at) == "jes"
+    assert await pool.fetchval(held, participant_id, datetime.now(UTC)) == "inbrussel"

@@ -212,6 +212,7 @@ async def test_every_way_out_hands_the_seat_on_a_withdrawal_a_close_and_a_waitin
     await dries.wait_for(lambda s: s.status == Status.CLOSED, "closing")
     assert (await chloe.report(M.TRAINING_ENROLLED, enrol)).phase == Phase.TRAINING
 
+    await dries.report(M.FOLLOW_UP_CONTACT, {"in_employment": False})  # his result on leaving
     await dries.handle.result()
     rows = await pool.fetch(
         "SELECT participant_id, status FROM seat_requests WHERE course_id = $1",

@@ -128,7 +128,9 @@ async def test_the_read_model_matches_the_workflow_after_a_scripted_trajectory(
         CloseRequest(outcome=Outcome.OTHER_SUPPORT_MEASURE, reason="joined Activa"),
     )
     assert (closed.phase, closed.status) == (Phase.CLOSED, Status.CLOSED)
-    assert await journey.handle.result() == closed
+    answered = await journey.report(M.FOLLOW_UP_CONTACT, {"in_employment": False})
+    assert await journey.handle.result() == answered
+    assert answered.outcome == closed.outcome
     row = await pool.fetchrow(
         "SELECT status, outcome FROM trajectories WHERE participant_id = $1", journey.participant_id
     )

@@ -3,6 +3,7 @@
 Pure and deterministic: the workflow passes in the current time and carries out the effects.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Literal
@@ -16,16 +17,18 @@ from trajectory.milestones import (
     UNIVERSAL,
     DigitalAssessed,
     FollowUpContact,
+    JobOfferReceived,
     LanguageAssessed,
     LastMilestone,
     Milestone,
     MilestoneType,
+    Payload,
     PlacementKind,
     PlacementStarted,
     TrainingEnrolled,
 )
 from trajectory.phases import Outcome, Phase, Status
-from trajectory.programme import PartnerProgramme
+from trajectory.programme import FollowUpCheckpoint, PartnerProgramme
 from trajectory.records import (
     EligibilityDecision,
     FollowUpRecord,
@@ -59,6 +62,8 @@ OUTCOME_OF_PLACEMENT: dict[PlacementKind, Outcome] = {
     "apprenticeship": Outcome.APPRENTICESHIP,
     "education": Outcome.EDUCATION,
 }
+ON_LEAVING = FollowUpCheckpoint(name="on_leaving", due_days=FOLLOW_UP_WINDOW_DAYS)
+"""The result on leaving (ESF+: within four weeks) when a programme does not schedule one."""
 
 
 class Placement(BaseModel):
@@ -178,6 +183,14 @@ class TrajectoryState(BaseModel):
     first_offer_at: datetime | None = None
     left_at: datetime | None = None
     follow_ups: list[FollowUpCheck] = Field(default_factory=list)
+    asks_every_leaver: bool = Field(
+        default=False,
+        description="closing asks for the result on leaving too (not in histories before it)",
+    )
+    offers_as_youth_guarantee: bool = Field(
+        default=False,
+        description="a self-employment start is no first offer (not in histories before it)",
+    )
     max_deadline: datetime
     transition_seq: int = 0
     revision: int = 0
@@ -221,6 +234,15 @@ class TrajectoryState(BaseModel):
     def is_closed(self) -> bool:
         return self.status == Status.CLOSED
 
+    @property
+    def awaiting_results(self) -> bool:
+        """Closed, with a check-in after leaving still to answer or to miss."""
+        return (
+            self.asks_every_leaver
+            and self.is_closed
+            and any(not check.settled for check in self.follow_ups)
+        )
+
     # -- what is allowed ------------------------------------------------------------------------
 
     def reuses_id(self, milestone: Milestone) -> bool:
@@ -234,7 +256,8 @@ class TrajectoryState(BaseModel):
             return None
         partner = self.programme.name
         kind = milestone.type.value
-        if self.is_closed:
+        asked = milestone.type == MilestoneType.FOLLOW_UP_CONTACT and self.awaiting_results
+        if self.is_closed and not asked:
             return f"the trajectory is closed ({self.outcome}); nothing more can be recorded"
         if milestone.occurred_at > now + FUTURE_TOLERANCE:
             return "occurred_at lies in the future"
@@ -249,7 +272,8 @@ class TrajectoryState(BaseModel):
             reason = self.pause_reason or "no reason given"
             return f"the trajectory is paused ({reason}); resume it first"
         if (
-            milestone.type not in UNIVERSAL
+            not asked
+            and milestone.type not in UNIVERSAL
             and milestone.type not in self.programme.steps(self.phase).milestones
         ):
             used_in = [
@@ -259,7 +283,8 @@ class TrajectoryState(BaseModel):
                 return f"{partner}'s programme does not use {kind}"
             where = ", ".join(used_in)
             return f"{kind} is not allowed in {self.phase.value}; {partner} records it in {where}"
-        before = self.programme.steps(self.phase).after.get(milestone.type, ())
+        steps = None if asked else self.programme.steps(self.phase)
+        before = steps.after.get(milestone.type, ()) if steps is not None else ()
         if earlier := [step.value for step in before if step not in self.seen_types]:
             return f"{partner} records {kind} after {', '.join(earlier)}"
         return self._transition_refusal(milestone, now)
@@ -405,7 +430,7 @@ class TrajectoryState(BaseModel):
             case MilestoneType.MOVED_AWAY:
                 return self.close(Outcome.MOVED_AWAY, "participant moved away", now)
             case MilestoneType.JOB_OFFER_RECEIVED:
-                self.first_offer_at = self.first_offer_at or milestone.occurred_at
+                self._offered(details, milestone.occurred_at)
             case MilestoneType.LANGUAGE_ASSESSED if isinstance(details, LanguageAssessed):
                 self.assessment.languages[details.language] = details.level
             case MilestoneType.DIGITAL_ASSESSED if isinstance(details, DigitalAssessed):
@@ -426,7 +451,7 @@ class TrajectoryState(BaseModel):
             case MilestoneType.TRAINING_DROPPED:
                 return [self._move(Phase.COACHING, self.status, kind, now)]
             case MilestoneType.PLACEMENT_STARTED if isinstance(details, PlacementStarted):
-                self.first_offer_at = self.first_offer_at or milestone.occurred_at
+                self._offered(details, milestone.occurred_at)
                 starts = datetime.combine(details.start_date, now.timetz())
                 self.placement = Placement(
                     kind=details.kind,
@@ -448,6 +473,14 @@ class TrajectoryState(BaseModel):
                     check.answer = details
                     return self._after_follow_up(now)
         return []
+
+    def _offered(self, details: Payload, at: datetime) -> None:
+        """Keep the first offer: of employment, continued education, an apprenticeship or a
+        traineeship, accepted or not (Youth Guarantee); starting one's own business is none."""
+        kind = details.kind if isinstance(details, JobOfferReceived | PlacementStarted) else None
+        if self.offers_as_youth_guarantee and kind == "self_employment":
+            return
+        self.first_offer_at = self.first_offer_at or at
 
     def _advance(self, now: datetime) -> list[PhaseTransition]:
         """Leave intake and assessment on their own once their required steps are done."""
@@ -482,7 +515,24 @@ class TrajectoryState(BaseModel):
         self.closed_at = now
         self.closed_in = self.phase
         self.nudge_level = 0
+        if self.asks_every_leaver:
+            self._ask_results(now)
         return [self._move(Phase.CLOSED, Status.CLOSED, reason, now)]
+
+    def _ask_results(self, now: datetime) -> None:
+        """Whoever leaves without follow-up is asked for a result on leaving (ESF+); a close
+        into a job, training or education gets the programme's whole follow-up schedule.
+
+        Those found ineligible never took part, and a trajectory already followed up keeps its
+        own check-ins.
+        """
+        if self.follow_ups or self.outcome in (None, Outcome.INELIGIBLE):
+            return
+        schedule = self.programme.follow_up
+        if self.outcome not in OUTCOME_OF_PLACEMENT.values():
+            schedule = tuple(c for c in schedule if c.name == "on_leaving") or (ON_LEAVING,)
+        self.left_at = self.left_at or now
+        self.follow_ups = self._checks(schedule, now)
 
     def pause(self, reason: str | None, now: datetime) -> list[PhaseTransition]:
         """Stop every clock (illness, parental leave, detention, ...)."""
@@ -573,6 +623,10 @@ class TrajectoryState(BaseModel):
     def next_timer(self, now: datetime) -> Timer | None:
         """The earliest deadline that fires if nothing is reported; None when no clock runs."""
         offer = self._offer_timer(now)
+        if self.awaiting_results:
+            check = next(c for c in self.follow_ups if not c.settled)
+            missed = Timer("follow_up_missed", check.due_at, f"{check.name} check-in unanswered")
+            return min((t for t in (offer, missed) if t is not None), key=lambda t: t.at)
         if self.status in (Status.PAUSED, Status.CLOSED) or self.eligibility != "eligible":
             return offer
         timers: list[Timer] = [offer] if offer else []
@@ -691,19 +745,23 @@ class TrajectoryState(BaseModel):
     def _leave(self, now: datetime) -> list[PhaseTransition]:
         self.left_at = now
         self.nudge_level = 0
+        self.follow_ups = self._checks(self.programme.follow_up, now)
+        return [self._move(Phase.FOLLOW_UP, self.status, "left the programme in a placement", now)]
+
+    def _checks(self, schedule: Iterable[FollowUpCheckpoint], now: datetime) -> list[FollowUpCheck]:
+        """The check-ins after leaving `now`, each open from four weeks before it is due."""
         window = self.day * FOLLOW_UP_WINDOW_DAYS
-        self.follow_ups = [
+        return [
             FollowUpCheck(
                 name=c.name,
                 opens_at=max(now, now + self.day * c.due_days - window),
                 due_at=now + self.day * c.due_days,
             )
-            for c in self.programme.follow_up
+            for c in schedule
         ]
-        return [self._move(Phase.FOLLOW_UP, self.status, "left the programme in a placement", now)]
 
     def _after_follow_up(self, now: datetime) -> list[PhaseTransition]:
-        if any(not c.settled for c in self.follow_ups):
+        if self.is_closed or any(not c.settled for c in self.follow_ups):
             return []
         assert self.placement is not None
         return self.close(OUTCOME_OF_PLACEMENT[self.placement.kind], "follow-up complete", now)

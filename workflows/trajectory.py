@@ -14,6 +14,7 @@ with workflow.unsafe.imports_passed_through():
     from infra import contract
     from trajectory.actors import Actor
     from trajectory.catalogue import UNKNOWN_COURSE
+    from trajectory.eligibility import enrolment_day
     from trajectory.milestones import Milestone, MilestoneType, TrainingCompleted, TrainingEnrolled
     from trajectory.phases import Phase, Status
     from trajectory.records import (
@@ -57,6 +58,13 @@ WRITE_BEHIND = "read-model-write-behind"
 CASE_WORK_TASKS = "case-work-tasks"
 """Patch: the ladder's coach tasks are kept, closed by people, and raise the next rung when
 overdue (release 4)."""
+RESULTS_ON_LEAVING = "results-on-every-leaving"
+"""Patch: every leaver is asked for a result on leaving, a close as employed is followed up
+(release 4)."""
+YOUTH_GUARANTEE_OFFERS = "youth-guarantee-offers"
+"""Patch: a self-employment start or offer is not a Youth Guarantee first offer (release 4)."""
+BRUSSELS_DAY = "eligibility-on-the-brussels-day"
+"""Patch: the age check counts the enrolment day in Brussels, not in UTC (release 4)."""
 SEAT_OFFER_DAYS = 3
 """Programme days the next in line has to accept a freed seat."""
 
@@ -101,6 +109,8 @@ class ParticipantTrajectory:
         writes_behind = workflow.patched(WRITE_BEHIND)
         if workflow.patched(CASE_WORK_TASKS):
             state.tracks_tasks = True
+        state.asks_every_leaver |= workflow.patched(RESULTS_ON_LEAVING)
+        state.offers_as_youth_guarantee |= workflow.patched(YOUTH_GUARANTEE_OFFERS)
         if writes_behind:
             writer = asyncio.create_task(self._write_behind())
         if input.state is None:
@@ -119,32 +129,42 @@ class ParticipantTrajectory:
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 await self._written()
                 workflow.continue_as_new(input.model_copy(update={"state": state}))
-            timer = state.next_timer(workflow.now())
-            self._changed = False
-            try:
-                await workflow.wait_condition(
-                    lambda: self._changed,
-                    timeout=self._until(timer) if timer else None,
-                    timeout_summary=timer.summary if timer else None,
-                )
-            except TimeoutError:
-                await self._fire()
+            await self._next_change()
         await workflow.wait_condition(workflow.all_handlers_finished)
         if state.seats_held_at_close() and workflow.patched(SEATS_HANDED_ON):
             for course_id, outcome in state.seats_held_at_close():
                 await self._hand_on(self._release(course_id, outcome))
             state.seat = None
+        while state.awaiting_results:
+            await self._next_change()
+        await workflow.wait_condition(workflow.all_handlers_finished)
         if writes_behind:
             await self._written()
             writer.cancel()
         return state.snapshot(workflow.now())
 
+    async def _next_change(self) -> None:
+        """Wait for a request to change the state, or carry out the next timer when it falls due."""
+        timer = self._state.next_timer(workflow.now())
+        self._changed = False
+        try:
+            await workflow.wait_condition(
+                lambda: self._changed,
+                timeout=self._until(timer) if timer else None,
+                timeout_summary=timer.summary if timer else None,
+            )
+        except TimeoutError:
+            await self._fire()
+
     async def _check_eligibility(self, local: bool) -> EligibilityDecision:
         """The intake check; a local activity since release 3, saving a round trip per person."""
         state = self._state
-        request = EligibilityRequest(
-            participant_id=state.participant_id, enrolled_on=state.enrolled_at.date()
+        enrolled_on = (
+            enrolment_day(state.enrolled_at)
+            if workflow.patched(BRUSSELS_DAY)
+            else state.enrolled_at.date()
         )
+        request = EligibilityRequest(participant_id=state.participant_id, enrolled_on=enrolled_on)
         if local:
             return await workflow.execute_local_activity_method(
                 TrajectoryActivities.check_eligibility,
