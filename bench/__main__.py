@@ -10,6 +10,7 @@ Writes `bench/results/<date>.json` (`<date>-quick.json` with --quick) and prints
 
 import argparse
 import asyncio
+import json
 import logging
 import os
 import platform
@@ -36,19 +37,21 @@ FULL: dict[str, Any] = {
     "enrol": "1000,10000",
     "enrol_workers": "1,2",
     "open": 50000,
+    "open_reference": 1000,
     "report_runs": 5,
     "cohort": 3000,
     "cohort_years": 4.0,
 }
 QUICK: dict[str, Any] = {
     "starts": 100,
-    "seconds": 2.0,
+    "seconds": 1.5,
     "clients": "1,10,20",
     "milestone_people": 60,
     "cached": 50,
     "enrol": "40",
     "enrol_workers": "1,2",
-    "open": 200,
+    "open": 150,
+    "open_reference": 60,
     "report_runs": 2,
     "cohort": 14,
     "cohort_years": 0.5,
@@ -72,10 +75,14 @@ def parser() -> argparse.ArgumentParser:
     root.add_argument("--enrol", help="enrolment sizes, e.g. 1000,10000")
     root.add_argument("--enrol-workers", help="worker counts for enrolment, e.g. 1,2")
     root.add_argument("--open", type=int, help="open trajectories on the dev server")
+    root.add_argument("--open-reference", type=int, help="open trajectories to compare with")
     root.add_argument("--report-runs", type=int, help="programme report requests timed")
     root.add_argument("--cohort", type=int, help="participants of the time-skipping cohort")
     root.add_argument("--cohort-years", type=float, help="programme years the cohort runs")
     root.add_argument("--out", type=Path, help="results file (default bench/results/<date>.json)")
+    root.add_argument(
+        "--merge", action="store_true", help="add these sections to an existing results file"
+    )
     return root
 
 
@@ -139,6 +146,10 @@ async def run_milestones(stack: Stack, sizes: dict[str, Any]) -> dict[str, Any]:
         result[str(clients)] = await parcours.milestone_loop(
             stack, everyone, clients, sizes["seconds"]
         )
+    _say("milestones: 10 clients by Update straight to the workflows, without the API")
+    result["direct_update_10"] = await parcours.direct_update_loop(
+        stack, everyone, 10, sizes["seconds"]
+    )
     return result
 
 
@@ -170,14 +181,14 @@ async def run_enrolment(stack: Stack, sizes: dict[str, Any]) -> dict[str, Any]:
 
 
 async def run_open(stack: Stack, sizes: dict[str, Any]) -> dict[str, Any]:
-    target = sizes["open"]
+    target, reference = sizes["open"], sizes["open_reference"]
     clients = 10
     everyone = await parcours.people(stack)
-    if len(everyone) < 1000:
-        await parcours.enrol(stack, 1000 - len(everyone))
+    if len(everyone) < reference:
+        await parcours.enrol(stack, reference - len(everyone))
         everyone = await parcours.people(stack)
-    few = parcours.sample(everyone, 1000)
-    _say(f"open: reference at {len(everyone)} open, over 1000 of them")
+    few = parcours.sample(everyone, reference)
+    _say(f"open: reference at {len(everyone)} open, over {reference} of them")
     result: dict[str, Any] = {
         "reference": {
             **await parcours.milestone_loop(stack, few, clients, sizes["seconds"], lag=False),
@@ -235,6 +246,20 @@ async def run(sections: list[str], sizes: dict[str, Any]) -> dict[str, Any]:
     return results
 
 
+def merged(earlier: dict[str, Any], later: dict[str, Any]) -> dict[str, Any]:
+    """An earlier run's results with the later run's sections added (or replaced)."""
+    runs = [*earlier.get("runs", [_run_of(earlier)]), _run_of(later)]
+    sections = {**earlier.get("sections", {}), **later["sections"]}
+    return {**later, "runs": runs, "sections": sections,
+            "sections_run": list(sections), "wall_s": sum(r["wall_s"] for r in runs)}  # fmt: skip
+
+
+def _run_of(results: dict[str, Any]) -> dict[str, Any]:
+    """What a single run was: when, on what load, with which sizes, for which sections."""
+    keys = ("started_at", "machine", "sizes", "sections_run", "wall_s")
+    return {key: results.get(key) for key in keys}
+
+
 def main() -> int:
     args = parser().parse_args()
     sizes = settings(args)
@@ -259,6 +284,8 @@ def main() -> int:
     results["wall_s"] = round(time.monotonic() - began, 1)
     suffix = "-quick" if args.quick else ""
     out = args.out or RESULTS / f"{started:%Y-%m-%d}{suffix}.json"
+    if args.merge and out.exists():
+        results = merged(json.loads(out.read_text(encoding="utf-8")), results)
     write_json(results, out)
     sys.stdout.write(markdown(results) + "\n")
     sys.stdout.write(f"\nresults: {out} ({results['wall_s']} s)\n")

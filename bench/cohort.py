@@ -105,7 +105,10 @@ class Tally:
     milestones: int = 0
     refused: Counter[str] = field(default_factory=Counter)
     queries: int = 0
+    query_s: float = 0.0
+    update_s: float = 0.0
     enrolled: int = 0
+    enrol_s: float = 0.0
     action_s: float = 0.0
     sleep_s: float = 0.0
 
@@ -246,8 +249,10 @@ def next_step(
 
 async def act(member: Member, day: int, now: datetime, tally: Tally, pick: random.Random) -> None:
     assert member.handle is not None
+    began = time.monotonic()
     state = await member.handle.query(ParticipantTrajectory.state)
     tally.queries += 1
+    tally.query_s += time.monotonic() - began
     if state.status == Status.CLOSED:
         member.done = True
         return
@@ -264,9 +269,11 @@ async def act(member: Member, day: int, now: datetime, tally: Tally, pick: rando
         payload=payload,
     )
     member.steps += 1
+    began = time.monotonic()
     try:
         await member.handle.execute_update(ParticipantTrajectory.record_milestone, milestone)
         tally.milestones += 1
+        tally.update_s += time.monotonic() - began
     except WorkflowUpdateFailedError as error:
         cause = str(error.cause or error)[:100]
         tally.refused[f"{kind.value} in {state.phase.value}: {cause}"] += 1
@@ -301,12 +308,14 @@ async def simulate(
 
     async def enrol_member(member: Member, today: date) -> None:
         async with gate:
+            began = time.monotonic()
             enrolled = await enrol(
                 env.client, pool, enrolment_of(member, today, pick), day_seconds=86400.0
             )
             member.handle = enrolled.handle
             member.next_day = member.enrol_day + 1
             tally.enrolled += 1
+            tally.enrol_s += time.monotonic() - began
 
     async def act_member(member: Member, day: int, now: datetime) -> None:
         async with gate:
@@ -393,6 +402,10 @@ async def run_cohort(path: Path, size: int, years: float, say: Say) -> dict[str,
             "milestones_sent": tally.milestones,
             "refused": dict(tally.refused.most_common(12)),
             "state_queries": tally.queries,
+            "mean_query_ms": round(1000 * tally.query_s / max(1, tally.queries), 1),
+            "mean_update_ms": round(1000 * tally.update_s / max(1, tally.milestones), 1),
+            "mean_enrol_ms": round(1000 * tally.enrol_s / max(1, tally.enrolled), 1),
+            "concurrency": CONCURRENCY,
             "time_in_actions_s": round(tally.action_s, 1),
             "time_in_env_sleep_s": round(tally.sleep_s, 1),
             "behaviours": dict(Counter(m.behaviour for m in cohort)),

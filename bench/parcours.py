@@ -15,10 +15,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+from temporalio.client import Client
 
 from bench.measure import closed_loop, percentiles_ms
 from bench.people import write_cohort
 from bench.stack import ROOT, Stack
+from infra.codec import Keyring, data_converter
+from infra.contract import workflow_id
+from trajectory.milestones import Milestone, MilestoneType
 
 DONE_SQL = """
 SELECT count(*) FROM participants p
@@ -208,6 +212,28 @@ async def milestone_loop(
             figures.update(watch.figures())
     figures["people"] = len(everyone)
     return figures
+
+
+async def direct_update_loop(
+    stack: Stack, everyone: Sequence[Person], clients: int, seconds: float
+) -> dict[str, Any]:
+    """The same milestones as Temporal Updates straight to the trajectories, without the API:
+    tells the API's share of the latency from the workflow's."""
+    keyring = Keyring.parse(stack.env["PARCOURS_CODEC_KEYS"])
+    client = await Client.connect(stack.temporal_address, data_converter=data_converter(keyring))
+    mine = _slices(everyone, clients)
+
+    async def report(c: int, n: int) -> None:
+        person = mine[c][n % len(mine[c])]
+        milestone = Milestone(
+            milestone_id=f"bench-{uuid.uuid4().hex}",
+            type=MilestoneType.PARTICIPANT_CONTACT,
+            occurred_at=datetime.now(UTC),
+        )
+        handle = client.get_workflow_handle(workflow_id(person.participant_id))
+        await handle.execute_update("record_milestone", milestone)
+
+    return {**await closed_loop(clients, seconds, report), "people": len(everyone)}
 
 
 async def touch_all(stack: Stack, everyone: Sequence[Person], clients: int = 10) -> None:
