@@ -16,6 +16,7 @@ import os
 import platform
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
@@ -25,7 +26,7 @@ import psutil  # type: ignore[import-untyped]
 
 from bench import baseline, parcours
 from bench.report import markdown, write_json
-from bench.stack import Process, Stack, parcours_stack, wait_for_log, workdir
+from bench.stack import Process, Stack, parcours_stack, stop_leftovers, wait_for_log, workdir
 
 SECTIONS = ("baseline", "milestones", "memory", "enrolment", "open", "report", "cohort")
 FULL: dict[str, Any] = {
@@ -227,7 +228,10 @@ STACK_SECTIONS = {
 }
 
 
-async def run(sections: list[str], sizes: dict[str, Any]) -> dict[str, Any]:
+async def run(
+    sections: list[str], sizes: dict[str, Any], save: Callable[[dict[str, Any]], object]
+) -> dict[str, Any]:
+    """Run the sections in order; `save` gets what is measured so far after each one."""
     results: dict[str, Any] = {}
     on_stack = [s for s in sections if s in STACK_SECTIONS]
     if on_stack:
@@ -236,6 +240,7 @@ async def run(sections: list[str], sizes: dict[str, Any]) -> dict[str, Any]:
                 began = time.monotonic()
                 results[section] = await STACK_SECTIONS[section](stack, sizes)
                 results[section]["section_s"] = round(time.monotonic() - began, 1)
+                save(results)
     if "cohort" in sections:
         from bench import cohort
 
@@ -243,6 +248,7 @@ async def run(sections: list[str], sizes: dict[str, Any]) -> dict[str, Any]:
             results["cohort"] = await cohort.run_cohort(
                 path, sizes["cohort"], sizes["cohort_years"], _say
             )
+            save(results)
     return results
 
 
@@ -256,7 +262,7 @@ def merged(earlier: dict[str, Any], later: dict[str, Any]) -> dict[str, Any]:
 
 def _run_of(results: dict[str, Any]) -> dict[str, Any]:
     """What a single run was: when, on what load, with which sizes, for which sections."""
-    keys = ("started_at", "machine", "sizes", "sections_run", "wall_s")
+    keys = ("started_at", "machine", "sizes", "sections_run", "wall_s", "complete")
     return {key: results.get(key) for key in keys}
 
 
@@ -279,14 +285,26 @@ def main() -> int:
             f"PARCOURS_SECONDS_PER_DAY={86400} (real days) so no timer fires during the run.",
         ],
     }
-    began = time.monotonic()
-    results["sections"] = asyncio.run(run(sections, sizes))
-    results["wall_s"] = round(time.monotonic() - began, 1)
     suffix = "-quick" if args.quick else ""
     out = args.out or RESULTS / f"{started:%Y-%m-%d}{suffix}.json"
-    if args.merge and out.exists():
-        results = merged(json.loads(out.read_text(encoding="utf-8")), results)
-    write_json(results, out)
+    earlier = json.loads(out.read_text(encoding="utf-8")) if args.merge and out.exists() else None
+    began = time.monotonic()
+
+    def save(sections_done: dict[str, Any], complete: bool = False) -> dict[str, Any]:
+        """Write what is measured so far, so that an interrupted run keeps it."""
+        results.update(
+            sections=dict(sections_done),
+            wall_s=round(time.monotonic() - began, 1),
+            complete=complete,
+        )
+        final = merged(earlier, results) if earlier is not None else results
+        write_json(final, out)
+        return final
+
+    try:
+        results = save(asyncio.run(run(sections, sizes, save)), complete=True)
+    finally:
+        stop_leftovers()
     sys.stdout.write(markdown(results) + "\n")
     sys.stdout.write(f"\nresults: {out} ({results['wall_s']} s)\n")
     return 0

