@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import platform
+import signal
 import sys
 import time
 from collections.abc import Callable
@@ -266,6 +267,10 @@ def _run_of(results: dict[str, Any]) -> dict[str, Any]:
     return {key: results.get(key) for key in keys}
 
 
+def _interrupt(signum: int, _: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def main() -> int:
     args = parser().parse_args()
     sizes = settings(args)
@@ -301,6 +306,8 @@ def main() -> int:
         write_json(final, out)
         return final
 
+    # A run started in the background ignores SIGINT; SIGTERM then stops it and its stack.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         results = save(asyncio.run(run(sections, sizes, save)), complete=True)
     finally:

@@ -62,7 +62,7 @@ async def enrol(stack: Stack, rows: int, concurrency: int = 32) -> dict[str, Any
         if code != 0:
             raise RuntimeError(f"the enrol command exited with {code}; see enrol.log")
         done = 0
-        deadline = time.monotonic() + max(120.0, rows / 10)
+        deadline = time.monotonic() + max(180.0, rows / 3)
         while time.monotonic() < deadline:
             done = await con.fetchval(DONE_SQL, prefix)
             if done >= rows:
@@ -78,6 +78,7 @@ async def enrol(stack: Stack, rows: int, concurrency: int = 32) -> dict[str, Any
         "accepted_per_s": round(rows / accepted, 1),
         "end_to_end_per_s": round(rows / end_to_end, 1) if done >= rows else None,
         "end_to_end_done": done,
+        "end_to_end_done_per_s": round(done / end_to_end, 1),
         "accepted_s": round(accepted, 1),
         "end_to_end_s": round(end_to_end, 1),
         "prefix": prefix,
