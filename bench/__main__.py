@@ -1,7 +1,7 @@
 """`python -m bench`: Parcours against a bare baseline on its own stack (issue 8).
 
     python -m bench                   # the full sizes (make bench)
-    python -m bench --quick           # tiny sizes, under 90 s (make bench-quick)
+    python -m bench --quick           # tiny sizes, a smoke run (make bench-quick)
     python -m bench --only baseline,milestones --seconds 10
 
 Sizes are parameters; a section left out or not measured is absent (null) in the results.
@@ -46,7 +46,7 @@ FULL: dict[str, Any] = {
 }
 QUICK: dict[str, Any] = {
     "starts": 100,
-    "seconds": 1.5,
+    "seconds": 1.0,
     "clients": "1,10,20",
     "milestone_people": 60,
     "cached": 50,
