@@ -6,13 +6,20 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: dev test lint lock clean browser
+.PHONY: dev test lint lock clean browser bench bench-quick
 
 dev: $(INSTALLED)
 	$(BIN)/python -m starter dev
 
 test: $(INSTALLED) browser
 	$(BIN)/pytest
+
+# Bare Temporal against Parcours on a stack of their own (ports picked free); see README, Performance.
+bench: $(INSTALLED)
+	$(BIN)/python -m bench
+
+bench-quick: $(INSTALLED)
+	$(BIN)/python -m bench --quick
 
 # The Web UI browser test drives Debian's chromium; install it when it is missing.
 browser:
