@@ -48,4 +48,11 @@ async def _init_connection(con: "asyncpg.Connection[asyncpg.Record]") -> None:
 async def open_pool(settings: Settings) -> Pool:
     """The process's pool, on `DATABASE_URL` or else on the embedded server."""
     url = settings.database_url or await asyncio.to_thread(embedded_database_url, settings.data_dir)
-    return await asyncpg.create_pool(url, init=_init_connection)
+    return await asyncpg.create_pool(
+        url,
+        init=_init_connection,
+        min_size=min(2, settings.database_pool_size),
+        max_size=settings.database_pool_size,
+        timeout=settings.database_timeout,
+        command_timeout=settings.database_timeout,
+    )

@@ -46,6 +46,19 @@ class Settings(BaseSettings):
         repr=False,
         description="PostgreSQL URL; None starts an embedded server under the data directory",
     )
+    database_pool_size: int = Field(
+        default=10,
+        ge=1,
+        le=500,
+        validation_alias="PARCOURS_DATABASE_POOL_SIZE",
+        description="connections one process may hold",
+    )
+    database_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        validation_alias="PARCOURS_DATABASE_TIMEOUT",
+        description="seconds to connect or to run one statement before giving up",
+    )
     data_dir: Path = Field(default=Path(".data"), validation_alias="PARCOURS_DATA_DIR")
     seconds_per_day: float = Field(
         default=86400.0,

@@ -2,6 +2,7 @@
 
 import sys
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import pytest
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.converter import DataConverter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -50,11 +52,13 @@ async def time_env() -> AsyncIterator[WorkflowEnvironment]:
         await env.shutdown()
 
 
-@pytest.fixture(scope="session")
-async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
-    """The real dev server (SQLite in memory) with the contract's search attributes."""
+@asynccontextmanager
+async def dev_server(
+    converter: DataConverter = ENCRYPTED,
+) -> AsyncIterator[WorkflowEnvironment]:
+    """A real dev server (SQLite in memory, WAL) with the contract's search attributes."""
     env = await WorkflowEnvironment.start_local(
-        data_converter=ENCRYPTED,
+        data_converter=converter,
         dev_server_existing_path=str(BIN / "temporal"),
         search_attributes=SEARCH_ATTRIBUTES,
         ui=False,
@@ -64,6 +68,13 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
         yield env
     finally:
         await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
+    """The session's dev server."""
+    async with dev_server() as env:
+        yield env
 
 
 @pytest.fixture

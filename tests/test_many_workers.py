@@ -34,11 +34,10 @@ from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
 
 from infra.codec import configured_keyring, data_converter
-from infra.contract import SEARCH_ATTRIBUTES
 from infra.database import Pool
 from infra.settings import get_settings
 from tests.journeys import Journey
-from tests.temporal_fixtures import BIN, follow
+from tests.temporal_fixtures import dev_server, follow
 from trajectory.milestones import MilestoneType
 from workflows.trajectory import ParticipantTrajectory
 
@@ -124,17 +123,8 @@ def free_port() -> int:
 @pytest.fixture
 async def server() -> AsyncIterator[WorkflowEnvironment]:
     """A dev server of its own, speaking with the keys the worker processes will read."""
-    env = await WorkflowEnvironment.start_local(
-        data_converter=data_converter(configured_keyring(get_settings())),
-        dev_server_existing_path=str(BIN / "temporal"),
-        search_attributes=SEARCH_ATTRIBUTES,
-        ui=False,
-        dev_server_extra_args=["--sqlite-pragma", "journal_mode=wal"],
-    )
-    try:
+    async with dev_server(data_converter(configured_keyring(get_settings()))) as env:
         yield env
-    finally:
-        await env.shutdown()
 
 
 async def test_milestones_survive_a_killed_worker_and_a_rolling_deploy_of_a_patched_workflow(

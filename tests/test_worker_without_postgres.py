@@ -9,15 +9,13 @@ from datetime import UTC, datetime
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from infra.contract import SEARCH_ATTRIBUTES
 from infra.database import Pool, open_pool
 from infra.settings import Settings
 from starter.enrolment import enrol
 from tests.journeys import Journey
-from tests.keys import ENCRYPTED
 from tests.outage import Outage
 from tests.people import enrolment
-from tests.temporal_fixtures import BIN
+from tests.temporal_fixtures import dev_server
 from trajectory.milestones import MilestoneType
 from worker import build_worker
 
@@ -27,17 +25,8 @@ ROUNDS = 4
 @pytest.fixture
 async def own_server() -> AsyncIterator[WorkflowEnvironment]:
     """A dev server of its own, so that only this test's worker polls `parcours` there."""
-    env = await WorkflowEnvironment.start_local(
-        data_converter=ENCRYPTED,
-        dev_server_existing_path=str(BIN / "temporal"),
-        search_attributes=SEARCH_ATTRIBUTES,
-        ui=False,
-        dev_server_extra_args=["--sqlite-pragma", "journal_mode=wal"],
-    )
-    try:
+    async with dev_server() as env:
         yield env
-    finally:
-        await env.shutdown()
 
 
 async def test_milestones_are_answered_while_postgresql_is_away_and_the_read_model_catches_up(
