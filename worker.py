@@ -1,6 +1,7 @@
 """The Parcours worker: `ParticipantTrajectory` and its activities on the `parcours` task queue.
 
-Stops gracefully on SIGINT/SIGTERM: running activities finish, then the worker leaves.
+Beside the worker, the outbox sender delivers the nudge messages the ladder queued. Stops
+gracefully on SIGINT/SIGTERM: running activities finish, then the worker leaves.
 """
 
 import asyncio
@@ -10,26 +11,31 @@ from datetime import timedelta
 import asyncpg
 import structlog
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
-from activities.notifications import OutboxNotifier
-from activities.training import TrainingActivities, store_catalogue
+from activities.notifications import LoggedChannel, OutboxSender
+from activities.training import TrainingActivities
 from activities.trajectory import TrajectoryActivities
 from infra.contract import TASK_QUEUE
 from infra.database import open_pool
 from infra.logging import configure_logging
 from infra.persons import seal_clear_persons
-from infra.settings import get_settings
+from infra.settings import Settings, get_settings
+from infra.telemetry import worker_runtime
 from infra.temporal import connect
 from readmodel import migrate
+from readmodel.enrolment import claim_enrolled_persons
+from readmodel.seats import store_catalogue
 from workflows.trajectory import ParticipantTrajectory
 
 log = structlog.get_logger()
 
 
-def build_worker(client: Client, pool: asyncpg.Pool) -> Worker:
-    """A worker with every workflow and activity of Parcours registered."""
-    activities = TrajectoryActivities(pool, OutboxNotifier())
+def build_worker(client: Client, pool: asyncpg.Pool, settings: Settings | None = None) -> Worker:
+    """A worker with every workflow and activity of Parcours registered, sized by `settings`."""
+    settings = settings or get_settings()
+    activities = TrajectoryActivities(pool)
     training = TrainingActivities(pool)
     return Worker(
         client,
@@ -39,33 +45,42 @@ def build_worker(client: Client, pool: asyncpg.Pool) -> Worker:
             activities.check_eligibility,
             activities.load_programme,
             activities.record_changes,
+            activities.write_read_model,
             activities.send_nudge,
             training.request_seat,
             training.release_seat,
             training.recommend_training,
         ],
+        max_concurrent_workflow_tasks=settings.worker_workflow_tasks,
+        max_concurrent_activities=settings.worker_activities,
+        max_cached_workflows=settings.worker_cached_workflows,
+        workflow_runner=(
+            SandboxedWorkflowRunner() if settings.workflow_sandbox else UnsandboxedWorkflowRunner()
+        ),
         graceful_shutdown_timeout=timedelta(seconds=10),
     )
 
 
 async def main() -> None:
-    configure_logging()
     settings = get_settings()
-    client = await connect(settings)
+    configure_logging(settings.log_level)
+    client = await connect(settings, worker_runtime(settings))
     pool = await open_pool(settings)
     try:
         await migrate(pool)
         await store_catalogue(pool)
         async with pool.acquire() as con:
             await seal_clear_persons(con)
-        worker = build_worker(client, pool)
+            await claim_enrolled_persons(con)
+        worker = build_worker(client, pool, settings)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
+        sender = OutboxSender(pool, LoggedChannel())
         async with worker:
-            log.info("worker_started", task_queue=TASK_QUEUE)
-            await stop.wait()
+            log.info("worker_started", task_queue=TASK_QUEUE, metrics_port=settings.metrics_port)
+            await sender.run(stop)
             log.info("worker_stopping")
     finally:
         await pool.close()

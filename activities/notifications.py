@@ -1,37 +1,86 @@
-"""Where nudge messages go: a port, and the development adapter that keeps them in the outbox."""
+"""Delivering nudge messages: the channel port, the development channel, and the outbox sender.
 
+The ladder's activity only queues a message in its transaction; the sender delivers it after
+the commit, so a failed commit never sends anything. Delivery is at least once: a sender that
+stops between delivering and marking delivers again with the same idempotency key, which a
+real SMS or e-mail provider uses to drop the repeat.
+"""
+
+import asyncio
+import contextlib
+from datetime import timedelta
 from typing import Protocol
 
 import structlog
 
-from infra.database import Connection
-from trajectory.records import NudgeRequest
+from infra.database import DATABASE_DOWN, Pool
+from readmodel.outbox import OutboxMessage, claim_messages, mark_sent
 
 log = structlog.stdlib.get_logger(__name__)
 
+LEASE = timedelta(seconds=60)
+"""How long a claimed message waits for its sender before another may take it."""
+BATCH = 50
+POLL_SECONDS = 1.0
 
-class Notifier(Protocol):
-    """Delivers a nudge message on the participant's channel, inside the caller's transaction."""
 
-    async def send(self, con: Connection, request: NudgeRequest, body: str) -> None: ...
+class Channel(Protocol):
+    """Delivers one message on the participant's channel (SMS, e-mail, WhatsApp...)."""
+
+    async def deliver(self, message: OutboxMessage) -> None: ...
 
 
-class OutboxNotifier:
-    """Queues messages in the `outbox` table instead of sending them: nothing leaves the machine."""
+class LoggedChannel:
+    """The development channel: nothing leaves the machine; a log line says what would have."""
 
-    async def send(self, con: Connection, request: NudgeRequest, body: str) -> None:
-        await con.execute(
-            "INSERT INTO outbox (participant_id, nudge_seq, channel, language, body)"
-            " VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
-            request.participant_id,
-            request.seq,
-            request.channel.value,
-            request.language,
-            body,
-        )
+    async def deliver(self, message: OutboxMessage) -> None:
         log.info(
-            "nudge_queued",
-            participant_id=request.participant_id,
-            channel=request.channel.value,
-            language=request.language,
+            "nudge_delivered",
+            participant_id=message.participant_id,
+            nudge_seq=message.nudge_seq,
+            channel=message.channel,
+            language=message.language,
+            idempotency_key=message.idempotency_key,
         )
+
+
+class OutboxSender:
+    """Drains the outbox: claims unsent messages, delivers each, marks it sent."""
+
+    def __init__(self, pool: Pool, channel: Channel) -> None:
+        self._pool = pool
+        self._channel = channel
+
+    async def drain(self) -> int:
+        """Deliver what is waiting now; the number delivered. A failed delivery waits its lease."""
+        async with self._pool.acquire() as con:
+            messages = await claim_messages(con, BATCH, LEASE)
+        delivered = 0
+        for message in messages:
+            try:
+                await self._channel.deliver(message)
+            except Exception as error:  # a channel's failure must not stop the others
+                log.warning(
+                    "nudge_delivery_failed",
+                    participant_id=message.participant_id,
+                    nudge_seq=message.nudge_seq,
+                    attempts=message.attempts,
+                    error=type(error).__name__,
+                )
+                continue
+            async with self._pool.acquire() as con:
+                await mark_sent(con, message)
+            delivered += 1
+        return delivered
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Drain until `stop` is set, pausing when nothing waits or PostgreSQL is away."""
+        while not stop.is_set():
+            try:
+                delivered = await self.drain()
+            except DATABASE_DOWN as error:
+                log.warning("outbox_unavailable", error=type(error).__name__)
+                delivered = 0
+            if delivered < BATCH:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), POLL_SECONDS)

@@ -1,16 +1,12 @@
-"""Training seats and recommendations: the catalogue in PostgreSQL, never a seat given twice.
-
-Every seat decision locks the course row, so concurrent requests queue up behind each other:
-held seats (seated or offered) never exceed the course's seats, and the rest wait in order.
-"""
+"""Training seats and recommendations: the workflow's requests carried out on the read model."""
 
 import structlog
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
 from activities.context import bound_to_workflow
-from infra.database import Connection, Pool
-from trajectory.catalogue import Recommendation, load_catalogue, recommend
+from infra.database import Pool
+from readmodel import seats
+from trajectory.catalogue import Recommendation, recommend
 from trajectory.records import (
     RecommendationRequest,
     SeatDecision,
@@ -20,94 +16,6 @@ from trajectory.records import (
 )
 
 log = structlog.stdlib.get_logger(__name__)
-
-_UPSERT_COURSE = """
-INSERT INTO courses (
-    course_id, catalogue_version, provider, title, domain, sector, occupation,
-    bottleneck_occupation, language, min_language_level, min_digital_level, seats,
-    starts_on, ends_on, location
-)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
-ON CONFLICT (course_id) DO UPDATE SET
-    catalogue_version = EXCLUDED.catalogue_version, provider = EXCLUDED.provider,
-    title = EXCLUDED.title, domain = EXCLUDED.domain, sector = EXCLUDED.sector,
-    occupation = EXCLUDED.occupation, bottleneck_occupation = EXCLUDED.bottleneck_occupation,
-    language = EXCLUDED.language, min_language_level = EXCLUDED.min_language_level,
-    min_digital_level = EXCLUDED.min_digital_level, seats = EXCLUDED.seats,
-    starts_on = EXCLUDED.starts_on, ends_on = EXCLUDED.ends_on, location = EXCLUDED.location
-WHERE courses.catalogue_version <= EXCLUDED.catalogue_version
-"""
-
-_HELD = "status IN ('seated', 'offered')"
-_ENDED = ("expired", "dropped", "completed")
-
-_STATUS = "SELECT status FROM seat_requests WHERE course_id = $1 AND participant_id = $2"
-_FORGET = "DELETE FROM seat_requests WHERE course_id = $1 AND participant_id = $2"
-_HELD_COUNT = f"SELECT count(*) FROM seat_requests WHERE course_id = $1 AND {_HELD}"
-_QUEUE = """
-INSERT INTO seat_requests (course_id, participant_id, status, requested_at) VALUES ($1, $2, $3, $4)
-"""
-_SEAT = """
-UPDATE seat_requests SET status = 'seated', seated_at = coalesce(seated_at, $3)
-WHERE course_id = $1 AND participant_id = $2
-"""
-
-_POSITION = """
-SELECT count(*) FROM seat_requests
-WHERE course_id = $1 AND status = 'waiting'
-  AND queue_no <= (SELECT queue_no FROM seat_requests WHERE course_id = $1 AND participant_id = $2)
-"""
-
-_NEXT_IN_LINE = """
-SELECT s.participant_id FROM seat_requests s
-LEFT JOIN trajectories t USING (participant_id)
-WHERE s.course_id = $1 AND s.status = 'waiting' AND coalesce(t.status, 'active') <> 'closed'
-ORDER BY s.queue_no
-LIMIT 1
-"""
-
-
-async def store_catalogue(pool: Pool) -> int:
-    """Load the packaged catalogue into PostgreSQL (a newer version replaces an older one)."""
-    catalogue = load_catalogue()
-    async with pool.acquire() as con, con.transaction():
-        await con.executemany(
-            _UPSERT_COURSE,
-            [
-                (
-                    c.course_id,
-                    catalogue.version,
-                    c.provider,
-                    c.title,
-                    c.domain,
-                    c.sector,
-                    c.occupation,
-                    c.bottleneck_occupation,
-                    c.language,
-                    c.min_language_level,
-                    c.min_digital_level,
-                    c.seats,
-                    c.starts_on,
-                    c.ends_on,
-                    c.location,
-                )
-                for c in catalogue.courses
-            ],
-        )
-    return len(catalogue.courses)
-
-
-async def _lock_course(con: Connection, course_id: str) -> int:
-    seats: int | None = await con.fetchval(
-        "SELECT seats FROM courses WHERE course_id = $1 FOR UPDATE", course_id
-    )
-    if seats is None:
-        raise ApplicationError(
-            f"there is no course {course_id} in the catalogue",
-            type="UnknownCourse",
-            non_retryable=True,
-        )
-    return seats
 
 
 class TrainingActivities:
@@ -121,24 +29,7 @@ class TrainingActivities:
         """A seat when one is free (or was offered to this participant), else a place in line."""
         with bound_to_workflow(request.participant_id):
             async with self._pool.acquire() as con, con.transaction():
-                seats = await _lock_course(con, request.course_id)
-                key = (request.course_id, request.participant_id)
-                status = await con.fetchval(_STATUS, *key)
-                if status in _ENDED:
-                    await con.execute(_FORGET, *key)
-                    status = None
-                if status is None:
-                    held = await con.fetchval(_HELD_COUNT, request.course_id)
-                    status = "seated" if held < seats else "waiting"
-                    await con.execute(_QUEUE, *key, status, request.at)
-                if status == "waiting":
-                    position = await con.fetchval(_POSITION, *key)
-                    decision = SeatDecision(
-                        course_id=request.course_id, granted=False, position=position
-                    )
-                else:
-                    await con.execute(_SEAT, *key, request.at)
-                    decision = SeatDecision(course_id=request.course_id, granted=True)
+                decision = await seats.request_seat(con, request)
             log.info(
                 "seat_requested",
                 course_id=request.course_id,
@@ -152,21 +43,7 @@ class TrainingActivities:
         """Hand a seat back; the next in line who is still in the programme is offered it."""
         with bound_to_workflow(release.participant_id):
             async with self._pool.acquire() as con, con.transaction():
-                await _lock_course(con, release.course_id)
-                previous = await con.fetchval(_STATUS, release.course_id, release.participant_id)
-                if previous in ("seated", "offered"):
-                    await con.execute(
-                        "UPDATE seat_requests SET status = $3, ended_at = $4, qualification = $5"
-                        " WHERE course_id = $1 AND participant_id = $2",
-                        release.course_id,
-                        release.participant_id,
-                        release.outcome,
-                        release.at,
-                        release.qualification,
-                    )
-                    offer = await self._offer_next(con, release)
-                else:
-                    offer = await self._earlier_offer(con, release)
+                offer = await seats.release_seat(con, release)
             log.info(
                 "seat_released",
                 course_id=release.course_id,
@@ -175,57 +52,12 @@ class TrainingActivities:
             )
             return offer
 
-    async def _offer_next(self, con: Connection, release: SeatRelease) -> SeatOffer | None:
-        following = await con.fetchval(_NEXT_IN_LINE, release.course_id)
-        if following is None:
-            return None
-        await con.execute(
-            "UPDATE seat_requests SET status = 'offered', offered_until = $3, freed_by = $4"
-            " WHERE course_id = $1 AND participant_id = $2",
-            release.course_id,
-            following,
-            release.offer_until,
-            release.participant_id,
-        )
-        return SeatOffer(
-            participant_id=following, course_id=release.course_id, offered_until=release.offer_until
-        )
-
-    async def _earlier_offer(self, con: Connection, release: SeatRelease) -> SeatOffer | None:
-        """A retried release: the offer the first attempt made, if it is still open."""
-        row = await con.fetchrow(
-            "SELECT participant_id, offered_until FROM seat_requests"
-            " WHERE course_id = $1 AND freed_by = $2 AND status = 'offered'",
-            release.course_id,
-            release.participant_id,
-        )
-        if row is None:
-            return None
-        return SeatOffer(
-            participant_id=row["participant_id"],
-            course_id=release.course_id,
-            offered_until=row["offered_until"],
-        )
-
     @activity.defn
     async def recommend_training(self, request: RecommendationRequest) -> list[Recommendation]:
         """Rank the catalogue for the participant's assessment and keep the ranking."""
         with bound_to_workflow(request.participant_id):
             async with self._pool.acquire() as con, con.transaction():
-                rows = await con.fetch(
-                    "SELECT c.course_id, c.seats - count(s.participant_id) AS left"
-                    " FROM courses c LEFT JOIN seat_requests s"
-                    f"   ON s.course_id = c.course_id AND s.{_HELD}"
-                    " GROUP BY c.course_id"
-                )
-                ranked = recommend(request.assessment, {r["course_id"]: r["left"] for r in rows})
-                await con.execute(
-                    "DELETE FROM recommendations WHERE participant_id = $1", request.participant_id
-                )
-                await con.executemany(
-                    "INSERT INTO recommendations (participant_id, rank, course_id, reasons)"
-                    " VALUES ($1, $2, $3, $4)",
-                    [(request.participant_id, r.rank, r.course_id, r.reasons) for r in ranked],
-                )
+                ranked = recommend(request.assessment, await seats.seats_left(con))
+                await seats.store_recommendations(con, request.participant_id, ranked)
             log.info("training_recommended", courses=[r.course_id for r in ranked])
             return ranked

@@ -1,8 +1,10 @@
-"""Activities of a participant trajectory: intake facts, programmes, the read model and nudges.
+"""Activities of a trajectory: intake facts, programmes, the read model and nudges.
 
 Every write is idempotent (`ON CONFLICT DO NOTHING`, revision-guarded upserts), so a retried
 activity never records twice. Logs carry ids and codes only, never personal data.
 """
+
+import time
 
 import asyncpg
 import structlog
@@ -10,10 +12,10 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.context import bound_to_workflow
-from activities.notifications import Notifier
-from infra.contract import workflow_id
-from infra.database import Connection, Pool
+from infra.database import Pool
 from infra.persons import read_person
+from readmodel import intake, nudges, outbox
+from readmodel.changes import write_changes
 from trajectory import eligibility, programmes
 from trajectory.messages import nudge_message
 from trajectory.programme import PartnerProgramme
@@ -21,105 +23,14 @@ from trajectory.records import (
     EligibilityDecision,
     EligibilityRequest,
     NudgeRequest,
+    ReadModelBatch,
     ReadModelChanges,
 )
 
 log = structlog.stdlib.get_logger(__name__)
 
-_DECLARED_STATUS = """
-SELECT status_employed, status_in_education, status_in_training, status_other_measure
-FROM persons WHERE participant_id = $1
-"""
-
-_IN_OTHER_MEASURE = """
-SELECT EXISTS (
-    SELECT 1 FROM other_measures
-    WHERE national_number = regexp_replace($1, '[^0-9]', '', 'g')
-      AND (ended_on IS NULL OR ended_on >= $2)
-)
-"""
-
-_RECORD_ELIGIBILITY = """
-INSERT INTO eligibility_checks (participant_id, eligible, reasons) VALUES ($1, $2, $3)
-ON CONFLICT (participant_id) DO UPDATE
-SET eligible = EXCLUDED.eligible, reasons = EXCLUDED.reasons, checked_at = now()
-"""
-
-_INSERT_MILESTONE = """
-INSERT INTO milestones (
-    participant_id, milestone_id, type, occurred_at, recorded_by, payload, phase
-)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
-ON CONFLICT DO NOTHING
-"""
-
-_INSERT_TRANSITION = """
-INSERT INTO phase_transitions (participant_id, seq, from_phase, to_phase, status, cause, at)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
-ON CONFLICT DO NOTHING
-"""
-
-_MARK_CONTACT = """
-UPDATE nudges SET contact_at = $2
-WHERE participant_id = $1 AND contact_at IS NULL AND sent_at <= $2
-"""
-
-_UPSERT_SNAPSHOT = """
-INSERT INTO trajectories (
-    participant_id, workflow_id, partner_id, phase, status, nudge_level, milestone_count,
-    last_milestone_type, last_milestone_at, last_contact_at, outcome, next_deadline,
-    enrolled_at, closed_at, revision, first_offer_at, left_at, placement_kind, course_id
-)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
-ON CONFLICT (participant_id) DO UPDATE SET
-    partner_id = EXCLUDED.partner_id,
-    phase = EXCLUDED.phase,
-    status = EXCLUDED.status,
-    nudge_level = EXCLUDED.nudge_level,
-    milestone_count = EXCLUDED.milestone_count,
-    last_milestone_type = EXCLUDED.last_milestone_type,
-    last_milestone_at = EXCLUDED.last_milestone_at,
-    last_contact_at = EXCLUDED.last_contact_at,
-    outcome = EXCLUDED.outcome,
-    next_deadline = EXCLUDED.next_deadline,
-    enrolled_at = EXCLUDED.enrolled_at,
-    closed_at = EXCLUDED.closed_at,
-    revision = EXCLUDED.revision,
-    first_offer_at = EXCLUDED.first_offer_at,
-    left_at = EXCLUDED.left_at,
-    placement_kind = EXCLUDED.placement_kind,
-    course_id = EXCLUDED.course_id,
-    updated_at = now()
-WHERE trajectories.revision < EXCLUDED.revision
-RETURNING revision
-"""
-
-_UPSERT_FOLLOW_UP = """
-INSERT INTO follow_up_checks (
-    participant_id, name, due_at, answered_at, unanswered, in_employment,
-    in_education_or_training, job_searching, qualification_gained
-)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-ON CONFLICT (participant_id, name) DO UPDATE SET
-    due_at = EXCLUDED.due_at, answered_at = EXCLUDED.answered_at,
-    unanswered = EXCLUDED.unanswered, in_employment = EXCLUDED.in_employment,
-    in_education_or_training = EXCLUDED.in_education_or_training,
-    job_searching = EXCLUDED.job_searching, qualification_gained = EXCLUDED.qualification_gained
-"""
-
-_INSERT_NUDGE = """
-INSERT INTO nudges (
-    participant_id, seq, level, action, channel, language, phase, partner_id, silent_since, sent_at
-)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-ON CONFLICT DO NOTHING
-RETURNING seq
-"""
-
-_INSERT_TASK = """
-INSERT INTO tasks (participant_id, task_key, kind, partner_id) VALUES ($1, $2, $3, $4)
-ON CONFLICT DO NOTHING
-"""
+READ_MODEL_LAG = "parcours_read_model_lag"
+"""Seconds from a step in the workflow to its write in PostgreSQL (worker metric)."""
 
 
 def _unknown_participant(participant_id: str) -> ApplicationError:
@@ -137,114 +48,41 @@ def _programme(partner_id: str) -> PartnerProgramme:
         raise ApplicationError(str(error), type="UnknownPartner", non_retryable=True) from error
 
 
-async def _write_changes(con: Connection, changes: ReadModelChanges) -> bool:
-    """Insert what is new and keep the newest snapshot; False when a newer one is stored."""
-    snapshot = changes.snapshot
-    pid = snapshot.participant_id
-    if (milestone := changes.milestone) is not None:
-        await con.execute(
-            _INSERT_MILESTONE,
-            pid,
-            milestone.milestone_id,
-            milestone.type,
-            milestone.occurred_at,
-            milestone.recorded_by,
-            milestone.payload,
-            changes.milestone_phase or snapshot.phase,
-        )
-    await con.executemany(
-        _INSERT_TRANSITION,
-        [
-            (pid, t.seq, t.from_phase, t.to_phase, t.status, t.cause, t.at)
-            for t in changes.transitions
-        ],
-    )
-    if changes.contact_at is not None:
-        await con.execute(_MARK_CONTACT, pid, changes.contact_at)
-    last = snapshot.last_milestone
-    revision = await con.fetchval(
-        _UPSERT_SNAPSHOT,
-        pid,
-        workflow_id(pid),
-        snapshot.partner_id,
-        snapshot.phase,
-        snapshot.status,
-        snapshot.nudge_level,
-        snapshot.milestone_count,
-        last.type if last else None,
-        last.occurred_at if last else None,
-        snapshot.last_contact_at,
-        snapshot.outcome,
-        snapshot.next_deadline,
-        snapshot.enrolled_at,
-        snapshot.closed_at,
-        snapshot.revision,
-        snapshot.first_offer_at,
-        snapshot.left_at,
-        snapshot.placement_kind,
-        snapshot.course_id,
-    )
-    await con.executemany(
-        _UPSERT_FOLLOW_UP,
-        [
-            (
-                pid,
-                f.name,
-                f.due_at,
-                f.answered_at,
-                f.unanswered,
-                f.in_employment,
-                f.in_education_or_training,
-                f.job_searching,
-                f.qualification_gained,
-            )
-            for f in changes.follow_ups
-        ],
-    )
-    return revision is not None
-
-
 class TrajectoryActivities:
-    """The trajectory's side effects, bound to the process's pool and notification channel."""
+    """The trajectory's side effects, bound to the process's pool."""
 
-    def __init__(self, pool: Pool, notifier: Notifier) -> None:
+    def __init__(self, pool: Pool) -> None:
         self._pool = pool
-        self._notifier = notifier
 
     @activity.defn
     async def check_eligibility(self, request: EligibilityRequest) -> EligibilityDecision:
         """Judge the enrolled person against the programme rules and record the decision."""
         with bound_to_workflow(request.participant_id):
             async with self._pool.acquire() as con:
-                row = await con.fetchrow(_DECLARED_STATUS, request.participant_id)
+                declared = await intake.declared_status(con, request.participant_id)
                 person = await read_person(
                     con,
                     request.participant_id,
                     "worker:check_eligibility",
                     purpose="intake eligibility check",
                 )
-                if row is None or person is None:
+                if declared is None or person is None:
                     raise _unknown_participant(request.participant_id)
                 facts = eligibility.EligibilityFacts(
                     postcode=person.postcode,
                     birth_date=person.birth_date,
                     national_number=person.national_number,
                     enrolled_on=request.enrolled_on,
-                    employed=row["status_employed"],
-                    in_education=row["status_in_education"],
-                    in_training=row["status_in_training"],
-                    other_measure_declared=row["status_other_measure"],
-                    in_other_measure_registry=await con.fetchval(
-                        _IN_OTHER_MEASURE, person.national_number, request.enrolled_on
+                    employed=declared["status_employed"],
+                    in_education=declared["status_in_education"],
+                    in_training=declared["status_in_training"],
+                    other_measure_declared=declared["status_other_measure"],
+                    in_other_measure_registry=await intake.in_other_measure(
+                        con, person.national_number, request.enrolled_on
                     ),
                 )
                 decision = eligibility.check_eligibility(facts)
-                await con.execute(
-                    _RECORD_ELIGIBILITY,
-                    request.participant_id,
-                    decision.eligible,
-                    [reason.model_dump() for reason in decision.reasons],
-                )
+                await intake.record_eligibility(con, request.participant_id, decision)
             log.info(
                 "eligibility_checked",
                 eligible=decision.eligible,
@@ -262,22 +100,36 @@ class TrajectoryActivities:
 
     @activity.defn
     async def record_changes(self, changes: ReadModelChanges) -> None:
-        """Write one step of the trajectory to the read model, all or nothing."""
-        snapshot = changes.snapshot
-        with bound_to_workflow(snapshot.participant_id):
+        """Write one step to the read model (trajectories started before the write-behind)."""
+        await self._write(
+            ReadModelBatch(participant_id=changes.snapshot.participant_id, steps=[changes])
+        )
+
+    @activity.defn
+    async def write_read_model(self, batch: ReadModelBatch) -> None:
+        """Write the steps the workflow accepted since the last write, all or nothing."""
+        await self._write(batch)
+
+    async def _write(self, batch: ReadModelBatch) -> None:
+        with bound_to_workflow(batch.participant_id):
             try:
                 async with self._pool.acquire() as con, con.transaction():
-                    applied = await _write_changes(con, changes)
+                    kept = await write_changes(con, batch.steps)
             except asyncpg.ForeignKeyViolationError as error:
-                raise _unknown_participant(snapshot.participant_id) from error
+                raise _unknown_participant(batch.participant_id) from error
+            newest = batch.steps[-1]
+            if newest.at is not None:
+                lag = activity.metric_meter().create_histogram_float(
+                    READ_MODEL_LAG, "seconds from a workflow step to its read-model write", "s"
+                )
+                lag.record(max(0.0, time.time() - newest.at.timestamp()))
             log.info(
                 "read_model_updated",
-                revision=snapshot.revision,
-                snapshot_applied=applied,
-                phase=snapshot.phase.value,
-                status=snapshot.status.value,
-                milestone_type=changes.milestone.type.value if changes.milestone else None,
-                transitions=len(changes.transitions),
+                steps=len(batch.steps),
+                revision=newest.snapshot.revision,
+                snapshot_applied=kept,
+                phase=newest.snapshot.phase.value,
+                status=newest.snapshot.status.value,
             )
 
     @activity.defn
@@ -286,41 +138,19 @@ class TrajectoryActivities:
         with bound_to_workflow(request.participant_id):
             try:
                 async with self._pool.acquire() as con, con.transaction():
-                    new = await con.fetchval(
-                        _INSERT_NUDGE,
-                        request.participant_id,
-                        request.seq,
-                        request.level,
-                        request.action,
-                        request.channel,
-                        request.language,
-                        request.phase,
-                        request.partner_id,
-                        request.silent_since,
-                        request.sent_at,
-                    )
-                    if new is not None:
-                        await self._carry_out(con, request)
+                    new = await nudges.record_nudge(con, request)
+                    if new and request.action == "message":
+                        name = _programme(request.partner_id).name
+                        body = nudge_message(request.language, request.level, name)
+                        await outbox.queue_message(con, request, body)
+                    elif new:
+                        await nudges.open_task(con, request)
             except asyncpg.ForeignKeyViolationError as error:
                 raise _unknown_participant(request.participant_id) from error
             log.info(
-                "nudge_sent" if new is not None else "nudge_already_sent",
+                "nudge_sent" if new else "nudge_already_sent",
                 seq=request.seq,
                 level=request.level,
                 action=request.action,
                 channel=request.channel.value,
-            )
-
-    async def _carry_out(self, con: Connection, request: NudgeRequest) -> None:
-        if request.action == "message":
-            name = _programme(request.partner_id).name
-            body = nudge_message(request.language, request.level, name)
-            await self._notifier.send(con, request, body)
-        else:
-            await con.execute(
-                _INSERT_TASK,
-                request.participant_id,
-                f"nudge-{request.seq}",
-                request.action,
-                request.partner_id,
             )

@@ -10,10 +10,13 @@ from contextlib import asynccontextmanager
 import structlog
 import uvicorn
 from fastapi import FastAPI
+from temporalio.client import Client
 
-from api import health, participants, reports
+from api import health, participants, reports, tasks, timeline
+from api.auth import KeyCache
 from api.errors import install_error_handlers
-from infra.database import open_pool
+from api.metrics import install_metrics
+from infra.database import Pool, open_pool
 from infra.logging import configure_logging
 from infra.settings import Settings, get_settings
 from infra.temporal import connect
@@ -36,8 +39,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.temporal = await connect(settings)
-        app.state.pool = await open_pool(settings)
+        hold(app, await connect(settings), await open_pool(settings), settings)
         try:
             await migrate(app.state.pool)
             log.info("api_ready", namespace=settings.temporal_namespace)
@@ -55,9 +57,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.dependency_overrides[get_settings] = lambda: settings
     install_error_handlers(app)
     app.include_router(participants.router)
+    app.include_router(timeline.router)
+    app.include_router(tasks.router)
     app.include_router(reports.router)
     app.include_router(health.router)
+    install_metrics(app)
     return app
+
+
+def hold(app: FastAPI, temporal: Client, pool: Pool, settings: Settings) -> None:
+    """Give the app the clients it serves with: the lifespan's job, or a test's."""
+    app.state.temporal = temporal
+    app.state.pool = pool
+    app.state.keys = KeyCache(pool, settings.key_cache_seconds)
 
 
 def add_parser(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -68,8 +80,8 @@ def add_parser(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 def serve(_: argparse.Namespace) -> int:
     """Run the API until interrupted."""
-    configure_logging()
     settings = get_settings()
+    configure_logging(settings.log_level)
     uvicorn.run(
         create_app(settings), host=settings.api_host, port=settings.api_port, log_config=None
     )

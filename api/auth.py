@@ -1,20 +1,31 @@
-"""Who is calling: a Bearer API key, checked against its stored hash on every request.
+"""Who is calling: a Bearer API key, checked against its stored hash.
 
-No cache: a revoked key stops working with the next request.
+Keys are read from PostgreSQL at most once per `PARCOURS_KEY_CACHE_SECONDS` (30 by default)
+each, so a revoked key keeps working for up to that long on an API replica that saw it just
+before. While PostgreSQL does not answer, keys seen in the last `STALE_LIMIT` keep working, so
+partners can go on reporting milestones (the workflows hold them); unknown keys answer 503.
 """
 
 import hmac
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from fastapi.security import HTTPBearer
 
-from infra.database import Pool
+from infra.database import DATABASE_DOWN, Pool
 from starter.keys import Role, hash_key, key_id_of
+from trajectory.actors import Actor
 
 bearer = HTTPBearer(
     auto_error=False,
     description="An API key from `python -m starter keys create --role ...`",
 )
+
+STALE_LIMIT = 15 * 60.0
+"""Seconds a cached key may serve while PostgreSQL cannot be asked about it."""
+LOOKUP_TIMEOUT = 2.0
+"""Seconds a key look-up may wait for PostgreSQL before the cached answer is used."""
 
 
 @dataclass(frozen=True)
@@ -29,18 +40,72 @@ class Caller:
         """Whether this caller may see a participant of `partner_id`."""
         return self.role != Role.PARTNER or self.partner_id == partner_id
 
+    @property
+    def actor(self) -> Actor:
+        """The caller as trajectories record it."""
+        return Actor(role=self.role.value, partner_id=self.partner_id, key_id=self.key_id)
+
+
+@dataclass(frozen=True)
+class _StoredKey:
+    key_hash: bytes
+    caller: Caller | None
+    """None for a revoked key."""
+
+
+class KeyCache:
+    """Stored keys by id, each read again once it is older than `ttl` seconds."""
+
+    def __init__(self, pool: Pool, ttl: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self._pool = pool
+        self._ttl = ttl
+        self._clock = clock
+        self._keys: dict[str, tuple[float, _StoredKey | None]] = {}
+        """Key id: when it was read, and what was found."""
+
+    async def caller(self, key: str) -> Caller | None:
+        """The caller a key belongs to, or None for an unknown, malformed or revoked key."""
+        key_id = key_id_of(key)
+        if key_id is None:
+            return None
+        stored = await self._stored(key_id)
+        # The id is public; comparing the hashes in constant time leaks nothing about the secret.
+        if stored is None or not hmac.compare_digest(stored.key_hash, hash_key(key)):
+            return None
+        return stored.caller
+
+    async def _stored(self, key_id: str) -> _StoredKey | None:
+        now = self._clock()
+        read_at, cached = self._keys.get(key_id, (float("-inf"), None))
+        if now - read_at < self._ttl:
+            return cached
+        try:
+            stored = await read_key(self._pool, key_id)
+        except DATABASE_DOWN:
+            if now - read_at < STALE_LIMIT:
+                return cached
+            raise
+        self._keys[key_id] = (now, stored)
+        return stored
+
+
+async def read_key(pool: Pool, key_id: str) -> _StoredKey | None:
+    """The stored key with id `key_id`, None when there is none."""
+    async with pool.acquire(timeout=LOOKUP_TIMEOUT) as con:
+        row = await con.fetchrow(
+            "SELECT key_hash, role, partner_id, revoked_at FROM api_keys WHERE key_id = $1",
+            key_id,
+            timeout=LOOKUP_TIMEOUT,
+        )
+    if row is None:
+        return None
+    caller = None
+    if row["revoked_at"] is None:
+        caller = Caller(key_id=key_id, role=Role(row["role"]), partner_id=row["partner_id"])
+    key_hash: bytes = row["key_hash"]
+    return _StoredKey(key_hash=key_hash, caller=caller)
+
 
 async def authenticate(pool: Pool, key: str) -> Caller | None:
-    """The caller a key belongs to, or None for an unknown, malformed or revoked key."""
-    key_id = key_id_of(key)
-    if key_id is None:
-        return None
-    row = await pool.fetchrow(
-        "SELECT key_hash, role, partner_id, revoked_at FROM api_keys WHERE key_id = $1", key_id
-    )
-    # The id is public; comparing the hashes in constant time leaks nothing about the secret.
-    if row is None or not hmac.compare_digest(row["key_hash"], hash_key(key)):
-        return None
-    if row["revoked_at"] is not None:
-        return None
-    return Caller(key_id=key_id, role=Role(row["role"]), partner_id=row["partner_id"])
+    """The caller a key belongs to, read now (no cache): for rare callers like the codec."""
+    return await KeyCache(pool, ttl=0).caller(key)

@@ -7,7 +7,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials
 from temporalio.client import Client
 
-from api.auth import Caller, authenticate, bearer
+from api.auth import Caller, KeyCache, bearer
 from api.errors import ApiError
 from infra.database import Pool
 from infra.settings import Settings, get_settings
@@ -28,6 +28,12 @@ def get_client(request: Request) -> Client:
     return client
 
 
+def get_keys(request: Request) -> KeyCache:
+    """The key cache the lifespan made."""
+    keys: KeyCache = request.app.state.keys
+    return keys
+
+
 PoolDep = Annotated[Pool, Depends(get_pool)]
 ClientDep = Annotated[Client, Depends(get_client)]
 
@@ -35,7 +41,7 @@ _CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
 
 async def current_caller(
-    pool: PoolDep,
+    keys: Annotated[KeyCache, Depends(get_keys)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Caller:
     """The caller behind `Authorization: Bearer KEY`; 401 when missing, unknown or revoked."""
@@ -43,7 +49,7 @@ async def current_caller(
         raise ApiError(
             401, "unauthorized", "send an API key: Authorization: Bearer KEY", _CHALLENGE
         )
-    caller = await authenticate(pool, credentials.credentials)
+    caller = await keys.caller(credentials.credentials)
     if caller is None:
         raise ApiError(401, "unauthorized", "the API key is unknown or revoked", _CHALLENGE)
     return caller

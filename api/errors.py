@@ -8,7 +8,6 @@ import codecs
 from collections.abc import Sequence
 from typing import Any
 
-import asyncpg
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -18,6 +17,8 @@ from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.service import RPCError
+
+from infra.database import DATABASE_DOWN
 
 log = structlog.stdlib.get_logger(__name__)
 
@@ -52,6 +53,12 @@ class ErrorPublic(BaseModel):
 
     error: str
     detail: str
+
+
+class AlreadyEnrolledPublic(ErrorPublic):
+    """409 `already_enrolled`: the person's open trajectory, under another reference."""
+
+    participant_id: str
 
 
 class ApiError(HTTPException):
@@ -124,8 +131,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_failed)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RPCError, _temporal_down)
-    app.add_exception_handler(asyncpg.PostgresConnectionError, _database_down)
-    app.add_exception_handler(ConnectionError, _database_down)
+    for down in DATABASE_DOWN:
+        app.add_exception_handler(down, _database_down)
     app.add_exception_handler(Exception, _unexpected)
     app.add_middleware(BodyGuard, max_bytes=MAX_BODY_BYTES)
 

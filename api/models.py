@@ -1,64 +1,20 @@
-"""What the API accepts and answers: request models (`...Create`, steering bodies) and `...Public`.
+"""What the API answers (`...Public`) and the enrolment it accepts (`...Create`).
 
-Requests are checked here as far as the input alone allows (national number, known partner,
-typed milestone payload, text PostgreSQL can store); whether a milestone is allowed *now* is
-the workflow's decision.
+Milestones and steering bodies are the workflow's own input models (`trajectory.milestones`,
+`trajectory.requests`), so the API and the workflow cannot disagree on them; whether a
+milestone is allowed *now* is the workflow's decision.
 """
 
-import unicodedata
-from collections.abc import Mapping
-from datetime import datetime
-from typing import Annotated, Any, Self
+from typing import Any, Self
 
-import asyncpg
 from fastapi.openapi.models import Example
-from pydantic import (
-    AfterValidator,
-    AwareDatetime,
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationError,
-    field_validator,
-)
+from pydantic import BaseModel, ConfigDict, field_validator
 
 from trajectory.enrolment import Enrolment, Person
-from trajectory.milestones import (
-    PAYLOADS,
-    LastMilestone,
-    Milestone,
-    MilestoneType,
-    NoDetails,
-    Recorder,
-)
 from trajectory.niss import parse_niss
-from trajectory.phases import Outcome, Phase, Status
 from trajectory.programmes import UnknownPartner, load_programme
 from trajectory.records import TrajectorySnapshot
-
-_ALLOWED_CONTROLS = {"\t", "\n", "\r"}
-
-
-def plain_text(value: str) -> str:
-    """Refuse control characters and lone surrogates: PostgreSQL cannot store NUL or them."""
-    for char in value:
-        category = unicodedata.category(char)
-        if (category == "Cc" and char not in _ALLOWED_CONTROLS) or category == "Cs":
-            raise ValueError("contains a control character or an invalid code point")
-    return value
-
-
-def _plain_values(value: Any) -> Any:
-    if isinstance(value, str):
-        return plain_text(value)
-    if isinstance(value, Mapping):
-        return {plain_text(str(k)): _plain_values(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain_values(item) for item in value]
-    return value
-
-
-PlainText = Annotated[str, AfterValidator(plain_text)]
+from trajectory.text import plain_text
 
 
 def known_partner(partner_id: str) -> str:
@@ -143,53 +99,24 @@ _STATE_EXAMPLE: dict[str, Any] = {
     "last_contact_at": "2026-03-02T10:15:00Z",
     "enrolled_at": "2026-02-20T08:30:00Z",
     "closed_at": None,
+    "course_id": None,
+    "waiting_position": None,
+    "seat_offered_until": None,
+    "revision": 7,
 }
 
 
-class ParticipantPublic(BaseModel):
-    """A participant's state (DESIGN §8): where the trajectory is and what happens next."""
+class ParticipantPublic(TrajectorySnapshot):
+    """A participant's state (DESIGN §8): where the trajectory is and what happens next.
+
+    The workflow's snapshot as it is; the read model stores the same fields.
+    """
 
     model_config = ConfigDict(json_schema_extra={"examples": [_STATE_EXAMPLE]})
 
-    participant_id: str
-    partner_id: str
-    phase: Phase
-    status: Status
-    nudge_level: int
-    milestone_count: int
-    last_milestone: LastMilestone | None = Field(
-        description="type and time of the latest milestone"
-    )
-    outcome: Outcome | None = Field(description="null while the trajectory is open")
-    next_deadline: datetime | None = Field(
-        description="when the next timer fires if nothing is reported (null when no clock runs)"
-    )
-    last_contact_at: datetime
-    enrolled_at: datetime
-    closed_at: datetime | None
-    course_id: str | None = Field(
-        default=None, description="the course followed, waited for or offered"
-    )
-    waiting_position: int | None = Field(
-        default=None, description="place on the course's waiting list (1 is next)"
-    )
-    seat_offered_until: datetime | None = Field(
-        default=None, description="a freed seat is offered until then: report training_enrolled"
-    )
-
     @classmethod
     def from_snapshot(cls, snapshot: TrajectorySnapshot) -> Self:
-        return cls.model_validate(snapshot.model_dump(exclude={"revision"}))
-
-    @classmethod
-    def from_row(cls, row: asyncpg.Record) -> Self:
-        """From a `trajectories` row of the read model."""
-        last = None
-        if row["last_milestone_type"] is not None:
-            last = LastMilestone(
-                type=row["last_milestone_type"], occurred_at=row["last_milestone_at"]
-            )
-        return cls.model_validate({**dict(row), "last_milestone": last})
+        return cls.model_validate(snapshot.model_dump())
 
 
 class ParticipantList(BaseModel):
@@ -204,47 +131,6 @@ class ParticipantList(BaseModel):
 
 
 # -- milestones -----------------------------------------------------------------------------------
-
-
-class MilestoneCreate(BaseModel):
-    """A milestone reported by a partner or case manager; `milestone_id` is the idempotency key.
-
-    `payload` depends on `type`: `language_assessed` {language, level A1-C2};
-    `digital_assessed` {level 1-8}; `coach_assigned` {coach_ref}; `coaching_session_held`
-    {mode: individual|group}; `training_enrolled` {course_id}; `training_completed`
-    {qualification?}; `placement_started` {kind, start_date, employer?, contract?};
-    `follow_up_contact` {in_employment}; most others take an empty object.
-    """
-
-    model_config = ConfigDict(extra="forbid")
-
-    milestone_id: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:\-]+$")
-    type: MilestoneType
-    occurred_at: AwareDatetime
-    payload: dict[str, Any] = Field(default_factory=dict)
-
-    @field_validator("payload")
-    @classmethod
-    def _plain_payload(cls, value: dict[str, Any]) -> dict[str, Any]:
-        plained: dict[str, Any] = _plain_values(value)
-        return plained
-
-    def payload_errors(self) -> list[dict[str, Any]]:
-        """What is wrong with `payload` for this `type`, located under `payload` (none: fine)."""
-        try:
-            PAYLOADS.get(self.type, NoDetails).model_validate(self.payload)
-        except ValidationError as error:
-            return [{**e, "loc": ("body", "payload", *e["loc"])} for e in error.errors()]
-        return []
-
-    def to_milestone(self, recorded_by: Recorder) -> Milestone:
-        return Milestone(
-            milestone_id=self.milestone_id,
-            type=self.type,
-            occurred_at=self.occurred_at,
-            recorded_by=recorded_by,
-            payload=self.payload,
-        )
 
 
 MILESTONE_EXAMPLES: dict[str, Example] = {
@@ -290,44 +176,3 @@ MILESTONE_EXAMPLES: dict[str, Example] = {
         },
     },
 }
-
-
-# -- steering -------------------------------------------------------------------------------------
-
-
-class Reason(BaseModel):
-    """Why a case manager pauses or resumes a trajectory (optional)."""
-
-    model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"reason": "illness: hospital stay"}]}
-    )
-
-    reason: PlainText | None = Field(default=None, max_length=200)
-
-
-class Reassignment(BaseModel):
-    """Hand the participant to another partner."""
-
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [{"partner_id": "orientaeuro", "reason": "wants coaching in Spanish"}]
-        },
-    )
-
-    partner_id: Annotated[str, AfterValidator(known_partner)] = Field(
-        pattern=r"^[a-z][a-z0-9-]{1,31}$"
-    )
-    reason: PlainText | None = Field(default=None, max_length=200)
-
-
-class Closure(BaseModel):
-    """End the trajectory with an outcome and the case manager's reason."""
-
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={"examples": [{"outcome": "moved_away", "reason": "moved to Liège"}]},
-    )
-
-    outcome: Outcome
-    reason: PlainText = Field(min_length=1, max_length=200)

@@ -1,8 +1,8 @@
 """Participants: enrol, read, list, report milestones and steer trajectories (DESIGN §5, §8).
 
-Single reads ask the workflow (query `snapshot`) and fall back to the read model; lists come
-from the read model. A partner sees only its own participants: another partner's answers 404,
-word for word like a missing one.
+Single reads and every change ask the workflow, which also decides whether a partner holds the
+participant; PostgreSQL is read only for lists and when the workflow cannot answer. A partner
+sees only its own participants: another partner's answers 404, word for word like a missing one.
 """
 
 import base64
@@ -13,9 +13,8 @@ from typing import Annotated, Any, TypeVar
 
 import structlog
 from fastapi import APIRouter, Body, Depends, Path, Query, Response
-from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.models import Example
-from pydantic import BaseModel
+from fastapi.responses import JSONResponse
 from temporalio.client import (
     Client,
     WorkflowHandle,
@@ -28,32 +27,33 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.workflow import UpdateMethodMultiParam
 
+from api.auth import Caller
 from api.deps import CallerDep, ClientDep, PoolDep, SettingsDep, current_caller, require
-from api.errors import ApiError, ErrorPublic
+from api.errors import AlreadyEnrolledPublic, ApiError, ErrorPublic
 from api.models import (
     MILESTONE_EXAMPLES,
-    Closure,
-    MilestoneCreate,
     ParticipantCreate,
     ParticipantList,
     ParticipantPublic,
-    Reason,
-    Reassignment,
+    known_partner,
 )
 from infra.contract import workflow_id
 from infra.database import Pool
-from starter.enrolment import enrol
+from readmodel import trajectories
+from starter.enrolment import AlreadyEnrolled, enrol
 from starter.keys import Role
-from trajectory.milestones import Recorder
+from trajectory.milestones import Milestone, Recorder
 from trajectory.phases import Phase, Status
 from trajectory.records import TrajectorySnapshot
-from workflows.trajectory import (
+from trajectory.requests import (
+    PARTNER_ID_PATTERN,
     CloseRequest,
-    ParticipantTrajectory,
     PauseRequest,
     ReassignRequest,
     ResumeRequest,
+    SteeringRequest,
 )
+from workflows.trajectory import NOT_FOUND, REFUSED, REUSED, ParticipantTrajectory
 
 log = structlog.stdlib.get_logger(__name__)
 
@@ -91,30 +91,14 @@ router = APIRouter(
 )
 
 
-async def visible_participant(
-    participant_id: Annotated[
-        str,
-        Path(
-            pattern=_ID_PATTERN,
-            description="the opaque participant id",
-            examples=["p-3f2a9c0d1e4b5a6f7081"],
-        ),
-    ],
-    caller: CallerDep,
-    pool: PoolDep,
-) -> str:
-    """The participant id when the caller may see that participant; 404 otherwise."""
-    partner_id = await pool.fetchval(
-        "SELECT coalesce(t.partner_id, p.partner_id) FROM participants p"
-        " LEFT JOIN trajectories t USING (participant_id) WHERE p.participant_id = $1",
-        participant_id,
-    )
-    if partner_id is None or not caller.may_see(partner_id):
-        raise _not_found(participant_id)
-    return participant_id
-
-
-VisibleParticipant = Annotated[str, Depends(visible_participant)]
+ParticipantId = Annotated[
+    str,
+    Path(
+        pattern=_ID_PATTERN,
+        description="the opaque participant id",
+        examples=["p-3f2a9c0d1e4b5a6f7081"],
+    ),
+]
 
 
 def _not_found(participant_id: str) -> ApiError:
@@ -125,47 +109,23 @@ def _handle(client: Client, participant_id: str) -> WorkflowHandle[ParticipantTr
     return client.get_workflow_handle_for(ParticipantTrajectory.run, workflow_id(participant_id))
 
 
-async def current_state(client: Client, pool: Pool, participant_id: str) -> ParticipantPublic:
-    """The workflow's own view; the read model's when the workflow cannot answer."""
+async def current_state(
+    client: Client, pool: Pool, participant_id: str, caller: Caller | None = None
+) -> ParticipantPublic:
+    """The workflow's own view, the read model's when the workflow cannot answer; 404 when
+    there is no such participant or `caller` may not see it."""
     try:
-        snapshot = await _handle(client, participant_id).query(
+        snapshot: TrajectorySnapshot | None = await _handle(client, participant_id).query(
             ParticipantTrajectory.snapshot, rpc_timeout=QUERY_TIMEOUT
         )
     except (RPCError, WorkflowQueryFailedError, WorkflowQueryRejectedError) as error:
         log.warning(
             "state_from_read_model", participant_id=participant_id, reason=type(error).__name__
         )
-        return await stored_state(pool, participant_id)
-    return ParticipantPublic.from_snapshot(snapshot)
-
-
-async def stored_state(pool: Pool, participant_id: str) -> ParticipantPublic:
-    """The read model's latest snapshot, or the state of a trajectory that has not reported yet."""
-    row = await pool.fetchrow(
-        "SELECT * FROM trajectories WHERE participant_id = $1", participant_id
-    )
-    if row is not None:
-        return ParticipantPublic.from_row(row)
-    enrolled = await pool.fetchrow(
-        "SELECT partner_id, enrolled_at FROM participants WHERE participant_id = $1",
-        participant_id,
-    )
-    if enrolled is None:
+        snapshot = await trajectories.stored_snapshot(pool, participant_id)
+    if snapshot is None or (caller is not None and not caller.may_see(snapshot.partner_id)):
         raise _not_found(participant_id)
-    return ParticipantPublic(
-        participant_id=participant_id,
-        partner_id=enrolled["partner_id"],
-        phase=Phase.INTAKE,
-        status=Status.ACTIVE,
-        nudge_level=0,
-        milestone_count=0,
-        last_milestone=None,
-        outcome=None,
-        next_deadline=None,
-        last_contact_at=enrolled["enrolled_at"],
-        enrolled_at=enrolled["enrolled_at"],
-        closed_at=None,
-    )
+    return ParticipantPublic.from_snapshot(snapshot)
 
 
 # -- enrol, read, list ----------------------------------------------------------------------------
@@ -174,11 +134,16 @@ async def stored_state(pool: Pool, participant_id: str) -> ParticipantPublic:
 @router.post(
     "",
     status_code=201,
+    response_model=ParticipantPublic,
     dependencies=[Depends(require(Role.BACKEND))],
     summary="Enrol a person and start their trajectory",
     responses={
         200: {"model": ParticipantPublic, "description": "already enrolled: nothing started"},
         201: {"description": "enrolled: the trajectory started"},
+        409: {
+            "model": AlreadyEnrolledPublic,
+            "description": "the person has an open trajectory under another external_ref",
+        },
         503: _REFUSED[503],
     },
 )
@@ -188,9 +153,21 @@ async def enrol_participant(
     client: ClientDep,
     pool: PoolDep,
     settings: SettingsDep,
-) -> ParticipantPublic:
-    """Idempotent on `external_ref`: the same reference again answers 200, starting nothing."""
-    enrolled = await enrol(client, pool, body, day_seconds=settings.seconds_per_day)
+) -> ParticipantPublic | JSONResponse:
+    """Idempotent on `external_ref`: the same reference again answers 200, starting nothing.
+
+    The same person under another reference answers 409 `already_enrolled` with the
+    `participant_id` of their open trajectory.
+    """
+    try:
+        enrolled = await enrol(client, pool, body, day_seconds=settings.seconds_per_day)
+    except AlreadyEnrolled as refusal:
+        answer = AlreadyEnrolledPublic(
+            error="already_enrolled",
+            detail=f"this person has an open trajectory under another reference: {refusal}",
+            participant_id=refusal.participant_id,
+        )
+        return JSONResponse(answer.model_dump(), status_code=409)
     if not enrolled.created:
         response.status_code = 200
     return await current_state(client, pool, enrolled.participant_id)
@@ -203,13 +180,10 @@ async def enrol_participant(
     responses=_NOT_FOUND,
 )
 async def read_participant(
-    participant_id: VisibleParticipant, caller: CallerDep, client: ClientDep, pool: PoolDep
+    participant_id: ParticipantId, caller: CallerDep, client: ClientDep, pool: PoolDep
 ) -> ParticipantPublic:
     """Phase, status, nudge level, milestones (count and last), outcome and next deadline."""
-    state = await current_state(client, pool, participant_id)
-    if not caller.may_see(state.partner_id):  # reassigned meanwhile
-        raise _not_found(participant_id)
-    return state
+    return await current_state(client, pool, participant_id, caller)
 
 
 _CURSOR_ID = re.compile(_ID_PATTERN)
@@ -238,9 +212,7 @@ def _after(cursor: str) -> str:
 async def list_participants(
     caller: CallerDep,
     pool: PoolDep,
-    partner_id: Annotated[
-        str | None, Query(pattern=r"^[a-z][a-z0-9-]{1,31}$", examples=["jes"])
-    ] = None,
+    partner_id: Annotated[str | None, Query(pattern=PARTNER_ID_PATTERN, examples=["jes"])] = None,
     phase: Phase | None = None,
     status: Status | None = None,
     cursor: Annotated[
@@ -253,23 +225,16 @@ async def list_participants(
         if partner_id not in (None, caller.partner_id):
             return ParticipantList(items=[], next_cursor=None)
         partner_id = caller.partner_id
-    filters: list[str] = []
-    values: list[object] = []
-    for column, value in (
-        ("partner_id =", partner_id),
-        ("phase =", phase),
-        ("status =", status),
-        ("participant_id >", _after(cursor) if cursor else None),
-    ):
-        if value is not None:
-            values.append(value)
-            filters.append(f"{column} ${len(values)}")
-    where = f"WHERE {' AND '.join(filters)}" if filters else ""
-    rows = await pool.fetch(
-        f"SELECT * FROM trajectories {where} ORDER BY participant_id LIMIT {limit + 1}", *values
+    snapshots = await trajectories.list_snapshots(
+        pool,
+        partner_id=partner_id,
+        phase=phase,
+        status=status,
+        after=_after(cursor) if cursor else None,
+        limit=limit + 1,
     )
-    items = [ParticipantPublic.from_row(row) for row in rows[:limit]]
-    more = len(rows) > limit
+    items = [ParticipantPublic.from_snapshot(snapshot) for snapshot in snapshots[:limit]]
+    more = len(snapshots) > limit
     return ParticipantList(
         items=items, next_cursor=_cursor(items[-1].participant_id) if more else None
     )
@@ -285,26 +250,27 @@ async def list_participants(
     responses={**_NOT_FOUND, **_REFUSED},
 )
 async def record_milestone(
-    participant_id: VisibleParticipant,
-    body: Annotated[MilestoneCreate, Body(openapi_examples=MILESTONE_EXAMPLES)],
+    participant_id: ParticipantId,
+    body: Annotated[Milestone, Body(openapi_examples=MILESTONE_EXAMPLES)],
     caller: CallerDep,
     client: ClientDep,
     pool: PoolDep,
 ) -> ParticipantPublic:
     """Accepted: 200 with the new state (also for a repeated `milestone_id`, recorded once).
 
-    Not allowed now: 409 with the workflow's reason. The workflow decides, as a Temporal Update
-    whose id is derived from `milestone_id`, so a retried request is the same update.
+    Not allowed now: 409 with the workflow's reason; the same `milestone_id` with other content:
+    409 `milestone_id_reused`. The workflow decides, as a Temporal Update whose id is derived
+    from the milestone id and content, so a retried request is the same update; it also answers
+    404 to a partner that does not hold the participant (any more).
     """
-    if errors := body.payload_errors():
-        raise RequestValidationError(errors)
+    _refuse_server_fields(body)
     recorder = Recorder.CASE_MANAGER if caller.role == Role.CASE_MANAGER else Recorder.PARTNER
-    milestone = body.to_milestone(recorder)
+    milestone = body.model_copy(update={"recorded_by": recorder, "actor": caller.actor})
     try:
         snapshot: TrajectorySnapshot = await _handle(client, participant_id).execute_update(
             ParticipantTrajectory.record_milestone,
             milestone,
-            id=f"milestone-{milestone.milestone_id}",
+            id=f"milestone-{milestone.milestone_id}-{milestone.fingerprint()}",
             rpc_timeout=UPDATE_TIMEOUT,
         )
     except WorkflowUpdateFailedError as error:
@@ -314,21 +280,30 @@ async def record_milestone(
     except RPCError as error:
         if error.status != RPCStatusCode.NOT_FOUND:
             raise
-        recorded = await pool.fetchval(
-            "SELECT true FROM milestones WHERE participant_id = $1 AND milestone_id = $2",
-            participant_id,
-            milestone.milestone_id,
-        )
-        if recorded:  # a retry after the milestone closed the trajectory
-            return await current_state(client, pool, participant_id)
+        state = await current_state(client, pool, participant_id, caller)
+        if await trajectories.milestone_recorded(pool, participant_id, milestone.milestone_id):
+            return state  # a retry after the milestone closed the trajectory
         raise await _not_running("milestone_refused", pool, participant_id) from None
     return ParticipantPublic.from_snapshot(snapshot)
 
 
+SERVER_FIELDS = frozenset({"recorded_by", "actor"})
+"""Set from the caller's key; a body that sets them is refused rather than silently overruled."""
+
+
+def _refuse_server_fields(body: Milestone | SteeringRequest | None) -> None:
+    if body is not None and (sent := sorted(body.model_fields_set & SERVER_FIELDS)):
+        raise ApiError(422, "invalid_request", f"{sent[0]}: set from your API key, not the body")
+
+
 def _refusal(code: str, participant_id: str, error: WorkflowUpdateFailedError) -> ApiError:
     cause = error.cause
-    if isinstance(cause, ApplicationError) and cause.type == "Refused":
+    if isinstance(cause, ApplicationError) and cause.type == REFUSED:
         return ApiError(409, code, cause.message)
+    if isinstance(cause, ApplicationError) and cause.type == NOT_FOUND:
+        return _not_found(participant_id)
+    if isinstance(cause, ApplicationError) and cause.type == REUSED:
+        return ApiError(409, "milestone_id_reused", cause.message)
     log.error("update_failed", participant_id=participant_id, cause=type(cause).__name__)
     return ApiError(500, "internal_error", "the trajectory failed to handle this; it was logged")
 
@@ -341,10 +316,7 @@ def _no_answer() -> ApiError:
 
 async def _not_running(code: str, pool: Pool, participant_id: str) -> ApiError:
     """The workflow is gone: closed (409 with the outcome) or never started (503)."""
-    outcome = await pool.fetchval(
-        "SELECT outcome FROM trajectories WHERE participant_id = $1 AND status = 'closed'",
-        participant_id,
-    )
+    outcome = await trajectories.closed_outcome(pool, participant_id)
     if outcome is not None:
         return ApiError(
             409, code, f"the trajectory is closed ({outcome}); nothing more can be changed"
@@ -358,7 +330,7 @@ async def _not_running(code: str, pool: Pool, participant_id: str) -> ApiError:
 
 # -- steering by case managers --------------------------------------------------------------------
 
-UpdateInput = TypeVar("UpdateInput", bound=BaseModel)
+UpdateInput = TypeVar("UpdateInput", bound=SteeringRequest)
 
 
 async def _steer(
@@ -380,6 +352,7 @@ async def _steer(
     except RPCError as error:
         if error.status != RPCStatusCode.NOT_FOUND:
             raise
+        await current_state(client, pool, participant_id)
         raise await _not_running(code, pool, participant_id) from None
     return ParticipantPublic.from_snapshot(snapshot)
 
@@ -403,13 +376,15 @@ _STEERING = {**_NOT_FOUND, **_REFUSED}
     responses=_STEERING,
 )
 async def pause(
-    participant_id: VisibleParticipant,
+    participant_id: ParticipantId,
+    caller: CallerDep,
     client: ClientDep,
     pool: PoolDep,
-    body: Annotated[Reason | None, Body(openapi_examples=_PAUSE_EXAMPLES)] = None,
+    body: Annotated[PauseRequest | None, Body(openapi_examples=_PAUSE_EXAMPLES)] = None,
 ) -> ParticipantPublic:
     """Stop every clock (illness, parental leave, detention, ...); 409 when paused or closed."""
-    request = PauseRequest(reason=body.reason if body else None)
+    _refuse_server_fields(body)
+    request = (body or PauseRequest()).model_copy(update={"actor": caller.actor})
     return await _steer(
         client, pool, participant_id, ParticipantTrajectory.pause, request, "pause_refused"
     )
@@ -422,13 +397,15 @@ async def pause(
     responses=_STEERING,
 )
 async def resume(
-    participant_id: VisibleParticipant,
+    participant_id: ParticipantId,
+    caller: CallerDep,
     client: ClientDep,
     pool: PoolDep,
-    body: Annotated[Reason | None, Body(openapi_examples=_RESUME_EXAMPLES)] = None,
+    body: Annotated[ResumeRequest | None, Body(openapi_examples=_RESUME_EXAMPLES)] = None,
 ) -> ParticipantPublic:
     """Restart the clocks where they stopped; 409 when the trajectory is not paused."""
-    request = ResumeRequest(reason=body.reason if body else None)
+    _refuse_server_fields(body)
+    request = (body or ResumeRequest()).model_copy(update={"actor": caller.actor})
     return await _steer(
         client, pool, participant_id, ParticipantTrajectory.resume, request, "resume_refused"
     )
@@ -441,10 +418,19 @@ async def resume(
     responses=_STEERING,
 )
 async def reassign(
-    participant_id: VisibleParticipant, body: Reassignment, client: ClientDep, pool: PoolDep
+    participant_id: ParticipantId,
+    body: ReassignRequest,
+    caller: CallerDep,
+    client: ClientDep,
+    pool: PoolDep,
 ) -> ParticipantPublic:
     """From now on the new partner's steps apply and only that partner sees the participant."""
-    request = ReassignRequest(partner_id=body.partner_id, reason=body.reason)
+    try:
+        known_partner(body.partner_id)
+    except ValueError as error:
+        raise ApiError(422, "invalid_request", f"partner_id: {error}") from None
+    _refuse_server_fields(body)
+    request = body.model_copy(update={"actor": caller.actor})
     return await _steer(
         client, pool, participant_id, ParticipantTrajectory.reassign, request, "reassign_refused"
     )
@@ -457,10 +443,15 @@ async def reassign(
     responses=_STEERING,
 )
 async def close(
-    participant_id: VisibleParticipant, body: Closure, client: ClientDep, pool: PoolDep
+    participant_id: ParticipantId,
+    body: CloseRequest,
+    caller: CallerDep,
+    client: ClientDep,
+    pool: PoolDep,
 ) -> ParticipantPublic:
     """End the trajectory with `outcome`; 409 when it is already closed."""
-    request = CloseRequest(outcome=body.outcome, reason=body.reason)
+    _refuse_server_fields(body)
+    request = body.model_copy(update={"actor": caller.actor})
     return await _steer(
         client, pool, participant_id, ParticipantTrajectory.close, request, "close_refused"
     )

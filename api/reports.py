@@ -1,15 +1,17 @@
 """Programme reports for backend services and case managers (DESIGN §5, §8, §9).
 
 JSON holds every table of the report; `?format=csv` answers one table as CSV, the funnel unless
-`?table=` names another (the same files `python -m starter report` writes).
+`?table=` names another (the same files `python -m starter report` writes). `?from=` and `?to=`
+limit every figure to a period (`docs/reports.md` says how each figure counts in it).
 """
 
+from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
 
 from api.deps import PoolDep, SettingsDep, current_caller, require
-from api.errors import ErrorPublic
+from api.errors import ApiError, ErrorPublic
 from readmodel import reports
 from reporting.figures import TABLES, ProgrammeReport, Table
 from reporting.tables import table_csv
@@ -22,7 +24,10 @@ router = APIRouter(
     responses={
         401: {"model": ErrorPublic, "description": "no API key, or an unknown or revoked one"},
         403: {"model": ErrorPublic, "description": "partners do not read programme reports"},
-        422: {"model": ErrorPublic, "description": "unknown format or table"},
+        422: {
+            "model": ErrorPublic,
+            "description": "unknown format or table, a malformed date, or `from` after `to`",
+        },
     },
 )
 
@@ -46,10 +51,23 @@ async def programme_report(
     table: Annotated[
         Table, Query(description=f"the table to answer as CSV: {', '.join(TABLES)}")
     ] = "funnel",
+    period_from: Annotated[
+        date | None, Query(alias="from", description="first day counted (YYYY-MM-DD, Brussels)")
+    ] = None,
+    period_to: Annotated[
+        date | None, Query(alias="to", description="last day counted (YYYY-MM-DD, Brussels)")
+    ] = None,
 ) -> ProgrammeReport | Response:
     """Funnel, phases, outcomes, time to offer, training, nudge effect and ESF+ indicators."""
+    if period_from is not None and period_to is not None and period_from > period_to:
+        raise ApiError(422, "invalid_request", "from: the period starts after it ends (to)")
     async with pool.acquire() as con:
-        report = await reports.programme_report(con, day_seconds=settings.seconds_per_day)
+        report = await reports.programme_report(
+            con,
+            day_seconds=settings.seconds_per_day,
+            period_from=period_from,
+            period_to=period_to,
+        )
     if report_format == "csv":
         return Response(
             table_csv(report, table),

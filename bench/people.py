@@ -18,8 +18,17 @@ def national_number(born: date, counter: int) -> str:
     return f"{nine}{check:02d}"
 
 
-def write_cohort(path: Path, rows: int, seed: int = 7) -> str:
-    """`rows` eligible youths spread over every partner; returns the references' prefix."""
+def birth_date(anchor: date, n: int, spread: int) -> date:
+    """A birth date at which counter `n % 997 + 1` is used once: one person, one number.
+
+    People sharing a counter are 7 days apart per 997 rows; `spread` (0-6) varies the rest.
+    """
+    return anchor - timedelta(days=19 * 365 + n // 997 * 7 + spread)
+
+
+def write_cohort(path: Path, rows: int, first: int = 0, seed: int = 7) -> str:
+    """`rows` eligible youths spread over every partner, numbered from `first` (people with
+    other numbers have other national numbers); returns the references' prefix."""
     pick = random.Random(seed)
     programmes = load_programmes()
     partners = sorted(programmes)
@@ -29,9 +38,9 @@ def write_cohort(path: Path, rows: int, seed: int = 7) -> str:
     with path.open("w", newline="", encoding="utf-8") as file:
         writer = csv.writer(file)
         writer.writerow(COLUMNS)
-        for n in range(rows):
+        for n in range(first, first + rows):
             partner = partners[n % len(partners)]
-            born = today - timedelta(days=pick.randint(19 * 365, 29 * 365))
+            born = birth_date(today, n, pick.randint(0, 6))
             writer.writerow(
                 [
                     f"{prefix}-{n:06d}",

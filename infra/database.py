@@ -12,6 +12,14 @@ from asyncpg.pool import PoolConnectionProxy
 from infra.settings import Settings
 
 Pool: TypeAlias = "asyncpg.Pool[asyncpg.Record]"
+DATABASE_DOWN: tuple[type[Exception], ...] = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+)
+"""What PostgreSQL being away (stopped, failing over, stalled) looks like to asyncpg."""
+
 Connection: TypeAlias = "asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]"
 """A connection on its own or borrowed from the pool."""
 

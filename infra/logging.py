@@ -13,6 +13,8 @@ import temporalio.activity
 import temporalio.workflow
 from structlog.typing import EventDict, Processor, WrappedLogger
 
+from infra.tracing import add_trace_ids
+
 _HANDLER_NAME = "parcours"
 _TEMPORAL_EXTRA = ("temporal_workflow", "temporal_activity")
 _RENAMED = {"workflow_run_id": "run_id"}
@@ -39,6 +41,7 @@ def configure_logging(level: str = "INFO") -> None:
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
+        add_trace_ids,
     ]
     renderer: list[Processor]
     if sys.stdout.isatty():

@@ -8,6 +8,9 @@ keeps every programme count.
 `python -m starter erase PARTICIPANT_ID` is the command line (`starter/erasure.py`).
 """
 
+import hashlib
+import hmac
+import re
 import secrets
 from datetime import date
 
@@ -17,12 +20,15 @@ from pydantic import BaseModel, ConfigDict
 from infra.codec import KEY_BYTES, Keyring, configured_keyring, seal, unseal
 from infra.database import Connection
 from infra.settings import get_settings
+from trajectory.actors import Actor
 from trajectory.enrolment import DeclaredStatus, Person
 from trajectory.niss import InvalidNiss, parse_niss
 
 MASTER_KEY_PURPOSE = "parcours/person-data-keys"
 """Master keys are derived from the payload keys for this purpose alone: a codec server that
 decrypts payloads cannot unwrap a data key."""
+FINGERPRINT_PURPOSE = "parcours/person-fingerprints"
+"""Fingerprint keys are derived for this purpose alone: they neither decrypt nor unwrap."""
 
 log = structlog.stdlib.get_logger(__name__)
 
@@ -35,7 +41,12 @@ LEFT JOIN person_keys k USING (participant_id)
 WHERE p.participant_id = $1
 """
 
-_AUDIT = "INSERT INTO personal_data_reads (participant_id, reader, purpose) VALUES ($1, $2, $3)"
+_AUDIT = """
+INSERT INTO personal_data_reads (
+    participant_id, reader, purpose, actor_role, actor_partner_id, actor_key_id, actor_user_id
+)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+"""
 
 _INSERT_KEY = """
 INSERT INTO person_keys (participant_id, master_key_id, wrapped_key) VALUES ($1, $2, $3)
@@ -68,6 +79,8 @@ UPDATE persons SET sealed = NULL, ({_CLEAR_COLUMNS}) = (NULL, NULL, NULL, NULL, 
 WHERE participant_id = $1
 """
 
+_FORGET_FINGERPRINT = "DELETE FROM person_fingerprints WHERE participant_id = $1"
+
 _PSEUDONYMISE = """
 UPDATE participants SET external_ref = 'erased:' || participant_id WHERE participant_id = $1
 """
@@ -88,6 +101,19 @@ class PersonalFields(BaseModel):
 
 def _master_keys(keyring: Keyring | None) -> Keyring:
     return (keyring or configured_keyring(get_settings())).derive(MASTER_KEY_PURPOSE)
+
+
+def fingerprints(national_number: str, *, keyring: Keyring | None = None) -> list[bytes]:
+    """Keyed hashes (HMAC-SHA256) of the number's digits, under the current key first.
+
+    The same person always gives the same fingerprint under one key, and nobody without the key
+    can tell whose it is; older keys of the keyring still find people fingerprinted before a
+    rotation.
+    """
+    keys = (keyring or configured_keyring(get_settings())).derive(FINGERPRINT_PURPOSE)
+    digits = re.sub(r"[^0-9]", "", national_number).encode()
+    ordered = [keys.current, *(key_id for key_id in keys.keys if key_id != keys.current)]
+    return [hmac.new(keys.key(key_id), digits, hashlib.sha256).digest() for key_id in ordered]
 
 
 def _context(kind: str, participant_id: str) -> bytes:
@@ -147,12 +173,14 @@ async def read_person(
     reader: str,
     *,
     purpose: str,
+    actor: Actor | None = None,
     keyring: Keyring | None = None,
 ) -> Person | None:
     """The person behind a participant, recorded as read by `reader` for `purpose`.
 
     `reader` names who reads, as `role:key_id` for an API caller (`partner:jes:key_id` for a
-    partner) or `worker:activity` for the engine. None when unknown or erased.
+    partner) or `worker:activity` for the engine; `actor` is the caller (None: the engine).
+    None when unknown or erased.
     """
     row = await con.fetchrow(_READ, participant_id)
     if row is None:
@@ -170,7 +198,8 @@ async def read_person(
         fields = PersonalFields.model_validate(dict(row))
     else:
         return None
-    await con.execute(_AUDIT, participant_id, reader, purpose)
+    who = (actor.role, actor.partner_id, actor.key_id, actor.user_id) if actor else (None,) * 4
+    await con.execute(_AUDIT, participant_id, reader, purpose, *who)
     return Person.model_validate(
         {**fields.model_dump(), "postcode": row["postcode"], "language": row["language"]}
     )
@@ -203,8 +232,8 @@ async def seal_clear_persons(con: Connection, *, keyring: Keyring | None = None)
 async def erase_person(con: Connection, participant_id: str) -> bool:
     """Erase a person's personal data for good; False when unknown or erased before.
 
-    The data key and the ciphertext go, and the PES reference is replaced by a pseudonym; the
-    participant, trajectory, milestones and every count stay.
+    The data key, the ciphertext and the national number's fingerprint go, and the PES reference
+    is replaced by a pseudonym; the participant, trajectory, milestones and every count stay.
     """
     async with con.transaction():
         if (
@@ -217,6 +246,7 @@ async def erase_person(con: Connection, participant_id: str) -> bool:
         if await con.fetchval(_SHRED_KEY, participant_id) is None:
             return False
         await con.execute(_ERASE_PERSON, participant_id)
+        await con.execute(_FORGET_FINGERPRINT, participant_id)
         await con.execute(_PSEUDONYMISE, participant_id)
     log.info("personal_data_erased", participant_id=participant_id)
     return True

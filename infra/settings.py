@@ -1,4 +1,8 @@
-"""Process configuration from the environment, with embedded defaults on one machine (DESIGN §7)."""
+"""Process configuration from the environment, with embedded defaults on one machine (DESIGN §7).
+
+`PARCOURS_ENV` has no default: `make dev` and the tests say `development`, a deployment says
+`production`, which refuses to start without a database and payload keys.
+"""
 
 from functools import cache
 from pathlib import Path
@@ -22,6 +26,20 @@ class Settings(BaseSettings):
     temporal_tls_key: Path | None = Field(
         default=None, validation_alias="TEMPORAL_TLS_KEY", description="client private key (mTLS)"
     )
+    temporal_tls_ca: Path | None = Field(
+        default=None,
+        validation_alias="TEMPORAL_TLS_CA",
+        description="CA of a self-hosted frontend's certificate; None trusts the system's CAs",
+    )
+    temporal_tls_server_name: str | None = Field(
+        default=None, validation_alias="TEMPORAL_TLS_SERVER_NAME"
+    )
+    temporal_api_key: SecretStr | None = Field(
+        default=None,
+        validation_alias="TEMPORAL_API_KEY",
+        repr=False,
+        description="Temporal Cloud API key, instead of a client certificate",
+    )
     database_url: str | None = Field(
         default=None,
         validation_alias="DATABASE_URL",
@@ -37,9 +55,52 @@ class Settings(BaseSettings):
     )
     api_host: str = Field(default="127.0.0.1", validation_alias="PARCOURS_API_HOST")
     api_port: int = Field(default=8000, ge=1, le=65535, validation_alias="PARCOURS_API_PORT")
+    key_cache_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        validation_alias="PARCOURS_KEY_CACHE_SECONDS",
+        description="how long an API replica trusts a key it read; a revocation waits this long",
+    )
     ui_port: int = Field(default=8233, ge=1, le=65535, validation_alias="PARCOURS_UI_PORT")
-    environment: Literal["development", "production"] = Field(
-        default="development", validation_alias="PARCOURS_ENV"
+    environment: Literal["development", "production"] = Field(validation_alias="PARCOURS_ENV")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", validation_alias="PARCOURS_LOG_LEVEL"
+    )
+    metrics_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        validation_alias="PARCOURS_METRICS_PORT",
+        description="where the worker serves the SDK's Prometheus metrics; None serves none",
+    )
+    tracing: bool = Field(
+        default=False,
+        validation_alias="PARCOURS_TRACING",
+        description="OpenTelemetry spans to the OTLP endpoint of OTEL_EXPORTER_OTLP_ENDPOINT",
+    )
+    worker_workflow_tasks: int = Field(
+        default=100,
+        ge=2,
+        validation_alias="PARCOURS_WORKER_WORKFLOW_TASKS",
+        description="workflow tasks one worker runs at once",
+    )
+    worker_activities: int = Field(
+        default=100,
+        ge=1,
+        validation_alias="PARCOURS_WORKER_ACTIVITIES",
+        description="activities one worker runs at once; keep below the database pool's size",
+    )
+    worker_cached_workflows: int = Field(
+        default=1000,
+        ge=0,
+        validation_alias="PARCOURS_WORKER_CACHED_WORKFLOWS",
+        description="trajectories one worker keeps in memory between their tasks",
+    )
+    workflow_sandbox: bool = Field(
+        default=True,
+        validation_alias="PARCOURS_WORKFLOW_SANDBOX",
+        description="run workflow code in the SDK's sandbox; off saves a quarter of the memory "
+        "per cached trajectory, and tests and `make dev` keep it on to catch non-determinism",
     )
     codec_keys: SecretStr | None = Field(
         default=None,
@@ -80,8 +141,12 @@ class Settings(BaseSettings):
             raise ValueError("TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together")
         if self.temporal_tls_cert is not None and not self.temporal_tls:
             raise ValueError("a client certificate needs TEMPORAL_TLS=true")
+        if self.temporal_api_key is not None and not self.temporal_tls:
+            raise ValueError("TEMPORAL_API_KEY needs TEMPORAL_TLS=true")
         if self.environment == "production" and self.database_url is None:
             raise ValueError("DATABASE_URL is required in production (no embedded PostgreSQL)")
+        if self.environment == "production" and self.codec_keys is None:
+            raise ValueError("PARCOURS_CODEC_KEYS is required in production (no development key)")
         return self
 
 

@@ -11,11 +11,13 @@ from temporalio.api.operatorservice.v1 import (
     ListSearchAttributesRequest,
 )
 from temporalio.client import Client
+from temporalio.runtime import Runtime
 from temporalio.service import RPCError, RPCStatusCode, TLSConfig
 
 from infra.codec import configured_keyring, data_converter
 from infra.contract import SEARCH_ATTRIBUTES
 from infra.settings import Settings, get_settings
+from infra.tracing import tracing_interceptors
 
 log = structlog.stdlib.get_logger(__name__)
 
@@ -24,22 +26,33 @@ def _tls(settings: Settings) -> TLSConfig | bool:
     """TLS as configured: off, server-authenticated, or mutual with a client certificate."""
     if not settings.temporal_tls:
         return False
-    if settings.temporal_tls_cert is None or settings.temporal_tls_key is None:
+    cert, key, ca = settings.temporal_tls_cert, settings.temporal_tls_key, settings.temporal_tls_ca
+    if cert is None and ca is None and settings.temporal_tls_server_name is None:
         return True
     return TLSConfig(
-        client_cert=settings.temporal_tls_cert.read_bytes(),
-        client_private_key=settings.temporal_tls_key.read_bytes(),
+        server_root_ca_cert=ca.read_bytes() if ca else None,
+        domain=settings.temporal_tls_server_name,
+        client_cert=cert.read_bytes() if cert else None,
+        client_private_key=key.read_bytes() if key else None,
     )
 
 
-async def connect(settings: Settings | None = None) -> Client:
-    """A client for the configured address and namespace, speaking encrypted pydantic."""
+async def connect(settings: Settings | None = None, runtime: Runtime | None = None) -> Client:
+    """A client for the configured address and namespace, speaking encrypted pydantic.
+
+    Authenticated by client certificate (self-hosted mTLS) or API key (Temporal Cloud); traced
+    when `PARCOURS_TRACING` is on; `runtime` carries the worker's metrics.
+    """
     settings = settings or get_settings()
+    api_key = settings.temporal_api_key
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
         tls=_tls(settings),
+        api_key=api_key.get_secret_value() if api_key else None,
         data_converter=data_converter(configured_keyring(settings)),
+        interceptors=tracing_interceptors(settings),
+        runtime=runtime,
     )
 
 

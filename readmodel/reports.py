@@ -1,19 +1,24 @@
 """The programme report from the read model: every figure is aggregated by PostgreSQL.
 
 Each query groups by partner and by `()` (every partner together) with GROUPING SETS, so only
-a handful of rows per table comes back, whatever the number of participants. All queries read
-one snapshot (a repeatable-read, read-only transaction), so the tables agree with each other.
-Durations are in programme days, as the trajectories count them (`PARCOURS_SECONDS_PER_DAY`).
+a handful of rows per table comes back, whatever the number of participants; the ESF+ tables
+group by gender as well. All queries read one snapshot (a repeatable-read, read-only
+transaction), so the tables agree with each other. Durations are in programme days, as the
+trajectories count them (`PARCOURS_SECONDS_PER_DAY`). Every query takes the period as $1 and $2
+(first and last day in Brussels, either may be null): `docs/reports.md` says what each figure
+counts in it.
 """
 
-from collections.abc import Iterable
-from datetime import UTC, datetime
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime
 
 import asyncpg
 
 from infra.database import Connection
 from reporting.figures import (
     CONTACT_WINDOW_DAYS,
+    FOLLOW_UP_WINDOW_DAYS,
+    GENDERS,
     SIX_MONTHS_DAYS,
     STAGES,
     YOUTH_GUARANTEE_DAYS,
@@ -24,9 +29,11 @@ from reporting.figures import (
     OutcomeCount,
     PhaseCount,
     ProgrammeReport,
+    TargetProgress,
     TimeToOffer,
     share,
 )
+from reporting.targets import Targets, load_targets
 from trajectory.milestones import MilestoneType as M
 from trajectory.phases import Outcome, Phase, Status
 
@@ -51,19 +58,46 @@ _NOT_COACHING = ", ".join(
 """Milestones that may be recorded in coaching without being coaching: a plain contact, an
 offer, a placement, training, leaving. Every other step of a partner's coaching phase is."""
 
-# Everyone enrolled, with the partner they are with now; a trajectory the worker has not written
-# yet stands at intake. `taking_part` leaves out those found ineligible at intake, and `left_at`
-# is when a participant left: for follow-up, or by closing early.
+
+def _in_period(moment: str) -> str:
+    """SQL: `moment` falls on a day of the report's period ($1 to $2, in Brussels)."""
+    return (
+        f"({moment} AT TIME ZONE 'Europe/Brussels')::date"
+        " BETWEEN coalesce($1::date, '-infinity') AND coalesce($2::date, 'infinity')"
+    )
+
+
+# Everyone enrolled, with the partner they are with now and those that held them at entry, at
+# their first offer, on leaving and on closing (`partner_at`; the partner now when no stint is
+# recorded); a trajectory the worker has not written yet stands at intake. `taking_part` leaves
+# out those found ineligible at intake, and `left_at` is when a participant left: for follow-up,
+# or by closing early.
 _PEOPLE = """
 people AS (
     SELECT p.participant_id,
            coalesce(t.partner_id, p.partner_id) AS partner_id,
+           coalesce(
+               partner_at(p.participant_id, p.enrolled_at), t.partner_id, p.partner_id
+           ) AS entry_partner,
+           coalesce(
+               partner_at(p.participant_id, t.first_offer_at), t.partner_id, p.partner_id
+           ) AS offer_partner,
+           coalesce(
+               partner_at(p.participant_id, coalesce(t.left_at, t.closed_at)),
+               t.partner_id,
+               p.partner_id
+           ) AS leaving_partner,
+           coalesce(
+               partner_at(p.participant_id, t.closed_at), t.partner_id, p.partner_id
+           ) AS closing_partner,
            p.enrolled_at,
+           p.pes_registered_on AS registered_on,
            coalesce(t.phase, 'intake') AS phase,
            coalesce(t.status, 'active') AS status,
            t.outcome,
            t.outcome IS DISTINCT FROM 'ineligible' AS taking_part,
            t.first_offer_at,
+           t.closed_at,
            coalesce(t.left_at, t.closed_at) AS left_at
     FROM participants p
     LEFT JOIN trajectories t USING (participant_id)
@@ -101,6 +135,7 @@ LEFT JOIN past_assessment USING (participant_id)
 LEFT JOIN steps USING (participant_id)
 LEFT JOIN follow_up_checks six
        ON six.participant_id = people.participant_id AND six.name = '6_months'
+WHERE {_in_period("people.enrolled_at")}
 GROUP BY GROUPING SETS ((people.partner_id), ())
 ORDER BY people.partner_id NULLS LAST
 """
@@ -109,6 +144,7 @@ _PHASES = f"""
 WITH {_PEOPLE}
 SELECT partner_id, phase, status, count(*) AS participants
 FROM people
+WHERE {_in_period("enrolled_at")}
 GROUP BY GROUPING SETS ((partner_id, phase, status), (phase, status))
 ORDER BY partner_id NULLS LAST, array_position(ARRAY[{_ORDER_PHASES}], phase),
          array_position(ARRAY[{_ORDER_STATUSES}], status)
@@ -116,34 +152,44 @@ ORDER BY partner_id NULLS LAST, array_position(ARRAY[{_ORDER_PHASES}], phase),
 
 _OUTCOMES = f"""
 WITH {_PEOPLE}
-SELECT partner_id, outcome, count(*) AS participants,
-       (sum(count(*)) OVER (PARTITION BY grouping(partner_id), partner_id))::bigint AS closed
+SELECT closing_partner AS partner_id, outcome, count(*) AS participants,
+       (sum(count(*)) OVER (
+           PARTITION BY grouping(closing_partner), closing_partner
+       ))::bigint AS closed
 FROM people
-WHERE outcome IS NOT NULL
-GROUP BY GROUPING SETS ((partner_id, outcome), (outcome))
+WHERE outcome IS NOT NULL AND {_in_period("closed_at")}
+GROUP BY GROUPING SETS ((closing_partner, outcome), (outcome))
 ORDER BY partner_id NULLS LAST, count(*) DESC, outcome
 """
 
-# $1 is the length of a programme day in seconds.
+# $3 is the length of a programme day in seconds. The clock starts at registration with the
+# PES when the backend gave that day (midnight in Brussels), else at enrolment.
 _TIME_TO_OFFER = f"""
-WITH {_PEOPLE}
+WITH {_PEOPLE},
+clocks AS (
+    SELECT offer_partner AS partner_id, first_offer_at,
+           coalesce(
+               (registered_on::timestamp AT TIME ZONE 'Europe/Brussels'), enrolled_at
+           ) AS clock_from
+    FROM people
+    WHERE taking_part AND {_in_period("enrolled_at")}
+)
 SELECT partner_id,
        count(*) AS participants,
        count(first_offer_at) AS offered,
        percentile_cont(0.5) WITHIN GROUP (
-           ORDER BY extract(epoch FROM first_offer_at - enrolled_at) / $1::float8
+           ORDER BY extract(epoch FROM first_offer_at - clock_from) / $3::float8
        ) AS median_days_to_offer,
        count(*) FILTER (
-           WHERE first_offer_at - enrolled_at
-                 <= make_interval(secs => {YOUTH_GUARANTEE_DAYS} * $1::float8)
+           WHERE first_offer_at - clock_from
+                 <= make_interval(secs => {YOUTH_GUARANTEE_DAYS} * $3::float8)
        ) AS offered_within_4_months
-FROM people
-WHERE taking_part
+FROM clocks
 GROUP BY GROUPING SETS ((partner_id), ())
 ORDER BY partner_id NULLS LAST
 """
 
-_TRAINING = """
+_TRAINING = f"""
 SELECT c.course_id, c.title, c.provider, c.seats,
        count(*) AS requests,
        count(*) FILTER (WHERE s.status = 'waiting') AS waiting,
@@ -155,24 +201,26 @@ SELECT c.course_id, c.title, c.provider, c.seats,
        count(s.qualification) AS qualifications
 FROM seat_requests s
 JOIN courses c USING (course_id)
+WHERE {_in_period("s.requested_at")}
 GROUP BY c.course_id
 ORDER BY c.course_id
 """
 
-# $1 is the report's time, $2 the length of a programme day in seconds. A nudge is judged once its
+# $3 is the report's time, $4 the length of a programme day in seconds. A nudge is judged once its
 # window is over.
 _NUDGE_EFFECT = f"""
 SELECT partner_id, level, channel,
        count(*) AS nudges,
-       count(*) FILTER (WHERE $1::timestamptz - sent_at >= window_length) AS judged,
+       count(*) FILTER (WHERE $3::timestamptz - sent_at >= window_length) AS judged,
        count(*) FILTER (
-           WHERE $1::timestamptz - sent_at >= window_length
+           WHERE $3::timestamptz - sent_at >= window_length
              AND contact_at - sent_at <= window_length
        ) AS contact_within_7_days,
        percentile_cont(0.5) WITHIN GROUP (
-           ORDER BY extract(epoch FROM contact_at - sent_at) / $2::float8
+           ORDER BY extract(epoch FROM contact_at - sent_at) / $4::float8
        ) AS median_days_to_contact
-FROM nudges, make_interval(secs => {CONTACT_WINDOW_DAYS} * $2::float8) AS window_length
+FROM nudges, make_interval(secs => {CONTACT_WINDOW_DAYS} * $4::float8) AS window_length
+WHERE {_in_period("sent_at")}
 GROUP BY GROUPING SETS (
     (partner_id, level, channel), (partner_id), (level, channel), (level), (channel), ()
 )
@@ -188,7 +236,8 @@ _SENSITIVE_COUNTS = ",\n".join(
 
 _ESF_AT_ENTRY = f"""
 WITH {_PEOPLE}
-SELECT people.partner_id,
+SELECT people.entry_partner AS partner_id,
+       coalesce(e.gender, 'not_recorded') AS gender,
        count(*) AS participants,
        count(e.participant_id) AS entry_profiles,
        count(*) FILTER (
@@ -197,7 +246,10 @@ SELECT people.partner_id,
        count(*) FILTER (WHERE e.labour_status = 'long_term_unemployed') AS long_term_unemployed,
        count(*) FILTER (WHERE e.labour_status = 'inactive') AS inactive,
        count(*) FILTER (WHERE e.labour_status = 'employed') AS employed,
-       count(*) FILTER (WHERE e.age_at_entry < 30) AS aged_18_29,
+       count(*) FILTER (WHERE e.age_at_entry < 18) AS below_18,
+       count(*) FILTER (WHERE e.age_at_entry BETWEEN 18 AND 29) AS aged_18_29,
+       count(*) FILTER (WHERE e.age_at_entry >= 55) AS aged_55_and_over,
+       0 AS living_in_rural_areas,
        count(*) FILTER (WHERE e.education_level = 'isced_0_2') AS isced_0_2,
        count(*) FILTER (WHERE e.education_level = 'isced_3_4') AS isced_3_4,
        count(*) FILTER (WHERE e.education_level = 'isced_5_8') AS isced_5_8,
@@ -207,42 +259,75 @@ SELECT people.partner_id,
        {_SENSITIVE_COUNTS}
 FROM people
 LEFT JOIN entry_profiles e USING (participant_id)
-WHERE people.taking_part
-GROUP BY GROUPING SETS ((people.partner_id), ())
-ORDER BY people.partner_id NULLS LAST
+WHERE people.taking_part AND {_in_period("people.enrolled_at")}
+GROUP BY GROUPING SETS (
+    (people.entry_partner), (), (people.entry_partner, coalesce(e.gender, 'not_recorded')),
+    (coalesce(e.gender, 'not_recorded'))
+)
 """
 
-# $1 is the report's time, $2 the length of a programme day in seconds: "six months after
-# leaving" counts those who left at least six months before.
+# $3 is the report's time, $4 the length of a programme day in seconds: "six months after
+# leaving" counts those who left at least six months before. Participants are those enrolled in
+# the period, leavers those who left in it. A qualification recorded with `training_completed`
+# up to four weeks after leaving counts as gained on leaving, whatever the check-in said.
 _ESF_RESULTS = f"""
 WITH {_PEOPLE},
+leavers AS (
+    SELECT participant_id, left_at FROM people WHERE {_in_period("left_at")}
+),
 left_long_enough AS (
-    SELECT participant_id FROM people
-    WHERE left_at <= $1::timestamptz - make_interval(secs => {SIX_MONTHS_DAYS} * $2::float8)
+    SELECT participant_id FROM leavers
+    WHERE left_at <= $3::timestamptz - make_interval(secs => {SIX_MONTHS_DAYS} * $4::float8)
+),
+qualified AS (
+    SELECT DISTINCT m.participant_id FROM milestones m JOIN leavers people USING (participant_id)
+    WHERE m.type = 'training_completed' AND m.payload ? 'qualification'
+      AND m.occurred_at <= people.left_at
+                           + make_interval(secs => {FOLLOW_UP_WINDOW_DAYS} * $4::float8)
 )
-SELECT people.partner_id,
-       count(*) AS participants,
-       count(people.left_at) AS leavers,
+SELECT people.leaving_partner AS partner_id,
+       coalesce(e.gender, 'not_recorded') AS gender,
+       count(*) FILTER (WHERE {_in_period("people.enrolled_at")}) AS participants,
+       count(left_in_period.participant_id) AS leavers,
        count(leaving.answered_at) AS on_leaving_answered,
        count(*) FILTER (WHERE leaving.job_searching) AS job_searching_on_leaving,
        count(*) FILTER (
            WHERE leaving.in_education_or_training
        ) AS in_education_or_training_on_leaving,
-       count(*) FILTER (WHERE leaving.qualification_gained) AS qualification_on_leaving,
+       count(*) FILTER (
+           WHERE leaving.qualification_gained OR qualified.participant_id IS NOT NULL
+       ) AS qualification_on_leaving,
        count(*) FILTER (WHERE leaving.in_employment) AS in_employment_on_leaving,
        count(long_ago.participant_id) AS left_6_months_ago,
        count(six.answered_at) AS answered_6_months_after_leaving,
-       count(*) FILTER (WHERE six.in_employment) AS in_employment_6_months_after_leaving
+       count(*) FILTER (WHERE six.in_employment) AS in_employment_6_months_after_leaving,
+       count(*) FILTER (
+           WHERE six.in_employment AND e.labour_status IS DISTINCT FROM 'employed'
+       ) AS improved_situation_6_months_after_leaving
 FROM people
+LEFT JOIN entry_profiles e USING (participant_id)
+LEFT JOIN leavers left_in_period ON left_in_period.participant_id = people.participant_id
 LEFT JOIN follow_up_checks leaving
-       ON leaving.participant_id = people.participant_id AND leaving.name = 'on_leaving'
-      AND people.left_at IS NOT NULL
+       ON leaving.participant_id = left_in_period.participant_id AND leaving.name = 'on_leaving'
+LEFT JOIN qualified ON qualified.participant_id = people.participant_id
 LEFT JOIN left_long_enough long_ago ON long_ago.participant_id = people.participant_id
 LEFT JOIN follow_up_checks six
        ON six.participant_id = long_ago.participant_id AND six.name = '6_months'
 WHERE people.taking_part
-GROUP BY GROUPING SETS ((people.partner_id), ())
-ORDER BY people.partner_id NULLS LAST
+  AND ({_in_period("people.enrolled_at")} OR {_in_period("people.left_at")})
+GROUP BY GROUPING SETS (
+    (people.leaving_partner), (), (people.leaving_partner, coalesce(e.gender, 'not_recorded')),
+    (coalesce(e.gender, 'not_recorded'))
+)
+"""
+
+_REACHED = f"""
+WITH {_PEOPLE}
+SELECT entry_partner AS partner_id, count(*) AS participants
+FROM people
+WHERE taking_part
+  AND (enrolled_at AT TIME ZONE 'Europe/Brussels')::date <= coalesce($1::date, 'infinity')
+GROUP BY GROUPING SETS ((entry_partner), ())
 """
 
 _AT_ENTRY: tuple[tuple[str, str], ...] = (
@@ -250,7 +335,10 @@ _AT_ENTRY: tuple[tuple[str, str], ...] = (
     ("long_term_unemployed", "entry_profiles"),
     ("inactive", "entry_profiles"),
     ("employed", "entry_profiles"),
+    ("below_18", "entry_profiles"),
     ("aged_18_29", "entry_profiles"),
+    ("aged_55_and_over", "entry_profiles"),
+    ("living_in_rural_areas", "entry_profiles"),
     ("isced_0_2", "entry_profiles"),
     ("isced_3_4", "entry_profiles"),
     ("isced_5_8", "entry_profiles"),
@@ -275,29 +363,42 @@ _RESULTS: tuple[tuple[str, str], ...] = (
     ("left_6_months_ago", "leavers"),
     ("answered_6_months_after_leaving", "left_6_months_ago"),
     ("in_employment_6_months_after_leaving", "left_6_months_ago"),
+    ("improved_situation_6_months_after_leaving", "left_6_months_ago"),
 )
 
 
 async def programme_report(
-    con: Connection, *, now: datetime | None = None, day_seconds: float = 86400.0
+    con: Connection,
+    *,
+    now: datetime | None = None,
+    day_seconds: float = 86400.0,
+    period_from: date | None = None,
+    period_to: date | None = None,
+    targets: Targets | None = None,
 ) -> ProgrammeReport:
-    """The whole report as the read model stands at `now` (default: the present).
+    """The whole report as the read model stands at `now` (default: the present), limited to
+    the days from `period_from` to `period_to` (Brussels days, both included; open when None).
 
     Durations count programme days of `day_seconds`, as the trajectories do (the demo's last a
-    second).
+    second). Progress is measured against `targets` (default: the configured ones).
     """
     now = now or datetime.now(UTC)
+    targets = targets or load_targets()
+    period = (period_from, period_to)
     async with con.transaction(isolation="repeatable_read", readonly=True):
-        funnel = await con.fetch(_FUNNEL)
-        phases = await con.fetch(_PHASES)
-        outcomes = await con.fetch(_OUTCOMES)
-        offers = await con.fetch(_TIME_TO_OFFER, day_seconds)
-        training = await con.fetch(_TRAINING)
-        nudges = await con.fetch(_NUDGE_EFFECT, now, day_seconds)
-        at_entry = await con.fetch(_ESF_AT_ENTRY)
-        results = await con.fetch(_ESF_RESULTS, now, day_seconds)
+        funnel = await con.fetch(_FUNNEL, *period)
+        phases = await con.fetch(_PHASES, *period)
+        outcomes = await con.fetch(_OUTCOMES, *period)
+        offers = await con.fetch(_TIME_TO_OFFER, *period, day_seconds)
+        training = await con.fetch(_TRAINING, *period)
+        nudges = await con.fetch(_NUDGE_EFFECT, *period, now, day_seconds)
+        at_entry = await con.fetch(_ESF_AT_ENTRY, *period)
+        results = await con.fetch(_ESF_RESULTS, *period, now, day_seconds)
+        reached = await con.fetch(_REACHED, period_to)
     return ProgrammeReport(
         generated_at=now,
+        period_from=period_from,
+        period_to=period_to,
         funnel=[
             FunnelStage(
                 partner_id=row["partner_id"],
@@ -362,7 +463,27 @@ async def programme_report(
         ],
         esf_at_entry=_indicators(at_entry, (("entry_profiles", "participants"), *_AT_ENTRY)),
         esf_results=_indicators(results, _RESULTS),
+        targets=_progress(targets, reached, period_to or now.date()),
     )
+
+
+def _progress(
+    targets: Targets, reached: Iterable[asyncpg.Record], on: date
+) -> list[TargetProgress]:
+    """Each partner's quota, then the programme's target, with the participants reached."""
+    counts = {row["partner_id"]: row["participants"] for row in reached}
+    due = targets.expected_share(on)
+    goals = [*sorted(targets.partners.items()), (None, targets.programme.participants)]
+    return [
+        TargetProgress(
+            partner_id=partner,
+            target=target,
+            participants=counts.get(partner, 0),
+            share_of_target=share(counts.get(partner, 0), target),
+            expected_by_now=round(target * due),
+        )
+        for partner, target in goals
+    ]
 
 
 def _days(value: float | None) -> float | None:
@@ -370,19 +491,31 @@ def _days(value: float | None) -> float | None:
 
 
 def _indicators(
-    rows: Iterable[asyncpg.Record], figures: Iterable[tuple[str, str]]
+    rows: Sequence[asyncpg.Record], figures: Iterable[tuple[str, str]]
 ) -> list[Indicator]:
-    """One indicator per figure and row, with its denominator."""
+    """One indicator per figure, partner and gender, with its denominator.
+
+    Rows come per partner and in total, each for every gender together and for each gender;
+    a gender nobody has is there too, with zeros.
+    """
     figures = tuple(figures)
-    return [
-        Indicator(
-            partner_id=row["partner_id"],
-            indicator=name,
-            participants=row[name],
-            denominator=row[base],
-            base=base,
-            share=share(row[name], row[base]),
-        )
-        for row in rows
-        for name, base in figures
-    ]
+    found = {(row["partner_id"], row["gender"]): row for row in rows}
+    partners = sorted({partner for partner, _ in found}, key=lambda p: (p is None, p or ""))
+    indicators: list[Indicator] = []
+    for partner in partners:
+        for gender in (None, *GENDERS):
+            row = found.get((partner, gender))
+            for name, base in figures:
+                count, denominator = (row[name], row[base]) if row is not None else (0, 0)
+                indicators.append(
+                    Indicator(
+                        partner_id=partner,
+                        gender=gender,
+                        indicator=name,
+                        participants=count,
+                        denominator=denominator,
+                        base=base,
+                        share=share(count, denominator),
+                    )
+                )
+    return indicators

@@ -5,7 +5,7 @@ Participant figures follow the partner a participant is with now; nudges, the pa
 them. "Participants" are the people enrolled minus those found ineligible at intake.
 """
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal, TypeAlias, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -28,16 +28,24 @@ Table: TypeAlias = Literal[
     "nudge_effect",
     "esf_at_entry",
     "esf_results",
+    "targets",
 ]
 TABLES: tuple[Table, ...] = get_args(Table)
 
 
 YOUTH_GUARANTEE_DAYS = 122
-"""Four months: a first offer within this many days of enrolment is timely."""
+"""Four months: a first offer within this many days of registering (else enrolling) is timely."""
 CONTACT_WINDOW_DAYS = 7
 """A nudge works when contact follows within this many days."""
 SIX_MONTHS_DAYS = 182
 """Six months after leaving, as the 6-month follow-up check-in counts them."""
+FOLLOW_UP_WINDOW_DAYS = 28
+"""A result on leaving is the situation within four weeks of leaving."""
+
+Gender: TypeAlias = Literal["woman", "man", "non_binary", "not_recorded"]
+GENDERS: tuple[Gender, ...] = get_args(Gender)
+"""The gender breakdown of every ESF+ indicator (Annex I of Regulation (EU) 2021/1057);
+`not_recorded` counts participants without an entry profile, so the genders sum to the total."""
 
 
 def share(count: int, denominator: int) -> float | None:
@@ -75,16 +83,16 @@ class OutcomeCount(BaseModel):
 
 
 class TimeToOffer(BaseModel):
-    """The Youth Guarantee: a first offer (job offer or placement) within four months."""
+    """The Youth Guarantee: a first offer within four months of registering with the PES."""
 
     partner_id: str | None = Field(description=EVERY_PARTNER)
     participants: int
     offered: int = Field(description="participants with a first offer")
     median_days_to_offer: float | None = Field(
-        description="median days from enrolment to the first offer, over those offered"
+        description="median days from registration (else enrolment) to the first offer"
     )
     offered_within_4_months: int = Field(
-        description=f"first offer no more than {YOUTH_GUARANTEE_DAYS} days after enrolment"
+        description=f"first offer no more than {YOUTH_GUARANTEE_DAYS} days after the clock starts"
     )
     share_of_offered: float | None
     share_of_participants: float | None
@@ -127,6 +135,7 @@ class Indicator(BaseModel):
     """One ESF+ common participant indicator: a count, and the count it is a share of."""
 
     partner_id: str | None = Field(description=EVERY_PARTNER)
+    gender: Gender | None = Field(description="null on the row that counts every gender together")
     indicator: str
     participants: int
     denominator: int
@@ -134,8 +143,22 @@ class Indicator(BaseModel):
     share: float | None
 
 
+class TargetProgress(BaseModel):
+    """Participants reached against the configured target (`reporting/targets.json`)."""
+
+    partner_id: str | None = Field(description="null on the programme's own target")
+    target: int = Field(description="participants to reach by the programme's end")
+    participants: int = Field(description="taking part, enrolled up to the period's last day")
+    share_of_target: float | None
+    expected_by_now: int = Field(
+        description="the target at an even pace, up to the period's last day (or today)"
+    )
+
+
 _EXAMPLE: dict[str, Any] = {
     "generated_at": "2026-06-30T12:00:00Z",
+    "period_from": "2026-01-01",
+    "period_to": "2026-06-30",
     "funnel": [
         {
             "partner_id": "jes",
@@ -205,6 +228,7 @@ _EXAMPLE: dict[str, Any] = {
     "esf_at_entry": [
         {
             "partner_id": None,
+            "gender": None,
             "indicator": "disability_declined",
             "participants": 3,
             "denominator": 36,
@@ -215,6 +239,7 @@ _EXAMPLE: dict[str, Any] = {
     "esf_results": [
         {
             "partner_id": None,
+            "gender": "woman",
             "indicator": "in_employment_on_leaving",
             "participants": 9,
             "denominator": 18,
@@ -231,6 +256,8 @@ class ProgrammeReport(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [_EXAMPLE]})
 
     generated_at: datetime
+    period_from: date | None = Field(default=None, description="first day counted; null: open")
+    period_to: date | None = Field(default=None, description="last day counted; null: open")
     funnel: list[FunnelStage]
     phases: list[PhaseCount]
     outcomes: list[OutcomeCount]
@@ -239,6 +266,7 @@ class ProgrammeReport(BaseModel):
     nudge_effect: list[NudgeEffect]
     esf_at_entry: list[Indicator]
     esf_results: list[Indicator]
+    targets: list[TargetProgress] = Field(default_factory=list)
 
     def table(self, name: Table) -> list[BaseModel]:
         """The rows of one table, by its name."""
@@ -255,5 +283,6 @@ ROWS: dict[Table, type[BaseModel]] = {
     "nudge_effect": NudgeEffect,
     "esf_at_entry": Indicator,
     "esf_results": Indicator,
+    "targets": TargetProgress,
 }
 """The row model of each table, for its columns."""

@@ -44,7 +44,9 @@ SECTIONS: tuple[tuple[Table, str, str, Plot | None], ...] = (
     (
         "time_to_offer",
         "Time to a first offer (Youth Guarantee)",
-        "A first offer is a job offer or the start of a placement. Participants exclude those "
+        "A first offer is an offer of employment, education, an apprenticeship or a traineeship "
+        "(accepted or not), counted from registration with the PES when known, else from "
+        "enrolment. Participants exclude those "
         "found ineligible. The four-month share is given of those offered and of all "
         "participants.",
         time_to_offer_png,
@@ -71,8 +73,17 @@ SECTIONS: tuple[tuple[Table, str, str, Plot | None], ...] = (
     (
         "esf_results",
         "ESF+ results on leaving and six months after",
-        "Leavers left for follow-up or closed early. Results on leaving come from the check-in "
-        "on leaving; the six-month result counts those who left at least six months ago.",
+        "Leavers left for follow-up or closed early; every leaver is asked for a result on "
+        "leaving. Results on leaving come from the check-in on leaving (a qualification also "
+        "from training completed); the six-month results count those who left at least six "
+        "months ago. Each indicator is given per gender (all, then each).",
+        None,
+    ),
+    (
+        "targets",
+        "Progress against the programme's targets",
+        "Participants (the ineligible left out) against the configured target and partner "
+        "quotas; expected is the target at an even pace over the programme's years.",
         None,
     ),
 )

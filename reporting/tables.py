@@ -10,7 +10,7 @@ from typing import Any
 from reporting.figures import ROWS, TABLES, ProgrammeReport, Table
 
 EVERY = "all"
-_GROUPING = frozenset({"partner_id", "level", "channel"})
+_GROUPING = frozenset({"partner_id", "level", "channel", "gender"})
 """Columns where null stands for every value together."""
 
 

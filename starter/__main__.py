@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 
 from api import app
 from reporting import command as report_command
-from starter import codec_server, cohort, demo, devstack, erasure, keys
+from starter import codec_server, cohort, config, demo, devstack, erasure, keys, migrate
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -27,6 +27,8 @@ def parser() -> argparse.ArgumentParser:
     codec_server.add_parser(commands)
     erasure.add_parser(commands)
     report_command.add_parser(commands)
+    migrate.add_parser(commands)
+    config.add_parser(commands)
     return root
 
 

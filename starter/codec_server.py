@@ -118,6 +118,14 @@ class Gate:
         raise ApiError(401, "unauthorized", "not a case manager's credential", _CHALLENGE)
 
 
+health_router = APIRouter(tags=["health"])
+
+
+@health_router.get("/healthz", summary="Liveness: the process answers")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
 def _is_loopback(host: str) -> bool:
     try:
         return ipaddress.ip_address(host).is_loopback
@@ -193,6 +201,7 @@ def create_codec_app(settings: Settings) -> FastAPI:
 
     app = FastAPI(title="Parcours codec server", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.include_router(router)
+    app.include_router(health_router)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_middleware(
         CORSMiddleware,
@@ -217,8 +226,8 @@ def add_parser(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 def run(args: argparse.Namespace) -> int:
     """Serve until Ctrl-C."""
-    configure_logging()
     settings = get_settings()
+    configure_logging(settings.log_level)
     host = args.host or settings.codec_host
     port = args.port or settings.codec_port
     log.info("codec_server", url=f"http://{host}:{port}/codec", ui_origin=settings.ui_origin)

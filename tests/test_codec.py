@@ -6,6 +6,7 @@ import stat
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 from temporalio.api.common.v1 import Payload
 from temporalio.api.failure.v1 import Failure
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -24,7 +25,7 @@ from infra.codec import (
 )
 from infra.settings import Settings
 from trajectory.programmes import load_programme
-from workflows.trajectory import TrajectoryInput
+from trajectory.state import TrajectoryInput
 
 
 def _spec(*key_ids: str) -> str:
@@ -160,11 +161,16 @@ def test_development_generates_one_private_key_file_and_reuses_it(tmp_path: Path
 
 def test_production_refuses_the_development_key_file(tmp_path: Path) -> None:
     ensure_dev_keyring(tmp_path)
-    settings = Settings(
-        PARCOURS_ENV="production",
-        DATABASE_URL="postgresql://db.invalid/parcours",
-        PARCOURS_DATA_DIR=tmp_path,
-    )
 
+    with pytest.raises(ValidationError, match="PARCOURS_CODEC_KEYS is required in production"):
+        Settings(
+            PARCOURS_ENV="production",
+            DATABASE_URL="postgresql://db.invalid/parcours",
+            PARCOURS_DATA_DIR=tmp_path,
+        )
+    # Settings copied without validation still find no key.
+    unchecked = Settings(PARCOURS_DATA_DIR=tmp_path).model_copy(
+        update={"environment": "production"}
+    )
     with pytest.raises(KeyringError, match="PARCOURS_CODEC_KEYS is required in production"):
-        configured_keyring(settings)
+        configured_keyring(unchecked)

@@ -24,7 +24,7 @@ from infra.settings import Settings
 from starter.codec_server import create_codec_app
 from starter.keys import Role, create_key, revoke_key
 from trajectory.programmes import load_programme
-from workflows.trajectory import TrajectoryInput
+from trajectory.state import TrajectoryInput
 
 UI = "http://127.0.0.1:8233"
 ISSUER = "https://sso.example.org/realms/pes"

@@ -129,7 +129,9 @@ async def test_the_enrol_command_prints_a_summary_writes_the_report_and_exits_1_
         str(report),
     )
     assert code == 1, err
-    assert out.splitlines()[0] == "enrolled: 4, already enrolled: 1, rejected: 4"
+    assert out.splitlines()[0] == (
+        "enrolled: 4, already enrolled: 1, enrolled under another reference: 0, rejected: 4"
+    )
     assert "row 7 (" in out and "person.national_number: " in out
     assert len(report.read_text().splitlines()) == 5
 

@@ -13,7 +13,7 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from api.app import create_app
+from api.app import create_app, hold
 from api.models import ParticipantPublic
 from infra.database import Pool
 from infra.settings import Settings
@@ -347,7 +347,7 @@ def test_follow_up_check_ins_are_answered_once_they_open() -> None:
     state.fire(leave, now)
     assert state.phase == Phase.FOLLOW_UP
     answer = _milestone(_next_action(steady, state, now + DAY))
-    assert answer.type == M.FOLLOW_UP_CONTACT and answer.payload["in_employment"] is True
+    assert answer.type == M.FOLLOW_UP_CONTACT and answer.payload_json()["in_employment"] is True
     state.record(answer, now + DAY)
     assert _next_action(steady, state, now + 30 * DAY) is None
 
@@ -438,14 +438,11 @@ def _got_there(rows: list[asyncpg.Record]) -> bool:
 async def test_the_driver_enrols_reports_and_steers_through_the_api_like_a_partner(
     dev_env: WorkflowEnvironment, dev_worker: Worker, pool: Pool, keys: Keys
 ) -> None:
-    app = create_app(
-        Settings(
-            temporal_namespace=dev_env.client.namespace,
-            seconds_per_day=DRIVEN_DAY.total_seconds(),
-        )
+    settings = Settings(
+        temporal_namespace=dev_env.client.namespace, seconds_per_day=DRIVEN_DAY.total_seconds()
     )
-    app.state.temporal = dev_env.client
-    app.state.pool = pool
+    app = create_app(settings)
+    hold(app, dev_env.client, pool, settings)
     run = uuid.uuid4().hex[:8]
     people = [
         dataclasses.replace(

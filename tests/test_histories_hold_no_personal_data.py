@@ -24,8 +24,9 @@ from tests.people import enrolment
 from tests.temporal_fixtures import BIN
 from trajectory.milestones import MilestoneType as M
 from trajectory.phases import Outcome
+from trajectory.requests import CloseRequest, PauseRequest
 from worker import build_worker
-from workflows.trajectory import CloseRequest, ParticipantTrajectory, PauseRequest
+from workflows.trajectory import ParticipantTrajectory
 
 KEYRING = Keyring.generate("history-test")
 
@@ -91,6 +92,7 @@ async def test_a_scripted_trajectory_leaves_only_ciphertext_and_no_personal_data
         ParticipantTrajectory.close,
         CloseRequest(outcome=Outcome.WITHDRAWN, reason="moved in with family abroad"),
     )
+    await journey.report(M.FOLLOW_UP_CONTACT, {"in_employment": False})
     await journey.handle.result()
 
     plain = await Client.connect(
@@ -105,7 +107,19 @@ async def test_a_scripted_trajectory_leaves_only_ciphertext_and_no_personal_data
         for path, payload in _payloads(event)
     ]
     indexed = [(path, p) for path, p in found if ".search_attributes." in path]
-    encrypted = [(path, p) for path, p in found if ".search_attributes." not in path]
+    # Markers' own bookkeeping is written by the SDK's core, not the data converter: a patch's id,
+    # a local activity's id and type. It is still searched for personal data below.
+    bookkeeping = [
+        (path, p)
+        for path, p in found
+        if ".marker_recorded_event_attributes.details[patch-data]" in path
+        or ".marker_recorded_event_attributes.details[data]" in path
+    ]
+    encrypted = [
+        (path, p)
+        for path, p in found
+        if ".search_attributes." not in path and (path, p) not in bookkeeping
+    ]
     assert len(encrypted) > 10
     assert [path for path, p in encrypted if p.metadata.get("encoding") != ENCODING] == []
     assert {p.metadata["encryption-key-id"] for _, p in encrypted} == {b"history-test"}

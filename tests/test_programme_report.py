@@ -5,17 +5,19 @@ participants change the counts. The report is made "on 30 June 2026 at noon".
 
 - J1 (jes, follow-up): coached, welder course completed, offer after 60 days, employed on
   leaving and at 6 months.
-- J2 (jes, closed employed): coached, offer after 153 days, employed on leaving, job searching
-  at 6 months.
+- J2 (jes, closed employed): coached, a forklift qualification recorded with
+  `training_completed` (not in the check-in), offer after 153 days, employed on leaving, job
+  searching at 6 months.
 - J3 (jes, closed lost_contact): coached, four nudges unanswered, bike seat offer expired.
 - J4 (jes, closed ineligible): too old, so not a participant.
 - J5 (jes): enrolled yesterday, not yet in the read model, no entry profile.
 - I1 (inbrussel, coaching, paused): coached, offer after 30 days, dropped the welder course,
   offered a bike seat.
 - I2 (inbrussel, training): a coaching session, seated on the bike course.
-- I3 (inbrussel, closed traineeship): InBrussel's own coaching steps, offer after 91 days, in
-  education and job searching on leaving, the 6-month check unanswered.
-- I4 (inbrussel, closed withdrawn): withdrew during assessment.
+- I3 (inbrussel, closed traineeship): registered with the PES two months before enrolment;
+  InBrussel's own coaching steps, offer after 91 days (155 after registering), in education and
+  job searching on leaving, the 6-month check unanswered.
+- I4 (inbrussel, closed withdrawn): withdrew during assessment, job searching on leaving.
 - O1 (orientaeuro, enrolled with jes; placement, dormant): coached, nudged by WhatsApp, phone.
 - O2 (orientaeuro, follow-up): no coaching recorded, offer after 63 days, self-employed on
   leaving.
@@ -42,6 +44,7 @@ from fastapi import FastAPI
 from pydantic import ValidationError
 
 from api.app import create_app
+from api.auth import KeyCache
 from infra.database import Connection, Pool, open_pool
 from infra.settings import Settings
 from readmodel import migrate
@@ -50,11 +53,12 @@ from reporting import command
 from reporting.figures import TABLES, ProgrammeReport
 from reporting.page import report_html
 from reporting.tables import columns, report_csv
+from reporting.targets import ProgrammeTarget, Targets, load_targets
 from starter.cohort import ENTRY_PROFILE, enrolment_of
 from starter.demo import demo_cohort
 from starter.keys import Role, create_key
 from tests.api_fixtures import Keys, bearer, enrolment_body
-from trajectory.eligibility import age_on
+from trajectory.eligibility import age_on, enrolment_day
 
 NOW = datetime(2026, 6, 30, 12, 0, tzinfo=UTC)
 PARTNERS = ("inbrussel", "jes", "orientaeuro", None)
@@ -81,15 +85,16 @@ class Cohort:
         partner_id: str,
         day: str,
         profile: tuple[Any, ...] | None = None,
+        registered: str | None = None,
     ) -> None:
         await self.con.execute(
-            "INSERT INTO participants"
-            " (participant_id, external_ref, partner_id, postcode, language, enrolled_at)"
-            " VALUES ($1, $2, $3, '1080', 'fr', $4)",
+            "INSERT INTO participants (participant_id, external_ref, partner_id, postcode,"
+            " language, enrolled_at, pes_registered_on) VALUES ($1, $2, $3, '1080', 'fr', $4, $5)",
             key,
             f"PES-{key}",
             partner_id,
             at(day),
+            date.fromisoformat(registered) if registered else None,
         )
         if profile is not None:
             await self.con.execute(
@@ -144,13 +149,15 @@ class Cohort:
             ],
         )
 
-    async def milestones(self, key: str, phase: str, *types: str) -> None:
+    async def milestones(
+        self, key: str, phase: str, *types: str, payload: dict[str, Any] | None = None
+    ) -> None:
         """Milestones recorded while the trajectory was in `phase`."""
         await self.con.executemany(
             "INSERT INTO milestones (participant_id, milestone_id, type, occurred_at,"
-            " recorded_by, phase) VALUES ($1, $2, $3, $4, 'partner', $5)",
+            " recorded_by, phase, payload) VALUES ($1, $2, $3, $4, 'partner', $5, $6)",
             [
-                (key, f"{key}-{phase}-{n}", kind, NOW - timedelta(days=400), phase)
+                (key, f"{key}-{phase}-{n}", kind, NOW - timedelta(days=400), phase, payload or {})
                 for n, kind in enumerate(types)
             ],
         )
@@ -255,7 +262,7 @@ async def write_cohort(con: Connection) -> None:
                      (22, "inactive", "isced_0_2", "man", "no", "yes", "yes", "no", "declined"))
     await c.enrolled("I3", "inbrussel", "2025-02-03",
                      (30, "long_term_unemployed", "isced_5_8", "woman",
-                      "declined", "no", "yes", "yes", "no"))
+                      "declined", "no", "yes", "yes", "no"), registered="2024-12-01")
     await c.enrolled("I4", "inbrussel", "2026-03-02",
                      (18, "employed", "isced_0_2", "man", "no", "no", "no", "declined", "no"))
     await c.enrolled("O1", "jes", "2025-10-01",
@@ -292,6 +299,8 @@ async def write_cohort(con: Connection) -> None:
     await c.milestones("J1", "training", "training_completed")
     await c.milestones("J1", "placement", "placement_started")
     await c.milestones("J2", "coaching", "coach_assigned", "placement_started")
+    await c.milestones("J2", "training", "training_completed",
+                       payload={"qualification": "forklift licence"})
     await c.milestones("J3", "coaching", "coach_assigned", "participant_contact")
     await c.milestones("I1", "coaching", "coach_assigned", "job_offer_received",
                        "training_enrolled")
@@ -314,6 +323,7 @@ async def write_cohort(con: Connection) -> None:
     await c.check("I3", "on_leaving", in_education_or_training=True, job_searching=True)
     await c.check("I3", "6_months", unanswered=True)
     await c.check("O2", "on_leaving", in_employment=True)
+    await c.check("I4", "on_leaving", job_searching=True)
 
     await c.nudge("J1", 1, "jes", 1, "sms", "2025-04-01", contact="2025-04-03")
     await c.nudge("J3", 1, "jes", 1, "sms", "2025-11-03")
@@ -383,9 +393,9 @@ def test_the_funnel_counts_each_stage_per_partner_and_in_total(report: Programme
     # enrolled, assessed, coached, trained, placed, employed at 6 months
     expected = by_partner(
         (4, 3, 3, 0, 1, 0),
-        (5, 3, 3, 1, 2, 1),
+        (5, 3, 3, 2, 2, 1),
         (3, 3, 2, 0, 1, 0),
-        (12, 9, 8, 1, 4, 1),
+        (12, 9, 8, 2, 4, 1),
     )
     got: dict[str | None, list[int]] = {}
     for row in report.funnel:
@@ -400,9 +410,9 @@ def test_the_funnel_counts_each_stage_per_partner_and_in_total(report: Programme
     }
     assert shares == by_partner(
         (1.0, 0.75, 0.75, 0.0, 0.25, 0.0),
-        (1.0, 0.6, 0.6, 0.2, 0.4, 0.2),
+        (1.0, 0.6, 0.6, 0.4, 0.4, 0.2),
         (1.0, 1.0, 0.6667, 0.0, 0.3333, 0.0),
-        (1.0, 0.75, 0.6667, 0.0833, 0.3333, 0.0833),
+        (1.0, 0.75, 0.6667, 0.1667, 0.3333, 0.0833),
     )
 
 
@@ -474,10 +484,11 @@ def test_time_to_a_first_offer_and_the_share_within_four_months(report: Programm
         )
         for r in report.time_to_offer
     } == by_partner(
-        (4, 2, 60.5, 2, 1.0, 0.5),  # I1 30 days, I3 91 days
+        # I1 30 days, I3 155.46 days from registering (midnight in Brussels; too late)
+        (4, 2, 92.73, 1, 0.5, 0.25),
         (4, 2, 106.5, 1, 0.5, 0.25),  # J1 60 days, J2 153 days (too late)
         (3, 1, 63.0, 1, 1.0, 0.3333),  # O2 63 days
-        (11, 5, 63.0, 4, 0.8, 0.3636),
+        (11, 5, 63.0, 3, 0.6, 0.2727),
     )
     assert [r.partner_id for r in report.time_to_offer] == list(PARTNERS)
 
@@ -488,7 +499,7 @@ async def test_in_the_demo_where_a_day_lasts_less_the_report_counts_programme_da
     async with cohort_pool.acquire() as con:
         halved = await programme_report(con, now=NOW, day_seconds=43200)
     total = halved.time_to_offer[-1]
-    # 60, 153, 30, 91, 63 real days are twice as many programme days; within 122 of them:
+    # 60, 153, 30, 155, 63 real days are twice as many programme days; within 122 of them:
     # J1 (120) and I1 (60).
     assert (total.median_days_to_offer, total.offered_within_4_months) == (126.0, 2)
     assert (total.share_of_offered, total.share_of_participants) == (0.4, 0.1818)
@@ -595,7 +606,12 @@ AT_ENTRY: dict[str, tuple[str, tuple[tuple[int, int, float | None], ...]]] = {
     ),
     "inactive": ("entry_profiles", ((1, 4, 0.25), (1, 3, 0.3333), (1, 3, 0.3333), (3, 10, 0.3))),
     "employed": ("entry_profiles", ((1, 4, 0.25), (0, 3, 0.0), (0, 3, 0.0), (1, 10, 0.1))),
+    "below_18": ("entry_profiles", ((0, 4, 0.0), (0, 3, 0.0), (0, 3, 0.0), (0, 10, 0.0))),
     "aged_18_29": ("entry_profiles", ((3, 4, 0.75), (2, 3, 0.6667), (3, 3, 1.0), (8, 10, 0.8))),
+    "aged_55_and_over": ("entry_profiles", ((0, 4, 0.0), (0, 3, 0.0), (0, 3, 0.0), (0, 10, 0.0))),
+    "living_in_rural_areas": (
+        "entry_profiles", ((0, 4, 0.0), (0, 3, 0.0), (0, 3, 0.0), (0, 10, 0.0))
+    ),
     "isced_0_2": ("entry_profiles", ((2, 4, 0.5), (2, 3, 0.6667), (1, 3, 0.3333), (5, 10, 0.5))),
     "isced_3_4": (
         "entry_profiles", ((1, 4, 0.25), (1, 3, 0.3333), (1, 3, 0.3333), (3, 10, 0.3))
@@ -635,17 +651,17 @@ AT_ENTRY: dict[str, tuple[str, tuple[tuple[int, int, float | None], ...]]] = {
 
 RESULTS: dict[str, tuple[str, tuple[tuple[int, int, float | None], ...]]] = {
     "leavers": ("participants", ((2, 4, 0.5), (3, 4, 0.75), (1, 3, 0.3333), (6, 11, 0.5455))),
-    "on_leaving_answered": (
-        "leavers", ((1, 2, 0.5), (2, 3, 0.6667), (1, 1, 1.0), (4, 6, 0.6667))
+    "on_leaving_answered": (  # I4 withdrew and answered too
+        "leavers", ((2, 2, 1.0), (2, 3, 0.6667), (1, 1, 1.0), (5, 6, 0.8333))
     ),
     "job_searching_on_leaving": (
-        "leavers", ((1, 2, 0.5), (0, 3, 0.0), (0, 1, 0.0), (1, 6, 0.1667))
+        "leavers", ((2, 2, 1.0), (0, 3, 0.0), (0, 1, 0.0), (2, 6, 0.3333))
     ),
     "in_education_or_training_on_leaving": (
         "leavers", ((1, 2, 0.5), (0, 3, 0.0), (0, 1, 0.0), (1, 6, 0.1667))
     ),
-    "qualification_on_leaving": (
-        "leavers", ((0, 2, 0.0), (1, 3, 0.3333), (0, 1, 0.0), (1, 6, 0.1667))
+    "qualification_on_leaving": (  # J2's recorded with training_completed
+        "leavers", ((0, 2, 0.0), (2, 3, 0.6667), (0, 1, 0.0), (2, 6, 0.3333))
     ),
     "in_employment_on_leaving": (
         "leavers", ((0, 2, 0.0), (2, 3, 0.6667), (1, 1, 1.0), (3, 6, 0.5))
@@ -655,6 +671,9 @@ RESULTS: dict[str, tuple[str, tuple[tuple[int, int, float | None], ...]]] = {
         "left_6_months_ago", ((0, 1, 0.0), (2, 2, 1.0), (0, 0, None), (2, 3, 0.6667))
     ),
     "in_employment_6_months_after_leaving": (
+        "left_6_months_ago", ((0, 1, 0.0), (1, 2, 0.5), (0, 0, None), (1, 3, 0.3333))
+    ),
+    "improved_situation_6_months_after_leaving": (  # J1, unemployed at entry
         "left_6_months_ago", ((0, 1, 0.0), (1, 2, 0.5), (0, 0, None), (1, 3, 0.3333))
     ),
 }  # fmt: skip
@@ -677,6 +696,7 @@ def test_every_esf_indicator_at_entry_with_declined_answers_counted_apart(
     assert [
         (r.partner_id, r.indicator, r.participants, r.denominator, r.base, r.share)
         for r in report.esf_at_entry
+        if r.gender is None
     ] == _indicator_table(AT_ENTRY)
 
 
@@ -686,7 +706,173 @@ def test_esf_results_on_leaving_and_six_months_after_count_every_leaver(
     assert [
         (r.partner_id, r.indicator, r.participants, r.denominator, r.base, r.share)
         for r in report.esf_results
+        if r.gender is None
     ] == _indicator_table(RESULTS)
+
+
+def test_the_gender_breakdown_sums_to_the_totals(report: ProgrammeReport) -> None:
+    for table in (report.esf_at_entry, report.esf_results):
+        totals = {(r.partner_id, r.indicator): r for r in table if r.gender is None}
+        sums: dict[tuple[str | None, str], tuple[int, int]] = {}
+        for r in table:
+            if r.gender is not None:
+                count, denominator = sums.get((r.partner_id, r.indicator), (0, 0))
+                sums[(r.partner_id, r.indicator)] = (
+                    count + r.participants,
+                    denominator + r.denominator,
+                )
+        assert sums == {key: (r.participants, r.denominator) for key, r in totals.items()}
+    genders = [r.gender for r in report.esf_results if r.indicator == "leavers"]
+    assert genders == [None, "woman", "man", "non_binary", "not_recorded"] * len(PARTNERS)
+
+
+def test_every_esf_indicator_is_given_per_gender_with_zero_rows_for_nobody(
+    report: ProgrammeReport,
+) -> None:
+    def figure(
+        table: list[Any], partner: str | None, gender: str, name: str
+    ) -> tuple[int, int, float | None]:
+        (row,) = [
+            r for r in table if (r.partner_id, r.gender, r.indicator) == (partner, gender, name)
+        ]
+        return row.participants, row.denominator, row.share
+
+    # participants: women J2 I1 I3 O2 O3, men J1 I2 I4 O1, non-binary J3, not recorded J5
+    assert figure(report.esf_results, None, "woman", "leavers") == (3, 5, 0.6)  # J2 I3 O2
+    assert figure(report.esf_results, None, "man", "leavers") == (2, 4, 0.5)  # J1 I4
+    assert figure(report.esf_results, None, "non_binary", "leavers") == (1, 1, 1.0)  # J3
+    assert figure(report.esf_results, None, "not_recorded", "leavers") == (0, 1, 0.0)
+    assert figure(report.esf_results, None, "woman", "in_employment_on_leaving") == (2, 3, 0.6667)
+    assert figure(report.esf_results, None, "man", "job_searching_on_leaving") == (1, 2, 0.5)
+    improved = "improved_situation_6_months_after_leaving"
+    assert figure(report.esf_results, "jes", "man", improved) == (1, 1, 1.0)
+    assert figure(report.esf_at_entry, None, "woman", "unemployed_incl_long_term") == (4, 5, 0.8)
+    assert figure(report.esf_at_entry, None, "not_recorded", "entry_profiles") == (0, 1, 0.0)
+    assert figure(report.esf_at_entry, "orientaeuro", "non_binary", "below_18") == (0, 0, None)
+    assert figure(report.esf_at_entry, "inbrussel", "non_binary", "entry_profiles") == (0, 0, None)
+
+
+async def test_a_period_limits_entries_leavers_and_closures_to_its_days(
+    cohort_pool: Pool,
+) -> None:
+    async with cohort_pool.acquire() as con:
+        spring = await programme_report(
+            con, now=NOW, period_from=date(2026, 3, 1), period_to=date(2026, 6, 30)
+        )
+    assert (spring.period_from, spring.period_to) == (date(2026, 3, 1), date(2026, 6, 30))
+    # entered: I4 (2 March), O3 (4 May), J5 (29 June); closed: J2 and I4 (1 April); left: I4
+    enrolled = {r.partner_id: r.participants for r in spring.funnel if r.stage == "enrolled"}
+    assert enrolled == dict(zip(PARTNERS, (1, 1, 1, 3), strict=True))
+    assert [(r.partner_id, r.outcome, r.participants) for r in spring.outcomes] == [
+        ("inbrussel", "withdrawn", 1),
+        ("jes", "employed", 1),
+        (None, "employed", 1),
+        (None, "withdrawn", 1),
+    ]
+    totals = {
+        r.indicator: (r.participants, r.denominator)
+        for r in spring.esf_results
+        if r.partner_id is None and r.gender is None
+    }
+    assert totals["leavers"] == (1, 3)
+    assert totals["on_leaving_answered"] == (1, 1)
+    assert totals["job_searching_on_leaving"] == (1, 1)
+    assert totals["left_6_months_ago"] == (0, 1)
+    entry = [
+        (r.participants, r.denominator)
+        for r in spring.esf_at_entry
+        if (r.partner_id, r.gender, r.indicator) == (None, None, "entry_profiles")
+    ]
+    assert entry == [(2, 3)]  # J5 has no entry profile
+    assert [(r.partner_id, r.nudges) for r in spring.nudge_effect if r.level is None][-1] == (
+        None, 5
+    )  # fmt: skip
+
+
+async def test_progress_against_the_targets_counts_participants_and_the_pace_due(
+    cohort_pool: Pool,
+) -> None:
+    targets = Targets(
+        programme=ProgrammeTarget(
+            participants=3000, starts_on=date(2025, 1, 1), ends_on=date(2028, 12, 31)
+        ),
+        partners={"inbrussel": 1000, "jes": 1000, "orientaeuro": 1000},
+    )
+    async with cohort_pool.acquire() as con:
+        report = await programme_report(con, now=NOW, targets=targets)
+    # 545 of the programme's 1460 days are over on 30 June 2026
+    assert [
+        (r.partner_id, r.target, r.participants, r.share_of_target, r.expected_by_now)
+        for r in report.targets
+    ] == [
+        ("inbrussel", 1000, 4, 0.004, 373),
+        ("jes", 1000, 4, 0.004, 373),
+        ("orientaeuro", 1000, 3, 0.003, 373),
+        (None, 3000, 11, 0.0037, 1120),
+    ]
+
+
+def test_partner_quotas_that_do_not_add_up_to_the_target_are_refused() -> None:
+    with pytest.raises(ValidationError, match="add up"):
+        Targets(
+            programme=ProgrammeTarget(
+                participants=3000, starts_on=date(2025, 1, 1), ends_on=date(2028, 12, 31)
+            ),
+            partners={"jes": 1000},
+        )
+    assert sum(load_targets().partners.values()) == load_targets().programme.participants
+
+
+async def test_a_reassigned_youth_counts_with_each_partner_for_the_stretch_it_held_them(
+    database_url: str,
+) -> None:
+    name = f"report_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(database_url)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        url = urlunsplit(urlsplit(database_url)._replace(path=f"/{name}"))
+        pool = await open_pool(Settings(database_url=url))
+        try:
+            await migrate(pool)
+            async with pool.acquire() as con:
+                c = Cohort(con)
+                # R1 enrols with JES, gets an offer there, is handed to InBrussel and leaves
+                # employed from InBrussel.
+                await c.enrolled("R1", "jes", "2025-01-06",
+                                 (24, "unemployed", "isced_0_2", "woman",
+                                  "no", "no", "no", "no", "no"))  # fmt: skip
+                await con.executemany(
+                    "INSERT INTO partner_stints (participant_id, partner_id, since)"
+                    " VALUES ('R1', $1, $2)",
+                    [("jes", at("2025-01-06")), ("inbrussel", at("2025-03-03"))],
+                )
+                await c.trajectory("R1", "inbrussel", FOLLOWED_UP, first_offer="2025-02-10",
+                                   left="2025-06-02")  # fmt: skip
+                await c.check("R1", "on_leaving", in_employment=True)
+                held = await programme_report(con, now=NOW)
+        finally:
+            await pool.close()
+    finally:
+        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        await admin.close()
+
+    def partners(rows: list[Any], **match: Any) -> list[str | None]:
+        return [
+            r.partner_id
+            for r in rows
+            if all(getattr(r, k) == v for k, v in match.items()) and r.participants
+        ]
+
+    assert partners(held.esf_at_entry, indicator="entry_profiles", gender=None) == ["jes", None]
+    assert partners(held.time_to_offer, offered=1) == ["jes", None]
+    assert partners(held.esf_results, indicator="in_employment_on_leaving", gender=None) == [
+        "inbrussel",
+        None,
+    ]
+    assert [(r.partner_id, r.participants) for r in held.targets if r.participants] == [
+        ("jes", 1),
+        (None, 1),
+    ]
 
 
 async def test_an_empty_programme_reports_zeros_and_no_shares(database_url: str) -> None:
@@ -772,7 +958,7 @@ async def test_the_report_command_writes_a_self_contained_page_json_and_csv_file
     with (out / "esf_at_entry.csv").open(newline="", encoding="utf-8") as file:
         rows = list(csv.DictReader(file))
     assert {"partner_id": "all", "indicator": "homeless_declined", "participants": "1"}.items() <= [
-        row for row in rows if row["partner_id"] == "all"
+        row for row in rows if row["partner_id"] == "all" and row["gender"] == "all"
     ][-1].items()
 
 
@@ -782,6 +968,12 @@ def test_python_m_starter_report_takes_the_directory_to_write_into(tmp_path: Pat
     args = root.parse_args(["report", "--out", str(tmp_path)])
     assert args.out == tmp_path
     assert args.run is command.run
+    spring = root.parse_args(["report", "--out", ".", "--from", "2026-03-01", "--to", "2026-06-30"])
+    assert (spring.period_from, spring.period_to) == (date(2026, 3, 1), date(2026, 6, 30))
+    backwards = root.parse_args(
+        ["report", "--out", ".", "--from", "2026-06-30", "--to", "2026-03-01"]
+    )
+    assert command.run(backwards) == 2
 
 
 # -- the endpoint ---------------------------------------------------------------------------------
@@ -790,8 +982,10 @@ def test_python_m_starter_report_takes_the_directory_to_write_into(tmp_path: Pat
 @pytest.fixture(scope="module")
 async def report_api(cohort_pool: Pool) -> AsyncIterator[tuple[httpx.AsyncClient, Keys]]:
     """The API reading the cohort's database, with a key for every role."""
-    app: FastAPI = create_app(Settings(seconds_per_day=86400.0))
+    settings = Settings(seconds_per_day=86400.0)
+    app: FastAPI = create_app(settings)
     app.state.pool = cohort_pool
+    app.state.keys = KeyCache(cohort_pool, settings.key_cache_seconds)
     keys = Keys(
         backend=(await create_key(cohort_pool, Role.BACKEND)).key,
         case_manager=(await create_key(cohort_pool, Role.CASE_MANAGER)).key,
@@ -811,7 +1005,7 @@ async def test_backend_and_case_managers_read_the_report_as_json_partners_may_no
         answer = await api.get("/v1/reports/programme", headers=bearer(key))
         assert answer.status_code == 200, answer.text
         body = answer.json()
-        assert set(body) == {"generated_at", *TABLES}
+        assert set(body) == {"generated_at", "period_from", "period_to", *TABLES}
         async with cohort_pool.acquire() as con:
             direct = (await programme_report(con)).model_dump(mode="json")
         assert {t: body[t] for t in TABLES} == {t: direct[t] for t in TABLES}
@@ -848,9 +1042,36 @@ async def test_the_report_as_csv_is_one_table_the_funnel_unless_another_is_named
         assert bad.status_code == 422 and bad.json()["error"] == "invalid_request"
 
 
+async def test_the_report_for_a_period_takes_from_and_to_and_refuses_a_period_backwards(
+    report_api: tuple[httpx.AsyncClient, Keys],
+) -> None:
+    api, keys = report_api
+    spring = await api.get(
+        "/v1/reports/programme?from=2026-03-01&to=2026-06-30", headers=bearer(keys.backend)
+    )
+    assert spring.status_code == 200, spring.text
+    body = spring.json()
+    assert (body["period_from"], body["period_to"]) == ("2026-03-01", "2026-06-30")
+    enrolled = [r for r in body["funnel"] if r["stage"] == "enrolled" and r["partner_id"] is None]
+    assert [r["participants"] for r in enrolled] == [3]
+    for query in ("from=2026-06-30&to=2026-03-01", "from=2026-02-30", "to=yesterday"):
+        bad = await api.get(f"/v1/reports/programme?{query}", headers=bearer(keys.backend))
+        assert bad.status_code == 422 and bad.json()["error"] == "invalid_request", query
+    csv_answer = await api.get(
+        "/v1/reports/programme?format=csv&table=esf_results&from=2026-03-01",
+        headers=bearer(keys.case_manager),
+    )
+    assert csv_answer.text.splitlines()[0].startswith("partner_id,gender,indicator,")
+
+
 def test_the_documented_example_of_the_report_is_a_valid_report() -> None:
     example = ProgrammeReport.model_json_schema()["examples"][0]
-    assert set(ProgrammeReport.model_validate(example).model_dump()) == {"generated_at", *TABLES}
+    assert set(ProgrammeReport.model_validate(example).model_dump()) == {
+        "generated_at",
+        "period_from",
+        "period_to",
+        *TABLES,
+    }
 
 
 # -- the entry profile at enrolment ---------------------------------------------------------------
@@ -878,8 +1099,24 @@ async def test_a_youth_enrolled_with_an_entry_profile_has_it_kept_for_the_esf_co
     )
     assert row is not None
     born = date.fromisoformat(body["person"]["birth_date"])
-    assert row["age_at_entry"] == age_on(born, datetime.now(UTC).date())
+    assert row["age_at_entry"] == age_on(born, enrolment_day(datetime.now(UTC)))
     assert {k: row[k] for k in PROFILE} == PROFILE
+
+
+async def test_the_day_a_youth_registered_with_the_pes_is_kept_to_start_the_four_months(
+    api: httpx.AsyncClient, keys: Keys, pool: Pool
+) -> None:
+    body = {**enrolment_body("jes"), "pes_registered_on": "2026-01-12"}
+    answer = await api.post("/v1/participants", json=body, headers=bearer(keys.backend))
+    assert answer.status_code == 201, answer.text
+    registered = await pool.fetchval(
+        "SELECT pes_registered_on FROM participants WHERE participant_id = $1",
+        answer.json()["participant_id"],
+    )
+    assert registered == date(2026, 1, 12)
+    from_file = enrolment_of(_cohort_row(pes_registered_on="2026-01-12"))
+    assert from_file.pes_registered_on == date(2026, 1, 12)
+    assert enrolment_of(_cohort_row()).pes_registered_on is None
 
 
 async def test_a_youth_enrolled_without_an_entry_profile_has_none_and_nothing_is_guessed(

@@ -8,7 +8,6 @@ import pytest
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.notifications import OutboxNotifier
 from activities.trajectory import TrajectoryActivities
 from infra.database import Pool
 from tests.conftest import Enrol
@@ -31,7 +30,7 @@ Action = Literal["message", "coach_call", "outreach"]
 
 @pytest.fixture
 def activities(pool: Pool) -> TrajectoryActivities:
-    return TrajectoryActivities(pool, OutboxNotifier())
+    return TrajectoryActivities(pool)
 
 
 @pytest.fixture

@@ -12,6 +12,8 @@ from trajectory.catalogue import load_catalogue
 from trajectory.milestones import MilestoneType as M
 from trajectory.phases import Outcome, Phase, Status
 from trajectory.programmes import load_programme
+from trajectory.requests import CloseRequest
+from workflows.trajectory import ParticipantTrajectory
 
 
 async def ready_for_training(journey: Journey) -> None:
@@ -156,6 +158,7 @@ async def test_an_unanswered_follow_up_is_nudged_then_recorded_as_unanswered(
     await journey.skip(600)
     state = await journey.wait_for(lambda s: s.status == Status.CLOSED, "the last check-in")
     assert state.outcome == Outcome.EMPLOYED
+    await journey.written()
     checks = await pool.fetch(
         "SELECT name, answered_at IS NOT NULL AS answered, unanswered, in_employment"
         " FROM follow_up_checks WHERE participant_id = $1 ORDER BY due_at",
@@ -172,3 +175,52 @@ async def test_an_unanswered_follow_up_is_nudged_then_recorded_as_unanswered(
         journey.participant_id,
     )
     assert follow_up_nudges == 3 * len(programme.nudge_ladder)
+
+
+async def one_seat_course(pool: asyncpg.Pool) -> str:
+    """A fresh one-seat copy of the welder course, so no other test shares its waiting list."""
+    course_id = f"welder-one-seat-{uuid.uuid4().hex[:6]}"
+    await pool.execute(
+        "INSERT INTO courses SELECT $1, catalogue_version, provider, title, domain, sector,"
+        " occupation, bottleneck_occupation, language, min_language_level, min_digital_level,"
+        " 1, starts_on, ends_on, location FROM courses WHERE course_id = 'welder-2027'",
+        course_id,
+    )
+    return course_id
+
+
+async def test_every_way_out_hands_the_seat_on_a_withdrawal_a_close_and_a_waiting_place(
+    start: Start, pool: asyncpg.Pool
+) -> None:
+    enrol = {"course_id": await one_seat_course(pool)}
+    amira, bilal, chloe, dries = [await start("groep-intro") for _ in range(4)]
+    for journey in (amira, bilal, chloe, dries):
+        await ready_for_training(journey)
+    assert (await amira.report(M.TRAINING_ENROLLED, enrol)).phase == Phase.TRAINING
+    for place, journey in enumerate((bilal, chloe, dries), start=1):
+        assert (await journey.report(M.TRAINING_ENROLLED, enrol)).waiting_position == place
+
+    await amira.report(M.WITHDRAWN, {"reason": "moving abroad"})
+    await bilal.wait_for(lambda s: s.seat is not None and s.seat.status == "offered", "an offer")
+
+    await bilal.handle.execute_update(
+        ParticipantTrajectory.close,
+        CloseRequest(outcome=Outcome.OTHER_SUPPORT_MEASURE, reason="joined Activa"),
+    )
+    await chloe.wait_for(lambda s: s.seat is not None and s.seat.status == "offered", "an offer")
+    await dries.report(M.MOVED_AWAY)
+    await dries.wait_for(lambda s: s.status == Status.CLOSED, "closing")
+    assert (await chloe.report(M.TRAINING_ENROLLED, enrol)).phase == Phase.TRAINING
+
+    await dries.report(M.FOLLOW_UP_CONTACT, {"in_employment": False})  # his result on leaving
+    await dries.handle.result()
+    rows = await pool.fetch(
+        "SELECT participant_id, status FROM seat_requests WHERE course_id = $1",
+        enrol["course_id"],
+    )
+    assert {r["participant_id"]: r["status"] for r in rows} == {
+        amira.participant_id: "dropped",
+        bilal.participant_id: "expired",
+        chloe.participant_id: "seated",
+        dries.participant_id: "expired",
+    }

@@ -11,7 +11,8 @@ from temporalio.client import WorkflowUpdateFailedError
 from tests.journeys import Start
 from trajectory.milestones import MilestoneType as M
 from trajectory.phases import Outcome, Phase, Status
-from workflows.trajectory import CloseRequest, ParticipantTrajectory, ReassignRequest
+from trajectory.requests import CloseRequest, ReassignRequest
+from workflows.trajectory import ParticipantTrajectory
 
 
 async def test_a_milestone_another_partner_uses_is_refused_with_the_reason(
@@ -49,6 +50,7 @@ async def test_refused_milestones_leave_nothing_in_the_history(
     ]
     assert len(accepted) == 1
     assert not any(milestone_id in history.to_json() for milestone_id in refusals)
+    await journey.written()
     rows = await pool.fetch(
         "SELECT milestone_id FROM milestones WHERE participant_id = $1", journey.participant_id
     )
@@ -59,15 +61,24 @@ async def test_the_same_milestone_twice_at_once_is_one_row_and_one_change(
     dev_start: Start, pool: asyncpg.Pool
 ) -> None:
     journey = await dev_start("groep-intro", language="nl")
-    first = await journey.report(M.INTAKE_INTERVIEW_HELD, milestone_id="gi-intake-1")
-    again = await journey.report(M.INTAKE_INTERVIEW_HELD, milestone_id="gi-intake-1")
+    held = await journey.now()
+    first = await journey.report(
+        M.INTAKE_INTERVIEW_HELD, milestone_id="gi-intake-1", occurred_at=held
+    )
+    again = await journey.report(
+        M.INTAKE_INTERVIEW_HELD, milestone_id="gi-intake-1", occurred_at=held
+    )
     assert again.milestone_count == first.milestone_count == 1
     assert again.revision == first.revision
 
     at_once = await asyncio.gather(
-        *(journey.report(M.PARTICIPANT_CONTACT, milestone_id="gi-call-1") for _ in range(5))
+        *(
+            journey.report(M.PARTICIPANT_CONTACT, milestone_id="gi-call-1", occurred_at=held)
+            for _ in range(5)
+        )
     )
     assert {s.milestone_count for s in at_once} == {2}
+    await journey.written()
     rows = await pool.fetchval(
         "SELECT count(*) FROM milestones WHERE participant_id = $1", journey.participant_id
     )
@@ -87,8 +98,9 @@ async def test_the_read_model_matches_the_workflow_after_a_scripted_trajectory(
         ParticipantTrajectory.reassign,
         ReassignRequest(partner_id="inbrussel", reason="moved to Laeken"),
     )
-    await journey.report(M.OBSTACLES_IDENTIFIED)
+    await journey.report(M.JOB_DAY_ATTENDED)
 
+    await journey.written()
     snapshot = await journey.handle.query(ParticipantTrajectory.snapshot)
     row = await pool.fetchrow(
         "SELECT * FROM trajectories WHERE participant_id = $1", journey.participant_id
@@ -96,7 +108,7 @@ async def test_the_read_model_matches_the_workflow_after_a_scripted_trajectory(
     assert row is not None
     assert (row["partner_id"], row["phase"], row["status"]) == ("inbrussel", "coaching", "active")
     assert row["milestone_count"] == snapshot.milestone_count
-    assert row["last_milestone_type"] == "obstacles_identified"
+    assert row["last_milestone_type"] == "job_day_attended"
     assert row["revision"] == snapshot.revision
     assert row["next_deadline"] == snapshot.next_deadline
     moves = await pool.fetch(
@@ -116,7 +128,9 @@ async def test_the_read_model_matches_the_workflow_after_a_scripted_trajectory(
         CloseRequest(outcome=Outcome.OTHER_SUPPORT_MEASURE, reason="joined Activa"),
     )
     assert (closed.phase, closed.status) == (Phase.CLOSED, Status.CLOSED)
-    assert await journey.handle.result() == closed
+    answered = await journey.report(M.FOLLOW_UP_CONTACT, {"in_employment": False})
+    assert await journey.handle.result() == answered
+    assert answered.outcome == closed.outcome
     row = await pool.fetchrow(
         "SELECT status, outcome FROM trajectories WHERE participant_id = $1", journey.participant_id
     )

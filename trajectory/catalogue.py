@@ -8,6 +8,13 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from trajectory.milestones import CefrLevel, LanguageCode
 
+UNKNOWN_COURSE = "UnknownCourse"
+"""Error type of a request for a course the catalogue in PostgreSQL does not hold.
+
+Workflows never read the catalogue themselves, so updating it cannot change what a recorded
+history replays to; the seat request decides.
+"""
+
 CEFR_ORDER: tuple[CefrLevel, ...] = ("A1", "A2", "B1", "B2", "C1", "C2")
 
 
@@ -58,10 +65,6 @@ def load_catalogue() -> Catalogue:
     """The packaged catalogue."""
     text = files("trajectory").joinpath("catalogue.json").read_text(encoding="utf-8")
     return Catalogue.model_validate_json(text)
-
-
-COURSE_IDS: frozenset[str] = frozenset(c.course_id for c in load_catalogue().courses)
-"""Courses a coach may enrol someone in; read once when the module loads."""
 
 
 class Assessment(BaseModel):

@@ -4,10 +4,11 @@ Rejection details are meant for case managers and end up in records: they never 
 person's number, birth date or address.
 """
 
-from datetime import date
+from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict
 
+from trajectory.daytime import BRUSSELS
 from trajectory.niss import InvalidNiss, parse_niss
 from trajectory.records import EligibilityDecision, Rejection
 
@@ -38,6 +39,11 @@ class EligibilityFacts(BaseModel):
     in_training: bool
     other_measure_declared: bool
     in_other_measure_registry: bool
+
+
+def enrolment_day(enrolled_at: datetime) -> date:
+    """The calendar day of an enrolment in Brussels: at 00:30 there it is still yesterday in UTC."""
+    return enrolled_at.astimezone(BRUSSELS).date()
 
 
 def age_on(birth_date: date, day: date) -> int:

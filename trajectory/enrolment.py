@@ -72,3 +72,8 @@ class Enrolment(BaseModel):
     entry_profile: EntryProfile | None = Field(
         default=None, description="the ESF+ situation at entry; left out when not collected"
     )
+    pes_registered_on: date | None = Field(
+        default=None,
+        description="registration with the PES, when known: the Youth Guarantee's four months "
+        "count from it (else from enrolment)",
+    )

@@ -1,13 +1,25 @@
 """The milestone catalogue: types, typed payloads and where the engine allows them (DESIGN §3)."""
 
-import re
-from datetime import date, datetime
+import hashlib
+import json
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic.json_schema import SkipJsonSchema
 
+from trajectory.actors import Actor
 from trajectory.phases import OPEN_PHASES, Phase
+from trajectory.text import plain_text
 
 LanguageCode = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}$")]
 CefrLevel = Literal["A1", "A2", "B1", "B2", "C1", "C2"]
@@ -49,10 +61,6 @@ class MilestoneType(StrEnum):
     MOVED_AWAY = "moved_away"
 
 
-_UNSTORABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
-"""Text PostgreSQL refuses or no one can read: it is refused here, not retried forever."""
-
-
 class Recorder(StrEnum):
     """Who recorded a milestone."""
 
@@ -65,6 +73,12 @@ class Payload(BaseModel):
     """Base of every milestone payload: unknown fields are refused, not silently dropped."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @field_validator("*")
+    @classmethod
+    def _plain(cls, value: Any) -> Any:
+        """Text PostgreSQL refuses or no one can read is refused here, not retried forever."""
+        return plain_text(value) if isinstance(value, str) else value
 
 
 class NoDetails(Payload):
@@ -174,29 +188,78 @@ def engine_phases(milestone_type: MilestoneType) -> frozenset[Phase]:
     return ENGINE_PHASES.get(milestone_type, frozenset(OPEN_PHASES))
 
 
-class Milestone(BaseModel):
-    """A reported fact about a participant; `milestone_id` is the sender's idempotency key."""
+AnyPayload = (
+    LanguageAssessed
+    | DigitalAssessed
+    | CoachAssigned
+    | CoachingSessionHeld
+    | JobDayAttended
+    | TrainingEnrolled
+    | TrainingCompleted
+    | TrainingDropped
+    | JobOfferReceived
+    | PlacementStarted
+    | PlacementEnded
+    | FollowUpContact
+    | Withdrawn
+    | NoDetails
+)
+"""Every payload model; `Milestone` picks the one its `type` names."""
 
-    model_config = ConfigDict(frozen=True)
+
+class Milestone(BaseModel):
+    """A reported fact about a participant; `milestone_id` is the sender's idempotency key.
+
+    The same model is the API's request body: `recorded_by` and `actor` are set from the
+    caller's key, never from the body.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     milestone_id: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:\-]+$")
     type: MilestoneType
     occurred_at: AwareDatetime
-    recorded_by: Recorder = Recorder.PARTNER
-    payload: dict[str, Any] = Field(default_factory=dict)
+    recorded_by: SkipJsonSchema[Recorder] = Recorder.PARTNER
+    payload: AnyPayload = Field(
+        default_factory=NoDetails,
+        validate_default=True,
+        description="depends on `type`: see each payload model; most types take `{}`",
+    )
+    actor: SkipJsonSchema[Actor | None] = None
 
-    @model_validator(mode="after")
-    def _payload_matches_type(self) -> "Milestone":
-        for text in (v for v in self.payload.values() if isinstance(v, str)):
-            if _UNSTORABLE.search(text):
-                raise ValueError("payload text may not hold control characters or lone surrogates")
-        typed = PAYLOADS.get(self.type, NoDetails).model_validate(self.payload)
-        object.__setattr__(self, "payload", typed.model_dump(mode="json", exclude_none=True))
-        return self
+    @field_validator("payload", mode="before")
+    @classmethod
+    def _typed_payload(cls, value: Any, info: ValidationInfo) -> Any:
+        """Parse the payload once, into the model of the milestone's type."""
+        kind = info.data.get("type")
+        if kind is None:
+            return value
+        model = PAYLOADS.get(kind, NoDetails)
+        if isinstance(value, Payload) and not isinstance(value, model):
+            value = value.model_dump()
+        return model.model_validate(value)
 
     def details(self) -> Payload:
         """The payload as its typed model."""
-        return PAYLOADS.get(self.type, NoDetails).model_validate(self.payload)
+        return self.payload
+
+    def payload_json(self) -> dict[str, Any]:
+        """The payload as stored and shown: the fields given, without the empty ones."""
+        return self.payload.model_dump(mode="json", exclude_none=True)
+
+    def fingerprint(self) -> str:
+        """What the milestone says (type, time, payload), hashed: tells a repeat from a reuse."""
+        said = {
+            "type": self.type.value,
+            "occurred_at": self.occurred_at.astimezone(UTC).isoformat(),
+            "payload": self.payload_json(),
+        }
+        return hashlib.sha256(json.dumps(said, sort_keys=True).encode()).hexdigest()[:32]
+
+    def report_json(self) -> dict[str, Any]:
+        """The milestone as a partner sends it to the API (who sent it is the API's to say)."""
+        body = self.model_dump(mode="json", exclude={"recorded_by", "actor", "payload"})
+        return {**body, "payload": self.payload_json()}
 
     @property
     def is_contact(self) -> bool:

@@ -1,5 +1,6 @@
 """A partner's programme: its steps, clocks and nudge ladder, as validated data (DESIGN §2)."""
 
+from collections.abc import Collection
 from enum import StrEnum
 from typing import Literal
 
@@ -27,10 +28,50 @@ class PhaseSteps(BaseModel):
     milestones: frozenset[MilestoneType] = Field(
         description="milestone types the partner uses here"
     )
-    required: frozenset[MilestoneType] = Field(
-        default=frozenset(), description="types that must be recorded before the phase may end"
+    required: tuple[MilestoneType, ...] = Field(
+        default=(),
+        description="types recorded before the phase may end, in the programme's order",
+    )
+    after: dict[MilestoneType, tuple[MilestoneType, ...]] = Field(
+        default_factory=dict, description="a type recorded here only once these types are"
+    )
+    required_before: dict[MilestoneType, tuple[MilestoneType, ...]] = Field(
+        default_factory=dict,
+        description="a milestone that leaves the phase needing only these of `required`",
     )
     inactivity_days: int = Field(ge=1, le=365, description="silence allowed since the last contact")
+
+    @model_validator(mode="after")
+    def _in_order(self) -> "PhaseSteps":
+        """Every required step is reachable by recording `required` in its listed order."""
+        if len(set(self.required)) != len(self.required):
+            raise ValueError("a required step is listed twice")
+        if extra := sorted(set(self.required) - self.milestones):
+            raise ValueError(f"required but not used: {', '.join(extra)}")
+        for kind, before in self.after.items():
+            if unused := sorted({kind, *before} - self.milestones):
+                raise ValueError(f"ordered but not used: {', '.join(unused)}")
+            if kind in self.required:
+                earlier = self.required[: self.required.index(kind)]
+                if late := [step for step in before if step not in earlier]:
+                    raise ValueError(
+                        f"{kind} comes after {', '.join(late)}, which must be required before it"
+                    )
+        for kind, needed in self.required_before.items():
+            if kind not in self.milestones:
+                raise ValueError(f"required_before names {kind}, which is not used")
+            if extra := sorted(set(needed) - set(self.required)):
+                raise ValueError(f"{kind}: required_before names steps not required: {extra}")
+        return self
+
+    def missing(
+        self, seen: Collection[MilestoneType], leaving_by: MilestoneType | None = None
+    ) -> list[MilestoneType]:
+        """Required steps not in `seen`, in order; only what `leaving_by` needs when named."""
+        needed = (
+            self.required_before.get(leaving_by, self.required) if leaving_by else self.required
+        )
+        return [step for step in self.required if step in needed and step not in seen]
 
 
 class NudgeStep(BaseModel):
@@ -95,9 +136,6 @@ class PartnerProgramme(BaseModel):
         if Phase.CLOSED in self.phases:
             raise ValueError("closed is not a phase with steps")
         for phase, steps in self.phases.items():
-            if not steps.required <= steps.milestones:
-                extra = sorted(steps.required - steps.milestones)
-                raise ValueError(f"{phase}: required but not used: {', '.join(extra)}")
             for milestone_type in steps.milestones:
                 if phase not in engine_phases(milestone_type):
                     raise ValueError(f"{phase}: the engine does not allow {milestone_type} here")

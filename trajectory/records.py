@@ -5,10 +5,13 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from trajectory.actors import Actor
 from trajectory.catalogue import Assessment
-from trajectory.milestones import LastMilestone, Milestone
+from trajectory.milestones import LastMilestone, Milestone, MilestoneType
 from trajectory.phases import Outcome, Phase, Status
 from trajectory.programme import Channel
+from trajectory.programmes import load_programme
+from trajectory.tasks import OpenTask, TaskRecord
 
 
 class TrajectorySnapshot(BaseModel):
@@ -33,6 +36,35 @@ class TrajectorySnapshot(BaseModel):
     waiting_position: int | None = Field(default=None, description="place on its waiting list")
     seat_offered_until: datetime | None = None
     revision: int = Field(description="grows with every change; the read model keeps the highest")
+    next_steps: list[MilestoneType] = Field(
+        default_factory=list,
+        description="milestones the programme still expects in this phase, in its order",
+    )
+    open_tasks: list[OpenTask] = Field(
+        default_factory=list, description="coach calls and outreach not yet done"
+    )
+
+    @classmethod
+    def at_enrolment(
+        cls, participant_id: str, partner_id: str, enrolled_at: datetime
+    ) -> "TrajectorySnapshot":
+        """The state of a trajectory that has not reported yet: in intake, nothing recorded."""
+        intake = load_programme(partner_id).steps(Phase.INTAKE)
+        return cls(
+            participant_id=participant_id,
+            partner_id=partner_id,
+            phase=Phase.INTAKE,
+            status=Status.ACTIVE,
+            nudge_level=0,
+            milestone_count=0,
+            last_milestone=None,
+            last_contact_at=enrolled_at,
+            outcome=None,
+            next_deadline=None,
+            enrolled_at=enrolled_at,
+            revision=0,
+            next_steps=list(intake.required),
+        )
 
 
 class PhaseTransition(BaseModel):
@@ -43,6 +75,16 @@ class PhaseTransition(BaseModel):
     to_phase: Phase
     status: Status
     cause: str
+    at: datetime
+
+
+class SteeringRecord(BaseModel):
+    """A case manager's pause, resume, reassignment or closure, and who did it."""
+
+    action: Literal["pause", "resume", "reassign", "close"]
+    seq: int = Field(description="the phase transition it caused")
+    reason: str | None
+    actor: Actor | None
     at: datetime
 
 
@@ -70,6 +112,20 @@ class ReadModelChanges(BaseModel):
         default=None, description="a real contact happened: earlier nudges get their effect"
     )
     follow_ups: list[FollowUpRecord] = Field(default_factory=list)
+    steering: SteeringRecord | None = Field(
+        default=None, description="the case manager's action behind the first transition"
+    )
+    task_done: TaskRecord | None = None
+    at: datetime | None = Field(
+        default=None, description="workflow time of the step: the read model's lag counts from it"
+    )
+
+
+class ReadModelBatch(BaseModel):
+    """Steps of one trajectory not yet in the read model, oldest first, written together."""
+
+    participant_id: str
+    steps: list[ReadModelChanges] = Field(min_length=1)
 
 
 class NudgeRequest(BaseModel):
@@ -85,6 +141,8 @@ class NudgeRequest(BaseModel):
     phase: Phase
     silent_since: datetime
     sent_at: datetime = Field(description="workflow time of the rung, the clock of nudge effect")
+    task_id: str | None = Field(default=None, description="the coach task the rung opens")
+    task_due_at: datetime | None = None
 
 
 class RecommendationRequest(BaseModel):

@@ -3,29 +3,32 @@
 Pure and deterministic: the workflow passes in the current time and carries out the effects.
 """
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from trajectory.catalogue import COURSE_IDS, Assessment, Recommendation
+from trajectory.catalogue import Assessment, Recommendation
 from trajectory.daytime import next_daytime
 from trajectory.ladder import NudgeLadder, Rung
 from trajectory.milestones import (
     UNIVERSAL,
     DigitalAssessed,
     FollowUpContact,
+    JobOfferReceived,
     LanguageAssessed,
     LastMilestone,
     Milestone,
     MilestoneType,
+    Payload,
     PlacementKind,
     PlacementStarted,
     TrainingEnrolled,
 )
 from trajectory.phases import Outcome, Phase, Status
-from trajectory.programme import PartnerProgramme
+from trajectory.programme import FollowUpCheckpoint, PartnerProgramme
 from trajectory.records import (
     EligibilityDecision,
     FollowUpRecord,
@@ -35,6 +38,14 @@ from trajectory.records import (
     SeatDecision,
     SeatOffer,
     TrajectorySnapshot,
+)
+from trajectory.tasks import (
+    WORKING_DAYS_TO_DO,
+    CoachTask,
+    OpenTask,
+    TaskDone,
+    due_after_working_days,
+    task_id_for,
 )
 
 FUTURE_TOLERANCE = timedelta(minutes=5)
@@ -51,6 +62,8 @@ OUTCOME_OF_PLACEMENT: dict[PlacementKind, Outcome] = {
     "apprenticeship": Outcome.APPRENTICESHIP,
     "education": Outcome.EDUCATION,
 }
+ON_LEAVING = FollowUpCheckpoint(name="on_leaving", due_days=FOLLOW_UP_WINDOW_DAYS)
+"""The result on leaving (ESF+: within four weeks) when a programme does not schedule one."""
 
 
 class Placement(BaseModel):
@@ -151,7 +164,11 @@ class TrajectoryState(BaseModel):
     outcome: Outcome | None = None
     close_reason: str | None = None
     closed_at: datetime | None = None
+    closed_in: Phase | None = Field(default=None, description="the phase the trajectory closed in")
     milestone_ids: list[str] = Field(default_factory=list)
+    milestone_fingerprints: dict[str, str] = Field(
+        default_factory=dict, description="what each milestone id said (unknown before release 3)"
+    )
     seen_types: list[MilestoneType] = Field(default_factory=list)
     last_milestone: LastMilestone | None = None
     last_contact_at: datetime
@@ -166,9 +183,21 @@ class TrajectoryState(BaseModel):
     first_offer_at: datetime | None = None
     left_at: datetime | None = None
     follow_ups: list[FollowUpCheck] = Field(default_factory=list)
+    asks_every_leaver: bool = Field(
+        default=False,
+        description="closing asks for the result on leaving too (not in histories before it)",
+    )
+    offers_as_youth_guarantee: bool = Field(
+        default=False,
+        description="a self-employment start is no first offer (not in histories before it)",
+    )
     max_deadline: datetime
     transition_seq: int = 0
     revision: int = 0
+    tracks_tasks: bool = Field(
+        default=False, description="coach tasks are kept and worked (since release 4)"
+    )
+    tasks: list[CoachTask] = Field(default_factory=list)
 
     @classmethod
     def enrol(
@@ -205,7 +234,21 @@ class TrajectoryState(BaseModel):
     def is_closed(self) -> bool:
         return self.status == Status.CLOSED
 
+    @property
+    def awaiting_results(self) -> bool:
+        """Closed, with a check-in after leaving still to answer or to miss."""
+        return (
+            self.asks_every_leaver
+            and self.is_closed
+            and any(not check.settled for check in self.follow_ups)
+        )
+
     # -- what is allowed ------------------------------------------------------------------------
+
+    def reuses_id(self, milestone: Milestone) -> bool:
+        """Whether `milestone` repeats a recorded id but says something else."""
+        said = self.milestone_fingerprints.get(milestone.milestone_id)
+        return said is not None and said != milestone.fingerprint()
 
     def refusal(self, milestone: Milestone, now: datetime) -> str | None:
         """Why `milestone` cannot be recorded now, or None when it can (or is a repeat)."""
@@ -213,7 +256,8 @@ class TrajectoryState(BaseModel):
             return None
         partner = self.programme.name
         kind = milestone.type.value
-        if self.is_closed:
+        asked = milestone.type == MilestoneType.FOLLOW_UP_CONTACT and self.awaiting_results
+        if self.is_closed and not asked:
             return f"the trajectory is closed ({self.outcome}); nothing more can be recorded"
         if milestone.occurred_at > now + FUTURE_TOLERANCE:
             return "occurred_at lies in the future"
@@ -223,10 +267,13 @@ class TrajectoryState(BaseModel):
             MilestoneType.WITHDRAWN,
             MilestoneType.MOVED_AWAY,
         ):
+            if milestone.actor is not None and milestone.actor.role == "partner":
+                return "the trajectory is paused; a case manager must resume it first"
             reason = self.pause_reason or "no reason given"
             return f"the trajectory is paused ({reason}); resume it first"
         if (
-            milestone.type not in UNIVERSAL
+            not asked
+            and milestone.type not in UNIVERSAL
             and milestone.type not in self.programme.steps(self.phase).milestones
         ):
             used_in = [
@@ -236,22 +283,22 @@ class TrajectoryState(BaseModel):
                 return f"{partner}'s programme does not use {kind}"
             where = ", ".join(used_in)
             return f"{kind} is not allowed in {self.phase.value}; {partner} records it in {where}"
+        steps = None if asked else self.programme.steps(self.phase)
+        before = steps.after.get(milestone.type, ()) if steps is not None else ()
+        if earlier := [step.value for step in before if step not in self.seen_types]:
+            return f"{partner} records {kind} after {', '.join(earlier)}"
         return self._transition_refusal(milestone, now)
 
     def _transition_refusal(self, milestone: Milestone, now: datetime) -> str | None:
         details = milestone.details()
         match milestone.type:
             case MilestoneType.TRAINING_ENROLLED | MilestoneType.PLACEMENT_STARTED if (
-                self.phase == Phase.COACHING and (missing := self.missing_steps())
+                self.phase == Phase.COACHING and (missing := self.missing_steps(milestone.type))
             ):
                 return (
                     f"coaching is not finished: {self.programme.name} first needs "
                     f"{', '.join(missing)}"
                 )
-            case MilestoneType.TRAINING_ENROLLED if (
-                isinstance(details, TrainingEnrolled) and details.course_id not in COURSE_IDS
-            ):
-                return f"there is no course {details.course_id} in the training catalogue"
             case MilestoneType.TRAINING_ENROLLED if (
                 isinstance(details, TrainingEnrolled)
                 and self.seat is not None
@@ -293,10 +340,16 @@ class TrajectoryState(BaseModel):
                 return f"no follow-up check-in is open now{when}"
         return None
 
-    def missing_steps(self) -> list[str]:
-        """Required milestones of the current phase not yet recorded, in a stable order."""
-        required = self.programme.steps(self.phase).required
-        return sorted(t.value for t in required if t not in self.seen_types)
+    def missing_steps(self, leaving_by: MilestoneType | None = None) -> list[str]:
+        """Required milestones of the current phase not yet recorded, in the programme's order;
+        only those that `leaving_by` needs to end the phase when it is named."""
+        return [step.value for step in self.next_steps(leaving_by)]
+
+    def next_steps(self, leaving_by: MilestoneType | None = None) -> list[MilestoneType]:
+        """What the programme still expects in the current phase, in its order (DESIGN 8.1)."""
+        if self.is_closed or self.phase not in self.programme.phases:
+            return []
+        return self.programme.steps(self.phase).missing(self.seen_types, leaving_by)
 
     def open_task(self) -> str | None:
         """The coach's call or street worker's outreach the ladder asked for, until contact."""
@@ -306,6 +359,27 @@ class TrajectoryState(BaseModel):
             return None
         step = asked[-1]
         return f"{step.action.replace('_', ' ')} by {step.channel.value}"
+
+    def open_tasks(self) -> list[OpenTask]:
+        """Coach tasks nobody has closed yet, oldest first (none once the trajectory closed)."""
+        if self.is_closed:
+            return []
+        return [
+            OpenTask(task_id=t.task_id, kind=t.kind, due_at=t.due_at)
+            for t in self.tasks
+            if t.is_open
+        ]
+
+    def task_refusal(self, done: TaskDone) -> str | None:
+        """Why the task cannot be closed now, or None when it can."""
+        task = next((t for t in self.tasks if t.task_id == done.task_id), None)
+        if task is None:
+            return f"no open task {done.task_id}"
+        if task.done_at is not None:
+            return f"task {task.task_id} was done on {task.done_at:%Y-%m-%d}"
+        if self.is_closed:
+            return f"the trajectory is closed ({self.outcome}); its tasks are over"
+        return None
 
     def open_follow_up(self, now: datetime) -> FollowUpCheck | None:
         """The check-in that can be answered now, if any."""
@@ -326,6 +400,7 @@ class TrajectoryState(BaseModel):
         if (reason := self.refusal(milestone, now)) is not None:
             raise MilestoneRefused(reason)
         self.milestone_ids.append(milestone.milestone_id)
+        self.milestone_fingerprints[milestone.milestone_id] = milestone.fingerprint()
         if milestone.type not in self.seen_types:
             self.seen_types.append(milestone.type)
         self.last_milestone = LastMilestone(type=milestone.type, occurred_at=milestone.occurred_at)
@@ -355,7 +430,7 @@ class TrajectoryState(BaseModel):
             case MilestoneType.MOVED_AWAY:
                 return self.close(Outcome.MOVED_AWAY, "participant moved away", now)
             case MilestoneType.JOB_OFFER_RECEIVED:
-                self.first_offer_at = self.first_offer_at or milestone.occurred_at
+                self._offered(details, milestone.occurred_at)
             case MilestoneType.LANGUAGE_ASSESSED if isinstance(details, LanguageAssessed):
                 self.assessment.languages[details.language] = details.level
             case MilestoneType.DIGITAL_ASSESSED if isinstance(details, DigitalAssessed):
@@ -376,7 +451,7 @@ class TrajectoryState(BaseModel):
             case MilestoneType.TRAINING_DROPPED:
                 return [self._move(Phase.COACHING, self.status, kind, now)]
             case MilestoneType.PLACEMENT_STARTED if isinstance(details, PlacementStarted):
-                self.first_offer_at = self.first_offer_at or milestone.occurred_at
+                self._offered(details, milestone.occurred_at)
                 starts = datetime.combine(details.start_date, now.timetz())
                 self.placement = Placement(
                     kind=details.kind,
@@ -398,6 +473,14 @@ class TrajectoryState(BaseModel):
                     check.answer = details
                     return self._after_follow_up(now)
         return []
+
+    def _offered(self, details: Payload, at: datetime) -> None:
+        """Keep the first offer: of employment, continued education, an apprenticeship or a
+        traineeship, accepted or not (Youth Guarantee); starting one's own business is none."""
+        kind = details.kind if isinstance(details, JobOfferReceived | PlacementStarted) else None
+        if self.offers_as_youth_guarantee and kind == "self_employment":
+            return
+        self.first_offer_at = self.first_offer_at or at
 
     def _advance(self, now: datetime) -> list[PhaseTransition]:
         """Leave intake and assessment on their own once their required steps are done."""
@@ -430,8 +513,26 @@ class TrajectoryState(BaseModel):
         self.outcome = outcome
         self.close_reason = reason
         self.closed_at = now
+        self.closed_in = self.phase
         self.nudge_level = 0
+        if self.asks_every_leaver:
+            self._ask_results(now)
         return [self._move(Phase.CLOSED, Status.CLOSED, reason, now)]
+
+    def _ask_results(self, now: datetime) -> None:
+        """Whoever leaves without follow-up is asked for a result on leaving (ESF+); a close
+        into a job, training or education gets the programme's whole follow-up schedule.
+
+        Those found ineligible never took part, and a trajectory already followed up keeps its
+        own check-ins.
+        """
+        if self.follow_ups or self.outcome in (None, Outcome.INELIGIBLE):
+            return
+        schedule = self.programme.follow_up
+        if self.outcome not in OUTCOME_OF_PLACEMENT.values():
+            schedule = tuple(c for c in schedule if c.name == "on_leaving") or (ON_LEAVING,)
+        self.left_at = self.left_at or now
+        self.follow_ups = self._checks(schedule, now)
 
     def pause(self, reason: str | None, now: datetime) -> list[PhaseTransition]:
         """Stop every clock (illness, parental leave, detention, ...)."""
@@ -473,6 +574,29 @@ class TrajectoryState(BaseModel):
         cause = f"reassigned from {previous} to {programme.name}: {reason or 'no reason given'}"
         return [self._move(self.phase, self.status, cause, now), *self._advance(now)]
 
+    def seats_held_at_close(self) -> list[tuple[str, Literal["dropped", "expired"]]]:
+        """Seats a closed trajectory still holds or waits for: the course it was following,
+        and a seat offered or a waiting-list place. Each must be handed on."""
+        if not self.is_closed:
+            return []
+        held: list[tuple[str, Literal["dropped", "expired"]]] = []
+        if self.closed_in == Phase.TRAINING and self.training is not None:
+            held.append((self.training.course_id, "dropped"))
+        if self.seat is not None:
+            held.append((self.seat.course_id, "expired"))
+        return held
+
+    def complete_task(self, done: TaskDone, now: datetime) -> list[PhaseTransition]:
+        """Close a task; a participant reached counts as contact and resets the ladder."""
+        if (reason := self.task_refusal(done)) is not None:
+            raise MilestoneRefused(reason)
+        task = next(t for t in self.tasks if t.task_id == done.task_id)
+        task.done_at, task.reached = now, done.reached
+        self.revision += 1
+        if done.reached:
+            return self._contact(max(self.last_contact_at, now), now)
+        return []
+
     def offer_seat(self, offer: SeatOffer) -> None:
         """A freed seat is offered; the coach accepts it by reporting `training_enrolled`."""
         self.revision += 1
@@ -499,6 +623,10 @@ class TrajectoryState(BaseModel):
     def next_timer(self, now: datetime) -> Timer | None:
         """The earliest deadline that fires if nothing is reported; None when no clock runs."""
         offer = self._offer_timer(now)
+        if self.awaiting_results:
+            check = next(c for c in self.follow_ups if not c.settled)
+            missed = Timer("follow_up_missed", check.due_at, f"{check.name} check-in unanswered")
+            return min((t for t in (offer, missed) if t is not None), key=lambda t: t.at)
         if self.status in (Status.PAUSED, Status.CLOSED) or self.eligibility != "eligible":
             return offer
         timers: list[Timer] = [offer] if offer else []
@@ -538,21 +666,25 @@ class TrajectoryState(BaseModel):
             since = max(since, check.opens_at)
         rung = NudgeLadder(self.programme, self.phase, self.day).rung(self.nudge_level + 1, since)
         days = self.programme.steps(self.phase).inactivity_days
+        cause = f"{phase} silence timeout {days} days"
+        ending = f"{phase} silence after every nudge"
+        if (task := self._task_of_last_rung()) is not None and task.due_at < rung.due_at:
+            rung = replace(rung, due_at=task.due_at)
+            cause = ending = f"{task.kind.replace('_', ' ')} task {task.task_id} overdue"
         if rung.step is None:
             kind: TimerKind = "follow_up_missed" if self.phase == Phase.FOLLOW_UP else "dormant"
-            return Timer(
-                kind,
-                rung.due_at,
-                f"{phase} silence after every nudge: {kind.replace('_', ' ')}",
-                rung,
-            )
+            return Timer(kind, rung.due_at, f"{ending}: {kind.replace('_', ' ')}", rung)
         at = rung.due_at
         if rung.step.action == "message":
             at += (next_daytime(max(at, now)) - max(at, now)) * (self.day_seconds / 86400)
-        summary = (
-            f"{phase} silence timeout {days} days: nudge {rung.level} by {rung.step.channel.value}"
-        )
+        summary = f"{cause}: nudge {rung.level} by {rung.step.channel.value}"
         return Timer("nudge", at, summary, rung)
+
+    def _task_of_last_rung(self) -> CoachTask | None:
+        """The open task the rung climbed last opened: past its due date it raises the next."""
+        if self.nudge_level == 0:
+            return None
+        return next((t for t in self.tasks if t.is_open and t.nudge_seq == self.nudge_seq), None)
 
     def fire(self, timer: Timer, now: datetime) -> Effects:
         """Carry out a timer that fell due; returns the changes and what the workflow must do."""
@@ -584,6 +716,16 @@ class TrajectoryState(BaseModel):
         self.nudge_seq += 1
         step = timer.rung.step
         languages = self.programme.languages
+        task: CoachTask | None = None
+        if step.action != "message" and self.tracks_tasks:
+            task = CoachTask(
+                task_id=task_id_for(self.participant_id, self.nudge_seq),
+                kind=step.action,
+                nudge_seq=self.nudge_seq,
+                opened_at=now,
+                due_at=due_after_working_days(now, WORKING_DAYS_TO_DO, self.day),
+            )
+            self.tasks.append(task)
         nudge = NudgeRequest(
             participant_id=self.participant_id,
             partner_id=self.partner_id,
@@ -595,25 +737,31 @@ class TrajectoryState(BaseModel):
             phase=self.phase,
             silent_since=self.last_contact_at,
             sent_at=now,
+            task_id=task.task_id if task else None,
+            task_due_at=task.due_at if task else None,
         )
         return Effects([], nudge=nudge)
 
     def _leave(self, now: datetime) -> list[PhaseTransition]:
         self.left_at = now
         self.nudge_level = 0
+        self.follow_ups = self._checks(self.programme.follow_up, now)
+        return [self._move(Phase.FOLLOW_UP, self.status, "left the programme in a placement", now)]
+
+    def _checks(self, schedule: Iterable[FollowUpCheckpoint], now: datetime) -> list[FollowUpCheck]:
+        """The check-ins after leaving `now`, each open from four weeks before it is due."""
         window = self.day * FOLLOW_UP_WINDOW_DAYS
-        self.follow_ups = [
+        return [
             FollowUpCheck(
                 name=c.name,
                 opens_at=max(now, now + self.day * c.due_days - window),
                 due_at=now + self.day * c.due_days,
             )
-            for c in self.programme.follow_up
+            for c in schedule
         ]
-        return [self._move(Phase.FOLLOW_UP, self.status, "left the programme in a placement", now)]
 
     def _after_follow_up(self, now: datetime) -> list[PhaseTransition]:
-        if any(not c.settled for c in self.follow_ups):
+        if self.is_closed or any(not c.settled for c in self.follow_ups):
             return []
         assert self.placement is not None
         return self.close(OUTCOME_OF_PLACEMENT[self.placement.kind], "follow-up complete", now)
@@ -644,4 +792,23 @@ class TrajectoryState(BaseModel):
             waiting_position=self.seat.position if self.seat else None,
             seat_offered_until=self.seat.offered_until if self.seat else None,
             revision=self.revision,
+            next_steps=self.next_steps(),
+            open_tasks=self.open_tasks(),
         )
+
+
+class TrajectoryInput(BaseModel):
+    """How a trajectory starts; `state` is set only when it continues as new.
+
+    Kept out of the workflow's module, which the sandbox executes again for every run.
+    """
+
+    participant_id: str = Field(description="opaque id, never personal data")
+    programme: PartnerProgramme
+    postcode: str
+    language: str
+    day_seconds: float = Field(default=86400.0, gt=0, description="length of a programme day")
+    history_limit: int = Field(
+        default=10_000, description="continue as new beyond this many events"
+    )
+    state: TrajectoryState | None = None

@@ -1,0 +1,121 @@
+"""A participant's timeline: what happened, when, and who did it (DESIGN 8.1)."""
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, ConfigDict
+
+from api.auth import Caller
+from api.cursors import cursor_after, cursor_key
+from api.deps import CallerDep, ClientDep, PoolDep, current_caller, require
+from api.errors import ApiError
+from api.participants import _AUTH_ERRORS, _NOT_FOUND, ParticipantId, current_state
+from readmodel.actors import actor_from_row
+from readmodel.timeline import timeline
+from starter.keys import Role
+from trajectory.actors import Actor
+
+EntryKind = Literal["milestone", "phase_change", "steering", "nudge", "task_opened", "task_done"]
+
+FREE_TEXT = ("reason", "note")
+"""Case managers' own words, left out of what partners see."""
+
+_EXAMPLE: dict[str, Any] = {
+    "at": "2026-03-02T10:15:00Z",
+    "kind": "milestone",
+    "detail": {
+        "milestone_id": "jes-2026-0042-coach",
+        "type": "coach_assigned",
+        "phase": "coaching",
+        "recorded_by": "partner",
+        "payload": {"coach_ref": "coach-7"},
+    },
+    "actor": {"role": "partner", "partner_id": "jes", "key_id": "3f2a9c0d1e4b", "user_id": None},
+}
+
+
+class TimelineEntry(BaseModel):
+    """One thing that happened; `actor` is null for the engine itself."""
+
+    at: datetime
+    kind: EntryKind
+    detail: dict[str, Any]
+    actor: Actor | None
+
+
+class Timeline(BaseModel):
+    """One page of a timeline, oldest first; pass `next_cursor` back as `cursor` (null: done)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"items": [_EXAMPLE], "next_cursor": None}]}
+    )
+
+    items: list[TimelineEntry]
+    next_cursor: str | None
+
+
+router = APIRouter(
+    prefix="/v1/participants",
+    tags=["participants"],
+    dependencies=[Depends(current_caller)],
+    responses=_AUTH_ERRORS,
+)
+
+
+def _as_seen_by(caller: Caller, entry: TimelineEntry) -> TimelineEntry:
+    """A partner sees what happened, without the case managers' free text."""
+    by_case_manager = entry.actor is not None and entry.actor.role == "case_manager"
+    if caller.role != Role.PARTNER or not by_case_manager:
+        return entry
+    detail = {k: v for k, v in entry.detail.items() if k not in FREE_TEXT}
+    if isinstance(payload := detail.get("payload"), dict):
+        detail["payload"] = {k: v for k, v in payload.items() if k not in FREE_TEXT}
+    return entry.model_copy(update={"detail": detail})
+
+
+@router.get(
+    "/{participant_id}/timeline",
+    dependencies=[Depends(require(Role.BACKEND, Role.CASE_MANAGER, Role.PARTNER))],
+    summary="What happened to a participant, and who did it",
+    responses=_NOT_FOUND,
+)
+async def read_timeline(
+    participant_id: ParticipantId,
+    caller: CallerDep,
+    client: ClientDep,
+    pool: PoolDep,
+    cursor: Annotated[
+        str | None, Query(max_length=300, description="`next_cursor` of the previous page")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> Timeline:
+    """Milestones, phase changes, steering actions, nudges and tasks, oldest first, from the
+    read model (it follows the workflow within moments)."""
+    await current_state(client, pool, participant_id, caller)
+    after = None
+    if cursor is not None:
+        at, kind, key = cursor_key(cursor, 3)
+        try:
+            after = (datetime.fromisoformat(at), kind, key)
+        except ValueError:
+            raise ApiError(
+                422, "invalid_request", "cursor: not a cursor this API handed out"
+            ) from None
+    rows = await timeline(pool, participant_id, after, limit + 1)
+    entries = [
+        _as_seen_by(
+            caller,
+            TimelineEntry(
+                at=row["at"], kind=row["kind"], detail=row["detail"], actor=actor_from_row(row)
+            ),
+        )
+        for row in rows[:limit]
+    ]
+    last = rows[limit - 1] if len(rows) > limit else None
+    return Timeline(
+        items=entries,
+        next_cursor=cursor_after(last["at"].isoformat(), last["kind"], last["key"])
+        if last
+        else None,
+    )

@@ -1,0 +1,164 @@
+"""Writing a trajectory's steps: milestones, phase changes, steering actions, closed tasks,
+nudge effects, partner stints, snapshot, follow-ups, and releasing the person once the
+trajectory closed.
+
+Every write is idempotent and ordered by the workflow's revision: a milestone or transition is
+inserted once, and the snapshot and follow-up rows keep the highest revision written, so a batch
+that arrives late or twice never overwrites a newer state.
+"""
+
+from collections.abc import Sequence
+
+from infra.database import Connection
+from readmodel.actors import actor_values
+from readmodel.trajectories import store_snapshot
+from trajectory.phases import Status
+from trajectory.records import ReadModelChanges
+
+_INSERT_MILESTONE = """
+INSERT INTO milestones (
+    participant_id, milestone_id, type, occurred_at, recorded_by, payload, phase,
+    actor_role, actor_partner_id, actor_key_id, actor_user_id
+)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+ON CONFLICT DO NOTHING
+"""
+
+_INSERT_STEERING = """
+INSERT INTO steering_actions (
+    participant_id, seq, action, reason, at,
+    actor_role, actor_partner_id, actor_key_id, actor_user_id
+)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+ON CONFLICT DO NOTHING
+"""
+
+_CLOSE_TASK = """
+UPDATE tasks SET done_at = $2, reached = $3, note = $4,
+    actor_role = $5, actor_partner_id = $6, actor_key_id = $7, actor_user_id = $8
+WHERE task_id = $1 AND done_at IS NULL
+"""
+
+_INSERT_TRANSITION = """
+INSERT INTO phase_transitions (participant_id, seq, from_phase, to_phase, status, cause, at)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+ON CONFLICT DO NOTHING
+"""
+
+_MARK_CONTACT = """
+UPDATE nudges SET contact_at = $2
+WHERE participant_id = $1 AND contact_at IS NULL AND sent_at <= $2
+"""
+
+_NEW_STINT = """
+INSERT INTO partner_stints (participant_id, partner_id, since)
+SELECT $1, $2, $3 WHERE $2 IS DISTINCT FROM partner_at($1, $3)
+ON CONFLICT DO NOTHING
+"""
+"""A reassignment starts the new partner's stint (every reassignment is a phase transition)."""
+
+_RELEASE_PERSON = """
+UPDATE person_fingerprints SET open = false WHERE participant_id = $1 AND open
+"""
+"""A closed trajectory no longer holds its person: they may be enrolled again."""
+
+_UPSERT_FOLLOW_UP = """
+INSERT INTO follow_up_checks (
+    participant_id, name, due_at, answered_at, unanswered, in_employment,
+    in_education_or_training, job_searching, qualification_gained, revision
+)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+ON CONFLICT (participant_id, name) DO UPDATE SET
+    due_at = EXCLUDED.due_at, answered_at = EXCLUDED.answered_at,
+    unanswered = EXCLUDED.unanswered, in_employment = EXCLUDED.in_employment,
+    in_education_or_training = EXCLUDED.in_education_or_training,
+    job_searching = EXCLUDED.job_searching, qualification_gained = EXCLUDED.qualification_gained,
+    revision = EXCLUDED.revision
+WHERE follow_up_checks.revision <= EXCLUDED.revision
+"""
+
+
+async def write_changes(con: Connection, batch: Sequence[ReadModelChanges]) -> bool:
+    """Write the steps of one trajectory, oldest first; False when a newer snapshot is stored.
+
+    Run it inside a transaction: all of a batch is written, or nothing.
+    """
+    if not batch:
+        return False
+    newest = max(batch, key=lambda changes: changes.snapshot.revision)
+    pid = newest.snapshot.participant_id
+    await con.executemany(
+        _INSERT_MILESTONE,
+        [
+            (
+                pid,
+                m.milestone_id,
+                m.type,
+                m.occurred_at,
+                m.recorded_by,
+                m.payload_json(),
+                changes.milestone_phase or changes.snapshot.phase,
+                *actor_values(m.actor),
+            )
+            for changes in batch
+            if (m := changes.milestone) is not None
+        ],
+    )
+    await con.executemany(
+        _INSERT_STEERING,
+        [
+            (pid, s.seq, s.action, s.reason, s.at, *actor_values(s.actor))
+            for changes in batch
+            if (s := changes.steering) is not None
+        ],
+    )
+    await con.executemany(
+        _CLOSE_TASK,
+        [
+            (t.task_id, t.done_at, t.reached, t.note, *actor_values(t.actor))
+            for changes in batch
+            if (t := changes.task_done) is not None
+        ],
+    )
+    await con.executemany(
+        _INSERT_TRANSITION,
+        [
+            (pid, t.seq, t.from_phase, t.to_phase, t.status, t.cause, t.at)
+            for changes in batch
+            for t in changes.transitions
+        ],
+    )
+    await con.executemany(
+        _MARK_CONTACT,
+        [(pid, changes.contact_at) for changes in batch if changes.contact_at is not None],
+    )
+    await con.executemany(
+        _NEW_STINT,
+        [
+            (pid, changes.snapshot.partner_id, changes.transitions[0].at)
+            for changes in batch
+            if changes.transitions
+        ],
+    )
+    kept = await store_snapshot(con, newest.snapshot)
+    if newest.snapshot.status == Status.CLOSED:
+        await con.execute(_RELEASE_PERSON, pid)
+    await con.executemany(
+        _UPSERT_FOLLOW_UP,
+        [
+            (
+                pid,
+                f.name,
+                f.due_at,
+                f.answered_at,
+                f.unanswered,
+                f.in_employment,
+                f.in_education_or_training,
+                f.job_searching,
+                f.qualification_gained,
+                newest.snapshot.revision,
+            )
+            for f in newest.follow_ups
+        ],
+    )
+    return kept

@@ -1,0 +1,143 @@
+"""Who is enrolled: one row per PES reference, one open trajectory per person, and the ESF+
+situation at entry."""
+
+import uuid
+from collections.abc import Sequence
+
+import structlog
+
+from infra.codec import Keyring
+from infra.database import Connection
+from infra.persons import fingerprints, read_person
+from trajectory.enrolment import Enrolment, EntryProfile
+
+_INSERT_PARTICIPANT = """
+INSERT INTO participants (
+    participant_id, external_ref, partner_id, postcode, language, enrolled_at, pes_registered_on
+)
+VALUES ($1, $2, $3, $4, $5, now(), $6)
+ON CONFLICT (external_ref) DO NOTHING
+RETURNING participant_id
+"""
+
+_FIRST_STINT = """
+INSERT INTO partner_stints (participant_id, partner_id, since)
+SELECT participant_id, partner_id, enrolled_at FROM participants WHERE participant_id = $1
+"""
+
+_OPEN_HOLDER = """
+SELECT participant_id FROM person_fingerprints
+WHERE open AND fingerprint = ANY($1::bytea[]) AND participant_id <> $2
+LIMIT 1
+"""
+
+_CLAIM_FINGERPRINT = """
+INSERT INTO person_fingerprints (participant_id, fingerprint) VALUES ($1, $2)
+ON CONFLICT (fingerprint) WHERE open DO NOTHING
+RETURNING participant_id
+"""
+
+_UNCLAIMED = """
+SELECT p.participant_id
+FROM participants p
+JOIN persons s USING (participant_id)
+LEFT JOIN trajectories t USING (participant_id)
+WHERE t.status IS DISTINCT FROM 'closed'
+  AND (s.sealed IS NOT NULL OR s.national_number IS NOT NULL)
+  AND NOT EXISTS (SELECT 1 FROM person_fingerprints f WHERE f.participant_id = p.participant_id)
+ORDER BY p.enrolled_at, p.participant_id
+"""
+
+log = structlog.stdlib.get_logger(__name__)
+
+_INSERT_ENTRY_PROFILE = """
+INSERT INTO entry_profiles (participant_id, age_at_entry, labour_status, education_level, gender,
+    disability, third_country_national, foreign_background, minority, homeless)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+ON CONFLICT (participant_id) DO NOTHING
+"""
+
+
+async def add_participant(con: Connection, enrolment: Enrolment) -> tuple[str, bool]:
+    """The participant id of `external_ref`, and whether this call created it."""
+    created: str | None = await con.fetchval(
+        _INSERT_PARTICIPANT,
+        f"p-{uuid.uuid4().hex[:20]}",
+        enrolment.external_ref,
+        enrolment.partner_id,
+        enrolment.person.postcode,
+        enrolment.person.language,
+        enrolment.pes_registered_on,
+    )
+    if created is not None:
+        await con.execute(_FIRST_STINT, created)
+        return created, True
+    existing: str = await con.fetchval(
+        "SELECT participant_id FROM participants WHERE external_ref = $1", enrolment.external_ref
+    )
+    return existing, False
+
+
+async def claim_person(
+    con: Connection, participant_id: str, fingerprints: Sequence[bytes]
+) -> str | None:
+    """Hold the person for `participant_id`; the participant id that holds them open, if another.
+
+    `fingerprints` are the person's keyed hashes, the current key's first (`infra.persons`). The
+    unique index decides between concurrent enrolments: the later one waits for the earlier to
+    commit, then finds it.
+    """
+    holder: str | None = await con.fetchval(_OPEN_HOLDER, list(fingerprints), participant_id)
+    if holder is not None:
+        return holder
+    if await con.fetchval(_CLAIM_FINGERPRINT, participant_id, fingerprints[0]) is not None:
+        return None
+    found: str = await con.fetchval(_OPEN_HOLDER, list(fingerprints), participant_id)
+    return found
+
+
+async def claim_enrolled_persons(
+    con: Connection, *, keyring: Keyring | None = None
+) -> list[tuple[str, str]]:
+    """Fingerprint the people of open trajectories enrolled before fingerprints (migration 007).
+
+    Returns the pairs (participant, earlier participant holding the same person) found enrolled
+    twice, for a case manager to close one of; each read of a number is audited.
+    """
+    twice: list[tuple[str, str]] = []
+    async with con.transaction():
+        for row in await con.fetch(_UNCLAIMED):
+            participant_id: str = row["participant_id"]
+            person = await read_person(
+                con,
+                participant_id,
+                "worker:claim_enrolled_persons",
+                purpose="one open trajectory per person",
+                keyring=keyring,
+            )
+            if person is None:
+                continue
+            found = fingerprints(person.national_number, keyring=keyring)
+            if (holder := await claim_person(con, participant_id, found)) is not None:
+                twice.append((participant_id, holder))
+                log.warning("person_enrolled_twice", participant_id=participant_id, holder=holder)
+    return twice
+
+
+async def store_entry_profile(
+    con: Connection, participant_id: str, age: int, profile: EntryProfile
+) -> None:
+    """Keep the ESF+ situation at entry, with the age on the enrolment date."""
+    await con.execute(
+        _INSERT_ENTRY_PROFILE,
+        participant_id,
+        age,
+        profile.labour_status,
+        profile.education_level,
+        profile.gender,
+        profile.disability,
+        profile.third_country_national,
+        profile.foreign_background,
+        profile.minority,
+        profile.homeless,
+    )

@@ -1,0 +1,66 @@
+"""`python -m starter config`: check the configuration from the environment before serving.
+
+Prints the effective settings as JSON, secrets only as set or unset; exits 2 with one line
+per problem when the environment does not make a valid configuration (in production: no
+database, no payload keys). The container's entry point runs it before every service.
+"""
+
+import argparse
+import json
+import sys
+
+from pydantic import SecretStr, ValidationError
+
+from infra.codec import KeyringError, configured_keyring
+from infra.settings import Settings
+
+
+def add_parser(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    """`config`; run by `args.run(args) -> exit code`."""
+    subparsers.add_parser(
+        "config", help="check the configuration from the environment and show it without secrets"
+    ).set_defaults(run=run)
+
+
+def problems(error: ValidationError) -> list[str]:
+    """One line per problem, naming the environment variable where there is one."""
+    lines = []
+    for detail in error.errors():
+        message = str(detail["msg"]).removeprefix("Value error, ")
+        where = ".".join(str(part) for part in detail["loc"])
+        lines.append(f"{where}: {message}" if where else message)
+    return lines
+
+
+def shown(settings: Settings) -> dict[str, object]:
+    """The settings as JSON values; secrets and the database URL only as set or unset."""
+    values: dict[str, object] = {}
+    for name, field in Settings.model_fields.items():
+        value = getattr(settings, name)
+        if isinstance(value, SecretStr) or (not field.repr and value is not None):
+            value = "(set)"
+        key = field.validation_alias if isinstance(field.validation_alias, str) else name
+        values[key] = (
+            value if value is None or isinstance(value, bool | int | float) else str(value)
+        )
+    return values
+
+
+def run(_: argparse.Namespace) -> int:
+    try:
+        settings = Settings()
+        configured_keyring(settings)
+    except ValidationError as error:
+        lines = problems(error)
+    except KeyringError as error:
+        lines = [str(error)]
+    else:
+        sys.stdout.write(json.dumps(shown(settings), indent=2) + "\n")
+        return 0
+    sys.stderr.write("".join(f"configuration refused: {line}\n" for line in lines))
+    return 2
+
+
+if __name__ == "__main__":
+    # The entry point's check before every service: without the imports of the whole CLI.
+    sys.exit(run(argparse.Namespace()))
