@@ -27,7 +27,7 @@ from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
-from bench.people import national_number
+from bench.people import birth_date, national_number
 from bench.stack import BIN, Process, codec_keys, embedded_postgres, wait_for_log
 from infra.codec import Keyring, data_converter
 from infra.contract import SEARCH_ATTRIBUTES
@@ -131,9 +131,11 @@ def members(size: int, days: int, seed: int = 2026) -> list[Member]:
     ]
 
 
-def enrolment_of(member: Member, today: date, pick: random.Random) -> Enrolment:
+def enrolment_of(member: Member, first_day: date, pick: random.Random) -> Enrolment:
+    """The member's enrolment; birth dates count from the programme's first day, so that
+    national numbers stay unique however late each member enrols."""
     programme = load_programmes()[member.partner_id]
-    born = today - timedelta(days=pick.randint(19 * 365, 29 * 365))
+    born = birth_date(first_day, member.number, member.number % 7)
     postcode = pick.choice(sorted(BRUSSELS_POSTCODES))
     employed = False
     if member.behaviour == "ineligible":
@@ -199,9 +201,10 @@ def next_step(
         return MilestoneType.MOVED_AWAY, {}, later
     if member.behaviour == "quiet_spell" and pick.random() < 0.15:
         later += pick.randint(20, 45)  # silent long enough to be nudged, then back
+    seen = set(state.seen_types)
     phase = state.phase
     if phase in (Phase.INTAKE, Phase.ASSESSMENT, Phase.COACHING):
-        missing = state.next_steps()  # in the programme's order
+        missing = [kind for kind in programme.steps(phase).required if kind not in seen]
         if missing:
             kind = missing[0]
             return kind, _payload(kind, state, now.date()), later
@@ -306,11 +309,11 @@ async def simulate(
     gate = asyncio.Semaphore(CONCURRENCY)
     start = await env.get_current_time()
 
-    async def enrol_member(member: Member, today: date) -> None:
+    async def enrol_member(member: Member) -> None:
         async with gate:
             began = time.monotonic()
             enrolled = await enrol(
-                env.client, pool, enrolment_of(member, today, pick), day_seconds=86400.0
+                env.client, pool, enrolment_of(member, start.date(), pick), day_seconds=86400.0
             )
             member.handle = enrolled.handle
             member.next_day = member.enrol_day + 1
@@ -324,7 +327,7 @@ async def simulate(
     for day in range(days):
         began = time.monotonic()
         now = await env.get_current_time()
-        jobs = [enrol_member(m, now.date()) for m in cohort if m.enrol_day == day]
+        jobs = [enrol_member(m) for m in cohort if m.enrol_day == day]
         jobs += [
             act_member(m, day, now)
             for m in cohort
@@ -367,6 +370,7 @@ async def run_cohort(path: Path, size: int, years: float, say: Say) -> dict[str,
     # `enrol` seals personal data with this process's configured keys: the worker's own.
     os.environ["PARCOURS_CODEC_KEYS"] = keys
     os.environ["PARCOURS_DATA_DIR"] = str(path / "data")
+    os.environ["PARCOURS_ENV"] = "development"
     get_settings.cache_clear()
     began = time.monotonic()
     postgres, url = await asyncio.to_thread(embedded_postgres, path)

@@ -45,7 +45,9 @@ class Person:
 async def enrol(stack: Stack, rows: int, concurrency: int = 32) -> dict[str, Any]:
     """Enrol `rows` people with `python -m starter enrol`; accepted and end-to-end rates."""
     cohort = stack.workdir / f"cohort-{uuid.uuid4().hex[:6]}.csv"
-    prefix = write_cohort(cohort, rows)
+    prefix = write_cohort(cohort, rows, first=stack.people_written)
+    stack.people_written += rows
+    rejected_file = stack.workdir / f"rejected-{prefix}.csv"
     con = await stack.database()
     try:
         began = time.monotonic()
@@ -54,18 +56,22 @@ async def enrol(stack: Stack, rows: int, concurrency: int = 32) -> dict[str, Any
                 sys.executable, "-m", "starter", "enrol",
                 "--file", str(cohort),
                 "--concurrency", str(concurrency),
-                "--report", str(stack.workdir / "rejected.csv"),
+                "--report", str(rejected_file),
                 env=stack.env, cwd=ROOT, stdout=log, stderr=log,
             )  # fmt: skip
             code = await process.wait()
         accepted = time.monotonic() - began
-        if code != 0:
+        if code not in (0, 1):  # 1: some rows rejected, counted below
             raise RuntimeError(f"the enrol command exited with {code}; see enrol.log")
+        rejected = 0
+        if rejected_file.exists():
+            rejected = max(0, len(rejected_file.read_text().splitlines()) - 1)
+        rows_enrolled = rows - rejected
         done = 0
         deadline = time.monotonic() + max(180.0, rows / 3)
         while time.monotonic() < deadline:
             done = await con.fetchval(DONE_SQL, prefix)
-            if done >= rows:
+            if done >= rows_enrolled:
                 break
             await asyncio.sleep(0.25)
         end_to_end = time.monotonic() - began
@@ -77,6 +83,7 @@ async def enrol(stack: Stack, rows: int, concurrency: int = 32) -> dict[str, Any
         "workers": len(stack.workers),
         "accepted_per_s": round(rows / accepted, 1),
         "end_to_end_per_s": round(rows / end_to_end, 1) if done >= rows else None,
+        "rejected": rejected,
         "end_to_end_done": done,
         "end_to_end_done_per_s": round(done / end_to_end, 1),
         "accepted_s": round(accepted, 1),

@@ -1,7 +1,6 @@
 """Made-up eligible youths for the bench, as a cohort file for `python -m starter enrol`."""
 
 import csv
-import itertools
 import random
 import uuid
 from datetime import date, timedelta
@@ -19,13 +18,17 @@ def national_number(born: date, counter: int) -> str:
     return f"{nine}{check:02d}"
 
 
-_people = itertools.count()
-"""Every youth of a bench run is a different person (one open trajectory per person)."""
+def birth_date(anchor: date, n: int, spread: int) -> date:
+    """A birth date at which counter `n % 997 + 1` is used once: one person, one number.
+
+    People sharing a counter are 7 days apart per 997 rows; `spread` (0-6) varies the rest.
+    """
+    return anchor - timedelta(days=19 * 365 + n // 997 * 7 + spread)
 
 
-def write_cohort(path: Path, rows: int, seed: int = 7) -> str:
-    """`rows` eligible youths spread over every partner, none met before in this run; returns
-    the references' prefix."""
+def write_cohort(path: Path, rows: int, first: int = 0, seed: int = 7) -> str:
+    """`rows` eligible youths spread over every partner, numbered from `first` (people with
+    other numbers have other national numbers); returns the references' prefix."""
     pick = random.Random(seed)
     programmes = load_programmes()
     partners = sorted(programmes)
@@ -35,10 +38,9 @@ def write_cohort(path: Path, rows: int, seed: int = 7) -> str:
     with path.open("w", newline="", encoding="utf-8") as file:
         writer = csv.writer(file)
         writer.writerow(COLUMNS)
-        for n in range(rows):
+        for n in range(first, first + rows):
             partner = partners[n % len(partners)]
-            person = next(_people)  # a birth date and a counter used once: one person
-            born = today - timedelta(days=19 * 365 + person // 997)
+            born = birth_date(today, n, pick.randint(0, 6))
             writer.writerow(
                 [
                     f"{prefix}-{n:06d}",
@@ -46,7 +48,7 @@ def write_cohort(path: Path, rows: int, seed: int = 7) -> str:
                     pick.choice(["Yasmina", "Mehdi", "Lotte", "Ayoub", "Inès", "Sven"]),
                     f"Bench{n}",
                     born.isoformat(),
-                    national_number(born, person % 997 + 1),
+                    national_number(born, n % 997 + 1),
                     pick.choice(postcodes),
                     f"+3247{n:07d}",
                     f"youth{n}@example.org",

@@ -172,6 +172,8 @@ class Stack:
     api: Process | None = None
     keys: dict[str, str] = field(default_factory=dict)
     """API keys by role (`backend`, `case_manager`) and by partner id."""
+    people_written: int = 0
+    """People generated for this stack so far: the next cohort file numbers on from here."""
 
     async def client(self, **options: Any) -> Client:
         """A plain client (default converter) for the bench's own workflows."""
