@@ -10,25 +10,33 @@ from temporalio.client import Client
 from api.auth import Caller, KeyCache, bearer
 from api.errors import ApiError
 from infra.database import Pool
-from infra.settings import Settings, get_settings
+from infra.settings import Settings
 from starter.keys import Role
 
-SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+async def app_settings(request: Request) -> Settings:
+    """The settings the app was created with."""
+    settings: Settings = request.app.state.settings
+    return settings
 
 
-def get_pool(request: Request) -> Pool:
+SettingsDep = Annotated[Settings, Depends(app_settings)]
+"""Dependencies are coroutines: FastAPI runs plain functions in a thread pool, a hop per request."""
+
+
+async def get_pool(request: Request) -> Pool:
     """The pool the lifespan opened."""
     pool: Pool = request.app.state.pool
     return pool
 
 
-def get_client(request: Request) -> Client:
+async def get_client(request: Request) -> Client:
     """The Temporal client the lifespan connected."""
     client: Client = request.app.state.temporal
     return client
 
 
-def get_keys(request: Request) -> KeyCache:
+async def get_keys(request: Request) -> KeyCache:
     """The key cache the lifespan made."""
     keys: KeyCache = request.app.state.keys
     return keys
