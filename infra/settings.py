@@ -68,6 +68,12 @@ class Settings(BaseSettings):
     )
     api_host: str = Field(default="127.0.0.1", validation_alias="PARCOURS_API_HOST")
     api_port: int = Field(default=8000, ge=1, le=65535, validation_alias="PARCOURS_API_PORT")
+    history_limit: int = Field(
+        default=10_000,
+        ge=100,
+        validation_alias="PARCOURS_HISTORY_LIMIT",
+        description="events after which a trajectory continues as new; fewer, cheaper replays",
+    )
     key_cache_seconds: float = Field(
         default=30.0,
         ge=0,

@@ -16,6 +16,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from infra.contract import TASK_QUEUE, workflow_id
 from infra.persons import fingerprints, store_person
+from infra.settings import get_settings
 from readmodel.enrolment import add_participant, claim_person, store_entry_profile
 from trajectory.eligibility import age_on, enrolment_day
 from trajectory.enrolment import Enrolment
@@ -45,7 +46,7 @@ async def enrol(
     enrolment: Enrolment,
     *,
     day_seconds: float = 86400.0,
-    history_limit: int = 10_000,
+    history_limit: int | None = None,
 ) -> Enrolled:
     """Record the person (once per `external_ref`) and make sure their trajectory runs.
 
@@ -64,7 +65,8 @@ async def enrol(
                 age = age_on(person.birth_date, enrolment_day(datetime.now(UTC)))
                 await store_entry_profile(con, participant_id, age, enrolment.entry_profile)
     with contextlib.suppress(WorkflowAlreadyStartedError):
-        await _start(client, participant_id, enrolment, day_seconds, history_limit)
+        limit = history_limit or get_settings().history_limit
+        await _start(client, participant_id, enrolment, day_seconds, limit)
     handle = client.get_workflow_handle_for(ParticipantTrajectory.run, workflow_id(participant_id))
     return Enrolled(participant_id=participant_id, created=created, handle=handle)
 
