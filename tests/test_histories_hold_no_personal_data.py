@@ -5,11 +5,9 @@ Runs on a real dev server of its own whose clients and worker use the encrypted 
 codec, as anyone with access to the server (or its database) would see it.
 """
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
-from google.protobuf.message import Message
-from temporalio.api.common.v1 import Payload
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
@@ -19,6 +17,7 @@ from infra.codec import ENCODING, Keyring, data_converter
 from infra.contract import SEARCH_ATTRIBUTES, workflow_id
 from infra.database import Pool
 from starter.enrolment import enrol
+from tests.history_text import payloads
 from tests.journeys import Journey
 from tests.people import enrolment
 from tests.temporal_fixtures import BIN
@@ -49,26 +48,6 @@ async def encrypted_env() -> AsyncIterator[WorkflowEnvironment]:
 async def encrypted_worker(encrypted_env: WorkflowEnvironment, pool: Pool) -> AsyncIterator[Worker]:
     async with build_worker(encrypted_env.client, pool) as worker:
         yield worker
-
-
-def _payloads(message: Message, path: str = "") -> Iterator[tuple[str, Payload]]:
-    """Every payload inside `message`, with the field path that leads to it."""
-    if isinstance(message, Payload):
-        yield path, message
-        return
-    for field, value in message.ListFields():
-        where = f"{path}.{field.name}"
-        if field.message_type is None:
-            continue
-        if isinstance(value, Message):
-            yield from _payloads(value, where)
-        elif field.message_type.GetOptions().map_entry:
-            for key, item in value.items():
-                if isinstance(item, Message):
-                    yield from _payloads(item, f"{where}[{key}]")
-        else:
-            for index, item in enumerate(value):
-                yield from _payloads(item, f"{where}[{index}]")
 
 
 async def test_a_scripted_trajectory_leaves_only_ciphertext_and_no_personal_data(
@@ -104,7 +83,7 @@ async def test_a_scripted_trajectory_leaves_only_ciphertext_and_no_personal_data
     found = [
         (f"events[{index}]{path}", payload)
         for index, event in enumerate(history.events)
-        for path, payload in _payloads(event)
+        for path, payload in payloads(event)
     ]
     indexed = [(path, p) for path, p in found if ".search_attributes." in path]
     # Markers' own bookkeeping is written by the SDK's core, not the data converter: a patch's id,
