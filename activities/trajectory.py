@@ -9,6 +9,7 @@ import time
 import asyncpg
 import structlog
 from temporalio import activity
+from temporalio.common import MetricHistogramFloat
 from temporalio.exceptions import ApplicationError
 
 from activities.context import bound_to_workflow
@@ -53,6 +54,15 @@ class TrajectoryActivities:
 
     def __init__(self, pool: Pool) -> None:
         self._pool = pool
+        self._lag: MetricHistogramFloat | None = None
+
+    def _lag_histogram(self) -> MetricHistogramFloat:
+        """The read-model lag histogram, made once on the first write, not on every one."""
+        if self._lag is None:
+            self._lag = activity.metric_meter().create_histogram_float(
+                READ_MODEL_LAG, "seconds from a workflow step to its read-model write", "s"
+            )
+        return self._lag
 
     @activity.defn
     async def check_eligibility(self, request: EligibilityRequest) -> EligibilityDecision:
@@ -119,10 +129,7 @@ class TrajectoryActivities:
                 raise _unknown_participant(batch.participant_id) from error
             newest = batch.steps[-1]
             if newest.at is not None:
-                lag = activity.metric_meter().create_histogram_float(
-                    READ_MODEL_LAG, "seconds from a workflow step to its read-model write", "s"
-                )
-                lag.record(max(0.0, time.time() - newest.at.timestamp()))
+                self._lag_histogram().record(max(0.0, time.time() - newest.at.timestamp()))
             log.info(
                 "read_model_updated",
                 steps=len(batch.steps),

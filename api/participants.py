@@ -8,6 +8,7 @@ sees only its own participants: another partner's answers 404, word for word lik
 import base64
 import binascii
 import re
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Annotated, Any, TypeVar
 
@@ -15,6 +16,7 @@ import structlog
 from fastapi import APIRouter, Body, Depends, Path, Query, Response
 from fastapi.openapi.models import Example
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from temporalio.client import (
     Client,
     WorkflowHandle,
@@ -51,7 +53,6 @@ from trajectory.requests import (
     PauseRequest,
     ReassignRequest,
     ResumeRequest,
-    SteeringRequest,
 )
 from workflows.trajectory import NOT_FOUND, REFUSED, REUSED, ParticipantTrajectory
 
@@ -263,37 +264,36 @@ async def record_milestone(
     from the milestone id and content, so a retried request is the same update; it also answers
     404 to a partner that does not hold the participant (any more).
     """
-    _refuse_server_fields(body)
+    refuse_server_fields(body, SERVER_FIELDS)
     recorder = Recorder.CASE_MANAGER if caller.role == Role.CASE_MANAGER else Recorder.PARTNER
     milestone = body.model_copy(update={"recorded_by": recorder, "actor": caller.actor})
-    try:
-        snapshot: TrajectorySnapshot = await _handle(client, participant_id).execute_update(
-            ParticipantTrajectory.record_milestone,
-            milestone,
-            id=f"milestone-{milestone.milestone_id}-{milestone.fingerprint()}",
-            rpc_timeout=UPDATE_TIMEOUT,
-        )
-    except WorkflowUpdateFailedError as error:
-        raise _refusal("milestone_refused", participant_id, error) from None
-    except WorkflowUpdateRPCTimeoutOrCancelledError:
-        raise _no_answer() from None
-    except RPCError as error:
-        if error.status != RPCStatusCode.NOT_FOUND:
-            raise
-        state = await current_state(client, pool, participant_id, caller)
-        if await trajectories.milestone_recorded(pool, participant_id, milestone.milestone_id):
-            return state  # a retry after the milestone closed the trajectory
-        raise await _not_running("milestone_refused", pool, participant_id) from None
-    return ParticipantPublic.from_snapshot(snapshot)
+
+    async def recorded_before() -> bool:  # a retry after the milestone closed the trajectory
+        return await trajectories.milestone_recorded(pool, participant_id, milestone.milestone_id)
+
+    return await run_update(
+        client,
+        pool,
+        participant_id,
+        ParticipantTrajectory.record_milestone,
+        milestone,
+        "milestone_refused",
+        update_id=f"milestone-{milestone.milestone_id}-{milestone.fingerprint()}",
+        caller=caller,
+        done_before=recorded_before,
+    )
 
 
 SERVER_FIELDS = frozenset({"recorded_by", "actor"})
 """Set from the caller's key; a body that sets them is refused rather than silently overruled."""
 
 
-def _refuse_server_fields(body: Milestone | SteeringRequest | None) -> None:
-    if body is not None and (sent := sorted(body.model_fields_set & SERVER_FIELDS)):
-        raise ApiError(422, "invalid_request", f"{sent[0]}: set from your API key, not the body")
+def refuse_server_fields(
+    body: BaseModel | None, fields: frozenset[str], source: str = "your API key"
+) -> None:
+    """422 for a body that sets `fields`, which the API fills in from `source`."""
+    if body is not None and (sent := sorted(body.model_fields_set & fields)):
+        raise ApiError(422, "invalid_request", f"{sent[0]}: set from {source}, not the body")
 
 
 def _refusal(code: str, participant_id: str, error: WorkflowUpdateFailedError) -> ApiError:
@@ -328,22 +328,29 @@ async def _not_running(code: str, pool: Pool, participant_id: str) -> ApiError:
     )
 
 
-# -- steering by case managers --------------------------------------------------------------------
+# -- asking the trajectory ------------------------------------------------------------------------
 
-UpdateInput = TypeVar("UpdateInput", bound=SteeringRequest)
+UpdateInput = TypeVar("UpdateInput", bound=BaseModel)
 
 
-async def _steer(
+async def run_update(
     client: Client,
     pool: Pool,
     participant_id: str,
     update: UpdateMethodMultiParam[[ParticipantTrajectory, UpdateInput], TrajectorySnapshot],
     request: UpdateInput,
     code: str,
+    *,
+    update_id: str | None = None,
+    caller: Caller | None = None,
+    done_before: Callable[[], Awaitable[bool]] | None = None,
 ) -> ParticipantPublic:
+    """The trajectory's answer to an Update, or the contract's error: 409 `code` refused, 404
+    not the caller's, 503 no answer; a workflow that is gone answers from the read model, with
+    the state when `done_before` says this very request was carried out before it closed."""
     try:
         snapshot = await _handle(client, participant_id).execute_update(
-            update, request, rpc_timeout=UPDATE_TIMEOUT
+            update, request, id=update_id, rpc_timeout=UPDATE_TIMEOUT
         )
     except WorkflowUpdateFailedError as error:
         raise _refusal(code, participant_id, error) from None
@@ -352,10 +359,14 @@ async def _steer(
     except RPCError as error:
         if error.status != RPCStatusCode.NOT_FOUND:
             raise
-        await current_state(client, pool, participant_id)
+        state = await current_state(client, pool, participant_id, caller)
+        if done_before is not None and await done_before():
+            return state
         raise await _not_running(code, pool, participant_id) from None
     return ParticipantPublic.from_snapshot(snapshot)
 
+
+# -- steering by case managers --------------------------------------------------------------------
 
 _CASE_MANAGER = [Depends(require(Role.CASE_MANAGER))]
 _PAUSE_EXAMPLES: dict[str, Example] = {
@@ -383,9 +394,9 @@ async def pause(
     body: Annotated[PauseRequest | None, Body(openapi_examples=_PAUSE_EXAMPLES)] = None,
 ) -> ParticipantPublic:
     """Stop every clock (illness, parental leave, detention, ...); 409 when paused or closed."""
-    _refuse_server_fields(body)
+    refuse_server_fields(body, SERVER_FIELDS)
     request = (body or PauseRequest()).model_copy(update={"actor": caller.actor})
-    return await _steer(
+    return await run_update(
         client, pool, participant_id, ParticipantTrajectory.pause, request, "pause_refused"
     )
 
@@ -404,9 +415,9 @@ async def resume(
     body: Annotated[ResumeRequest | None, Body(openapi_examples=_RESUME_EXAMPLES)] = None,
 ) -> ParticipantPublic:
     """Restart the clocks where they stopped; 409 when the trajectory is not paused."""
-    _refuse_server_fields(body)
+    refuse_server_fields(body, SERVER_FIELDS)
     request = (body or ResumeRequest()).model_copy(update={"actor": caller.actor})
-    return await _steer(
+    return await run_update(
         client, pool, participant_id, ParticipantTrajectory.resume, request, "resume_refused"
     )
 
@@ -429,9 +440,9 @@ async def reassign(
         known_partner(body.partner_id)
     except ValueError as error:
         raise ApiError(422, "invalid_request", f"partner_id: {error}") from None
-    _refuse_server_fields(body)
+    refuse_server_fields(body, SERVER_FIELDS)
     request = body.model_copy(update={"actor": caller.actor})
-    return await _steer(
+    return await run_update(
         client, pool, participant_id, ParticipantTrajectory.reassign, request, "reassign_refused"
     )
 
@@ -450,8 +461,8 @@ async def close(
     pool: PoolDep,
 ) -> ParticipantPublic:
     """End the trajectory with `outcome`; 409 when it is already closed."""
-    _refuse_server_fields(body)
+    refuse_server_fields(body, SERVER_FIELDS)
     request = body.model_copy(update={"actor": caller.actor})
-    return await _steer(
+    return await run_update(
         client, pool, participant_id, ParticipantTrajectory.close, request, "close_refused"
     )

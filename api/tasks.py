@@ -6,8 +6,6 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, Depends, Path, Query
 from fastapi.openapi.models import Example
 from pydantic import BaseModel, ConfigDict
-from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
-from temporalio.service import RPCError, RPCStatusCode
 
 from api.auth import Caller
 from api.cursors import cursor_after, cursor_key
@@ -18,18 +16,13 @@ from api.participants import (
     _AUTH_ERRORS,
     _NOT_FOUND,
     _REFUSED,
-    UPDATE_TIMEOUT,
-    _handle,
-    _no_answer,
-    _not_running,
-    _refusal,
-    current_state,
+    refuse_server_fields,
+    run_update,
 )
 from readmodel import tasks
 from readmodel.actors import actor_from_row
 from starter.keys import Role
 from trajectory.actors import Actor
-from trajectory.records import TrajectorySnapshot
 from trajectory.requests import PARTNER_ID_PATTERN
 from trajectory.tasks import TaskDone, TaskKind, participant_of
 from workflows.trajectory import ParticipantTrajectory
@@ -205,26 +198,18 @@ async def complete_task(
     """200 with the participant's new state; `reached: true` counts as contact, like a
     `participant_contact` milestone, and resets the nudge ladder. The same request again is the
     same Temporal Update (answered once); closing a task already done answers 409."""
-    if sent := sorted(body.model_fields_set & {"task_id", "actor"}):
-        raise ApiError(422, "invalid_request", f"{sent[0]}: set from the path and your API key")
+    refuse_server_fields(body, frozenset({"task_id", "actor"}), "the path and your API key")
     participant_id = participant_of(task_id)
     if participant_id is None:
         raise ApiError(404, "not_found", f"no task {task_id}")
     done = body.model_copy(update={"task_id": task_id, "actor": caller.actor})
-    try:
-        snapshot: TrajectorySnapshot = await _handle(client, participant_id).execute_update(
-            ParticipantTrajectory.complete_task,
-            done,
-            id=f"task-done-{task_id}-{'reached' if done.reached else 'unreached'}",
-            rpc_timeout=UPDATE_TIMEOUT,
-        )
-    except WorkflowUpdateFailedError as error:
-        raise _refusal("task_refused", participant_id, error) from None
-    except WorkflowUpdateRPCTimeoutOrCancelledError:
-        raise _no_answer() from None
-    except RPCError as error:
-        if error.status != RPCStatusCode.NOT_FOUND:
-            raise
-        await current_state(client, pool, participant_id, caller)
-        raise await _not_running("task_refused", pool, participant_id) from None
-    return ParticipantPublic.from_snapshot(snapshot)
+    return await run_update(
+        client,
+        pool,
+        participant_id,
+        ParticipantTrajectory.complete_task,
+        done,
+        "task_refused",
+        update_id=f"task-done-{task_id}-{'reached' if done.reached else 'unreached'}",
+        caller=caller,
+    )

@@ -8,6 +8,7 @@ that arrives late or twice never overwrites a newer state.
 """
 
 from collections.abc import Sequence
+from typing import Any
 
 from infra.database import Connection
 from readmodel.actors import actor_values
@@ -78,6 +79,12 @@ WHERE follow_up_checks.revision <= EXCLUDED.revision
 """
 
 
+async def _each(con: Connection, statement: str, rows: list[tuple[Any, ...]]) -> None:
+    """Run `statement` for each row; none, no round trip (most steps fill few tables)."""
+    if rows:
+        await con.executemany(statement, rows)
+
+
 async def write_changes(con: Connection, batch: Sequence[ReadModelChanges]) -> bool:
     """Write the steps of one trajectory, oldest first; False when a newer snapshot is stored.
 
@@ -87,7 +94,8 @@ async def write_changes(con: Connection, batch: Sequence[ReadModelChanges]) -> b
         return False
     newest = max(batch, key=lambda changes: changes.snapshot.revision)
     pid = newest.snapshot.participant_id
-    await con.executemany(
+    await _each(
+        con,
         _INSERT_MILESTONE,
         [
             (
@@ -104,7 +112,8 @@ async def write_changes(con: Connection, batch: Sequence[ReadModelChanges]) -> b
             if (m := changes.milestone) is not None
         ],
     )
-    await con.executemany(
+    await _each(
+        con,
         _INSERT_STEERING,
         [
             (pid, s.seq, s.action, s.reason, s.at, *actor_values(s.actor))
@@ -112,7 +121,8 @@ async def write_changes(con: Connection, batch: Sequence[ReadModelChanges]) -> b
             if (s := changes.steering) is not None
         ],
     )
-    await con.executemany(
+    await _each(
+        con,
         _CLOSE_TASK,
         [
             (t.task_id, t.done_at, t.reached, t.note, *actor_values(t.actor))
@@ -120,7 +130,8 @@ async def write_changes(con: Connection, batch: Sequence[ReadModelChanges]) -> b
             if (t := changes.task_done) is not None
         ],
     )
-    await con.executemany(
+    await _each(
+        con,
         _INSERT_TRANSITION,
         [
             (pid, t.seq, t.from_phase, t.to_phase, t.status, t.cause, t.at)
@@ -128,11 +139,13 @@ async def write_changes(con: Connection, batch: Sequence[ReadModelChanges]) -> b
             for t in changes.transitions
         ],
     )
-    await con.executemany(
+    await _each(
+        con,
         _MARK_CONTACT,
         [(pid, changes.contact_at) for changes in batch if changes.contact_at is not None],
     )
-    await con.executemany(
+    await _each(
+        con,
         _NEW_STINT,
         [
             (pid, changes.snapshot.partner_id, changes.transitions[0].at)
@@ -143,7 +156,8 @@ async def write_changes(con: Connection, batch: Sequence[ReadModelChanges]) -> b
     kept = await store_snapshot(con, newest.snapshot)
     if newest.snapshot.status == Status.CLOSED:
         await con.execute(_RELEASE_PERSON, pid)
-    await con.executemany(
+    await _each(
+        con,
         _UPSERT_FOLLOW_UP,
         [
             (
