@@ -118,7 +118,7 @@ class Settings(BaseSettings):
     workflow_sandbox: bool = Field(
         default=True,
         validation_alias="PARCOURS_WORKFLOW_SANDBOX",
-        description="run workflow code in the SDK's sandbox; off saves a quarter of the memory "
+        description="run workflow code in the SDK's sandbox; off saves a third of the memory "
         "per cached trajectory, and tests and `make dev` keep it on to catch non-determinism",
     )
     codec_keys: SecretStr | None = Field(
