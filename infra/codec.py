@@ -10,7 +10,6 @@ development a key file under the data directory is generated once and used when 
 
 import base64
 import binascii
-import dataclasses
 import json
 import os
 import re
@@ -25,13 +24,13 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from temporalio.api.common.v1 import Payload
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import (
     DataConverter,
     DefaultFailureConverterWithEncodedAttributes,
     PayloadCodec,
 )
 
+from infra.conversion import PayloadConverter
 from infra.settings import Settings
 
 ENCODING = b"binary/encrypted"
@@ -187,8 +186,8 @@ class EncryptionCodec(PayloadCodec):
 
 def data_converter(keyring: Keyring) -> DataConverter:
     """Pydantic payloads, encrypted; failure messages and stack traces are encrypted too."""
-    return dataclasses.replace(
-        pydantic_data_converter,
+    return DataConverter(
+        payload_converter_class=PayloadConverter,
         payload_codec=EncryptionCodec(keyring),
         failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
     )

@@ -23,8 +23,10 @@ from infra.codec import (
     data_converter,
     ensure_dev_keyring,
 )
+from infra.conversion import PayloadRefused
 from infra.settings import Settings
 from trajectory.programmes import load_programme
+from trajectory.requests import PauseRequest
 from trajectory.state import TrajectoryInput
 
 
@@ -119,8 +121,22 @@ async def test_failure_messages_are_encrypted_too() -> None:
 
 async def test_the_encrypted_converter_still_speaks_pydantic() -> None:
     converter = data_converter(Keyring.generate("k1"))
+    pause = PauseRequest(reason="hospital stay")
 
-    assert converter.payload_converter_class is pydantic_data_converter.payload_converter_class
+    [decoded] = await converter.decode(await converter.encode([pause]), [PauseRequest])
+
+    assert decoded == pause
+
+
+async def test_a_refused_payload_names_the_field_not_the_value() -> None:
+    converter = data_converter(Keyring.generate("k1"))
+    [payload] = await pydantic_data_converter.encode([{"reason": 12345678901}])
+
+    with pytest.raises(PayloadRefused) as refused:
+        await converter.decode([payload], [PauseRequest])
+
+    assert "reason" in str(refused.value)
+    assert "12345678901" not in str(refused.value)
 
 
 def test_keys_come_from_the_environment_current_first() -> None:
