@@ -1,7 +1,8 @@
 """The Parcours worker: `ParticipantTrajectory` and its activities on the `parcours` task queue.
 
-Beside the worker, the outbox sender delivers the nudge messages the ladder queued. Stops
-gracefully on SIGINT/SIGTERM: running activities finish, then the worker leaves.
+Beside the worker, the outbox sender delivers the nudge messages the ladder queued, and a sweep
+marks trajectories whose workflow was terminated or failed from outside. Stops gracefully on
+SIGINT/SIGTERM: running activities finish, then the worker leaves.
 """
 
 import asyncio
@@ -14,7 +15,9 @@ from temporalio.client import Client
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
+from activities.failures import ClassifiedFailures
 from activities.notifications import LoggedChannel, OutboxSender
+from activities.stopped_runs import StoppedRunSweep
 from activities.training import TrainingActivities
 from activities.trajectory import TrajectoryActivities
 from infra.contract import TASK_QUEUE
@@ -57,6 +60,7 @@ def build_worker(client: Client, pool: asyncpg.Pool, settings: Settings | None =
         workflow_runner=(
             SandboxedWorkflowRunner() if settings.workflow_sandbox else UnsandboxedWorkflowRunner()
         ),
+        interceptors=[ClassifiedFailures()],
         graceful_shutdown_timeout=timedelta(seconds=10),
     )
 
@@ -78,9 +82,10 @@ async def main() -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         sender = OutboxSender(pool, LoggedChannel())
+        sweep = StoppedRunSweep(client, pool, timedelta(seconds=settings.sweep_seconds))
         async with worker:
             log.info("worker_started", task_queue=TASK_QUEUE, metrics_port=settings.metrics_port)
-            await sender.run(stop)
+            await asyncio.gather(sender.run(stop), sweep.run(stop))
             log.info("worker_stopping")
     finally:
         await pool.close()

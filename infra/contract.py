@@ -16,6 +16,11 @@ def workflow_id(participant_id: str) -> str:
     return f"trajectory-{participant_id}"
 
 
+def participant_id_of(trajectory_id: str) -> str:
+    """The participant id in a trajectory's workflow id."""
+    return trajectory_id.removeprefix("trajectory-")
+
+
 PARTNER: SearchAttributeKey[str] = SearchAttributeKey.for_keyword("ParcoursPartner")
 PHASE: SearchAttributeKey[str] = SearchAttributeKey.for_keyword("ParcoursPhase")
 STATUS: SearchAttributeKey[str] = SearchAttributeKey.for_keyword("ParcoursStatus")

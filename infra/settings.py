@@ -115,6 +115,12 @@ class Settings(BaseSettings):
         validation_alias="PARCOURS_WORKER_CACHED_WORKFLOWS",
         description="trajectories one worker keeps in memory between their tasks",
     )
+    sweep_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        validation_alias="PARCOURS_SWEEP_SECONDS",
+        description="how often a worker looks for trajectories terminated or failed from outside",
+    )
     workflow_sandbox: bool = Field(
         default=True,
         validation_alias="PARCOURS_WORKFLOW_SANDBOX",

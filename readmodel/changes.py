@@ -31,8 +31,13 @@ INSERT INTO steering_actions (
     actor_role, actor_partner_id, actor_key_id, actor_user_id
 )
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-ON CONFLICT DO NOTHING
+ON CONFLICT (participant_id, seq) DO UPDATE SET
+    action = EXCLUDED.action, reason = EXCLUDED.reason, at = EXCLUDED.at,
+    actor_role = EXCLUDED.actor_role, actor_partner_id = EXCLUDED.actor_partner_id,
+    actor_key_id = EXCLUDED.actor_key_id, actor_user_id = EXCLUDED.actor_user_id
+WHERE steering_actions.at < EXCLUDED.at
 """
+"""Once per step; a later step under the same number comes from a reset and replaces it."""
 
 _CLOSE_TASK = """
 UPDATE tasks SET done_at = $2, reached = $3, note = $4,
@@ -43,8 +48,12 @@ WHERE task_id = $1 AND done_at IS NULL
 _INSERT_TRANSITION = """
 INSERT INTO phase_transitions (participant_id, seq, from_phase, to_phase, status, cause, at)
 VALUES ($1, $2, $3, $4, $5, $6, $7)
-ON CONFLICT DO NOTHING
+ON CONFLICT (participant_id, seq) DO UPDATE SET
+    from_phase = EXCLUDED.from_phase, to_phase = EXCLUDED.to_phase, status = EXCLUDED.status,
+    cause = EXCLUDED.cause, at = EXCLUDED.at
+WHERE phase_transitions.at < EXCLUDED.at
 """
+"""Once per step; a later step under the same number comes from a reset and replaces it."""
 
 _MARK_CONTACT = """
 UPDATE nudges SET contact_at = $2
@@ -153,7 +162,7 @@ async def write_changes(con: Connection, batch: Sequence[ReadModelChanges]) -> b
             if changes.transitions
         ],
     )
-    kept = await store_snapshot(con, newest.snapshot)
+    kept = await store_snapshot(con, newest.snapshot, newest.at)
     if newest.snapshot.status == Status.CLOSED:
         await con.execute(_RELEASE_PERSON, pid)
     await _each(

@@ -9,9 +9,14 @@ INSERT INTO nudges (
     participant_id, seq, level, action, channel, language, phase, partner_id, silent_since, sent_at
 )
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-ON CONFLICT DO NOTHING
+ON CONFLICT (participant_id, seq) DO UPDATE SET
+    level = EXCLUDED.level, action = EXCLUDED.action, channel = EXCLUDED.channel,
+    language = EXCLUDED.language, phase = EXCLUDED.phase, partner_id = EXCLUDED.partner_id,
+    silent_since = EXCLUDED.silent_since, sent_at = EXCLUDED.sent_at, contact_at = NULL
+WHERE nudges.sent_at < EXCLUDED.sent_at
 RETURNING seq
 """
+"""Once per rung; a later rung under the same number comes from a reset: it is a new one."""
 
 _INSERT_TASK = """
 INSERT INTO tasks (participant_id, task_key, kind, partner_id, task_id, opened_at, due_at)

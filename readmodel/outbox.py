@@ -10,8 +10,11 @@ from trajectory.records import NudgeRequest
 _QUEUE = """
 INSERT INTO outbox (participant_id, nudge_seq, channel, language, body)
 VALUES ($1, $2, $3, $4, $5)
-ON CONFLICT DO NOTHING
+ON CONFLICT (participant_id, nudge_seq) DO UPDATE SET
+    channel = EXCLUDED.channel, language = EXCLUDED.language, body = EXCLUDED.body,
+    created_at = now(), claimed_until = NULL, attempts = 0, sent_at = NULL
 """
+"""Queued once per rung logged: only a rung a reset numbered again replaces an older message."""
 
 _CLAIM = """
 UPDATE outbox SET claimed_until = now() + $2::interval, attempts = attempts + 1

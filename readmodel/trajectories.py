@@ -4,6 +4,7 @@ Its columns are the snapshot's fields, `last_milestone` flattened into two, deri
 `TrajectorySnapshot` once: the table, the writes and the API's state cannot drift apart.
 """
 
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -25,14 +26,15 @@ COLUMNS: tuple[str, ...] = tuple(
 """The snapshot's columns of `trajectories`, in the snapshot's field order."""
 
 _UPSERT = f"""
-INSERT INTO trajectories (workflow_id, {", ".join(COLUMNS)})
-VALUES ({", ".join(f"${n}" for n in range(1, len(COLUMNS) + 2))})
+INSERT INTO trajectories (workflow_id, step_at, {", ".join(COLUMNS)})
+VALUES ({", ".join(f"${n}" for n in range(1, len(COLUMNS) + 3))})
 ON CONFLICT (participant_id) DO UPDATE SET
-    {", ".join(f"{c} = EXCLUDED.{c}" for c in COLUMNS if c != "participant_id")},
+    {", ".join(f"{c} = EXCLUDED.{c}" for c in (*COLUMNS, "step_at") if c != "participant_id")},
     updated_at = now()
-WHERE trajectories.revision < EXCLUDED.revision
+WHERE trajectories.revision < EXCLUDED.revision OR trajectories.step_at < EXCLUDED.step_at
 RETURNING revision
 """
+"""Newer revisions win; so do later steps, which only a reset numbers lower (migration 009)."""
 
 _SELECT = f"SELECT {', '.join(COLUMNS)} FROM trajectories"
 
@@ -61,10 +63,12 @@ def snapshot_from_row(row: asyncpg.Record) -> TrajectorySnapshot:
     return TrajectorySnapshot.model_validate({**values, "last_milestone": last})
 
 
-async def store_snapshot(con: Connection, snapshot: TrajectorySnapshot) -> bool:
-    """Keep `snapshot` unless a newer revision is stored; True when it was kept."""
+async def store_snapshot(
+    con: Connection, snapshot: TrajectorySnapshot, step_at: datetime | None = None
+) -> bool:
+    """Keep `snapshot` of the step at `step_at` unless a newer one is stored; True when kept."""
     kept = await con.fetchval(
-        _UPSERT, workflow_id(snapshot.participant_id), *snapshot_row(snapshot)
+        _UPSERT, workflow_id(snapshot.participant_id), step_at, *snapshot_row(snapshot)
     )
     return kept is not None
 

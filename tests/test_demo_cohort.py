@@ -383,7 +383,8 @@ def test_after_two_minutes_every_phase_and_every_kind_of_ending_can_be_found() -
                     _apply(current, next_action(member, seen, now, DAY), now)
 
     assert {s.phase for s in states.values()} == set(Phase)
-    assert {s.status for s in states.values()} == set(Status)
+    # `needs_attention` is the engine's own trouble, which the demo's people never cause.
+    assert {s.status for s in states.values()} == set(Status) - {Status.NEEDS_ATTENTION}
     assert {s.outcome for s in states.values()} >= {
         Outcome.INELIGIBLE,
         Outcome.WITHDRAWN,

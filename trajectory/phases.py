@@ -32,6 +32,8 @@ class Status(StrEnum):
     PAUSED = "paused"
     DORMANT = "dormant"
     CLOSED = "closed"
+    NEEDS_ATTENTION = "needs_attention"
+    """The engine cannot go on by itself; clocks stop until a case manager acts (DESIGN §8.1)."""
 
 
 class Outcome(StrEnum):

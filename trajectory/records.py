@@ -36,6 +36,9 @@ class TrajectorySnapshot(BaseModel):
     waiting_position: int | None = Field(default=None, description="place on its waiting list")
     seat_offered_until: datetime | None = None
     revision: int = Field(description="grows with every change; the read model keeps the highest")
+    attention: str | None = Field(
+        default=None, description="with status needs_attention: what a case manager must see to"
+    )
     next_steps: list[MilestoneType] = Field(
         default_factory=list,
         description="milestones the programme still expects in this phase, in its order",

@@ -159,6 +159,11 @@ class TrajectoryState(BaseModel):
     status_before_pause: Status | None = None
     pause_reason: str | None = None
     paused_at: datetime | None = None
+    attention: str | None = Field(
+        default=None, description="why the engine needs a case manager (no personal data)"
+    )
+    status_before_attention: Status | None = None
+    attention_since: datetime | None = None
     eligibility: Literal["pending", "eligible", "ineligible"] = "pending"
     ineligibility: list[Rejection] = Field(default_factory=list)
     outcome: Outcome | None = None
@@ -232,7 +237,11 @@ class TrajectoryState(BaseModel):
 
     @property
     def is_closed(self) -> bool:
-        return self.status == Status.CLOSED
+        """Closed, also while a step after closing waits for a case manager."""
+        held = self.status == Status.NEEDS_ATTENTION
+        return self.status == Status.CLOSED or (
+            held and self.status_before_attention == Status.CLOSED
+        )
 
     @property
     def awaiting_results(self) -> bool:
@@ -263,6 +272,8 @@ class TrajectoryState(BaseModel):
             return "occurred_at lies in the future"
         if milestone.occurred_at.date() < self.enrolled_at.date():
             return "occurred_at lies before the participant's enrolment"
+        if self.status == Status.NEEDS_ATTENTION:
+            return f"the trajectory needs a case manager's attention ({self.attention}); try later"
         if self.status == Status.PAUSED and milestone.type not in (
             MilestoneType.WITHDRAWN,
             MilestoneType.MOVED_AWAY,
@@ -496,10 +507,18 @@ class TrajectoryState(BaseModel):
         return moved
 
     def decide_eligibility(
-        self, decision: EligibilityDecision, now: datetime
+        self, decision: EligibilityDecision, now: datetime, *, close_stands: bool = False
     ) -> list[PhaseTransition]:
-        """Record the intake eligibility check; the ineligible end at once."""
+        """Record the intake eligibility check; the ineligible end at once.
+
+        With `close_stands`, a check that answers after a case manager closed the trajectory
+        is recorded without replacing the case manager's outcome.
+        """
         self.revision += 1
+        if close_stands and self.is_closed:
+            self.eligibility = "eligible" if decision.eligible else "ineligible"
+            self.ineligibility = decision.reasons
+            return []
         if decision.eligible:
             self.eligibility = "eligible"
             return self._advance(now)
@@ -546,7 +565,41 @@ class TrajectoryState(BaseModel):
     def resume(self, reason: str | None, now: datetime) -> list[PhaseTransition]:
         """Restart the clocks where they stopped: every deadline moves by the time paused."""
         assert self.paused_at is not None and self.status_before_pause is not None
-        shift = now - self.paused_at
+        self._shift(now - self.paused_at)
+        status, self.status_before_pause, self.paused_at, self.pause_reason = (
+            self.status_before_pause,
+            None,
+            None,
+            None,
+        )
+        return [self._move(self.phase, status, f"resumed: {reason or 'no reason given'}", now)]
+
+    def hold(self, attention: str, now: datetime) -> list[PhaseTransition]:
+        """Stop the clocks and wait for a case manager: the engine cannot go on by itself."""
+        self.attention = attention
+        if self.status == Status.NEEDS_ATTENTION:
+            return []
+        self.status_before_attention, self.attention_since = self.status, now
+        return [
+            self._move(self.phase, Status.NEEDS_ATTENTION, f"needs attention: {attention}", now)
+        ]
+
+    def attend(self, reason: str | None, now: datetime) -> list[PhaseTransition]:
+        """A case manager took over: the clocks go on where they stopped, the step is retried."""
+        assert self.attention_since is not None and self.status_before_attention is not None
+        status = self.status_before_attention
+        if status not in (Status.PAUSED, Status.CLOSED):
+            self._shift(now - self.attention_since)
+        self.attention = self.status_before_attention = self.attention_since = None
+        return [self._move(self.phase, status, f"attended to: {reason or 'no reason given'}", now)]
+
+    @property
+    def needs_attention(self) -> bool:
+        """Whether the trajectory waits for a case manager before the engine goes on."""
+        return self.status == Status.NEEDS_ATTENTION
+
+    def _shift(self, shift: timedelta) -> None:
+        """Move every running deadline by `shift`: time the clocks stood still."""
         self.last_contact_at += shift
         self.max_deadline += shift
         if self.dormant_since is not None:
@@ -557,13 +610,6 @@ class TrajectoryState(BaseModel):
             if not check.settled:
                 check.opens_at += shift
                 check.due_at += shift
-        status, self.status_before_pause, self.paused_at, self.pause_reason = (
-            self.status_before_pause,
-            None,
-            None,
-            None,
-        )
-        return [self._move(self.phase, status, f"resumed: {reason or 'no reason given'}", now)]
 
     def reassign(
         self, programme: PartnerProgramme, reason: str | None, now: datetime
@@ -627,7 +673,10 @@ class TrajectoryState(BaseModel):
             check = next(c for c in self.follow_ups if not c.settled)
             missed = Timer("follow_up_missed", check.due_at, f"{check.name} check-in unanswered")
             return min((t for t in (offer, missed) if t is not None), key=lambda t: t.at)
-        if self.status in (Status.PAUSED, Status.CLOSED) or self.eligibility != "eligible":
+        if (
+            self.status in (Status.PAUSED, Status.CLOSED, Status.NEEDS_ATTENTION)
+            or self.eligibility != "eligible"
+        ):
             return offer
         timers: list[Timer] = [offer] if offer else []
         if self.phase != Phase.FOLLOW_UP:
@@ -792,6 +841,7 @@ class TrajectoryState(BaseModel):
             waiting_position=self.seat.position if self.seat else None,
             seat_offered_until=self.seat.offered_until if self.seat else None,
             revision=self.revision,
+            attention=self.attention,
             next_steps=self.next_steps(),
             open_tasks=self.open_tasks(),
         )
@@ -812,3 +862,6 @@ class TrajectoryInput(BaseModel):
         default=10_000, description="continue as new beyond this many events"
     )
     state: TrajectoryState | None = None
+    revived: bool = Field(
+        default=False, description="a new run after one stopped from outside: show it at once"
+    )

@@ -1,12 +1,13 @@
 """`ParticipantTrajectory`: one participant's journey from intake to follow-up, durably."""
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any, Literal
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeUpdate
-from temporalio.exceptions import ActivityError, ApplicationError, FailureError
+from temporalio.exceptions import ActivityError, ApplicationError, FailureError, RetryState
 
 with workflow.unsafe.imports_passed_through():
     from activities.training import TrainingActivities
@@ -36,16 +37,20 @@ with workflow.unsafe.imports_passed_through():
     from trajectory.state import MilestoneRefused, Timer, TrajectoryInput, TrajectoryState
     from trajectory.tasks import TaskDone, TaskRecord
 
+UNKNOWN_PARTICIPANT = "UnknownParticipant"
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
 RETRY = RetryPolicy(
     maximum_interval=timedelta(minutes=1),
-    non_retryable_error_types=["UnknownParticipant", "UnknownPartner", UNKNOWN_COURSE],
+    maximum_attempts=30,
+    non_retryable_error_types=[UNKNOWN_PARTICIPANT, "UnknownPartner", UNKNOWN_COURSE],
 )
+"""About half an hour of attempts; then the trajectory waits for a case manager."""
 WRITE_RETRY = RetryPolicy(
     maximum_interval=timedelta(seconds=5),
-    non_retryable_error_types=["UnknownParticipant"],
+    maximum_attempts=17_280,
+    non_retryable_error_types=[UNKNOWN_PARTICIPANT],
 )
-"""Read-model writes retry until PostgreSQL answers, soon after it is back."""
+"""Read-model writes retry for a day, soon after PostgreSQL is back; answers go on meanwhile."""
 LOCAL_WRITE_TIMEOUT = timedelta(seconds=2)
 """How long a read-model write may hold a workflow task (and the answers in it)."""
 SEATS = "training-seats"
@@ -65,6 +70,11 @@ YOUTH_GUARANTEE_OFFERS = "youth-guarantee-offers"
 """Patch: a self-employment start or offer is not a Youth Guarantee first offer (release 4)."""
 BRUSSELS_DAY = "eligibility-on-the-brussels-day"
 """Patch: the age check counts the enrolment day in Brussels, not in UTC (release 4)."""
+CLOSE_STANDS = "a-case-managers-close-stands"
+"""Patch: an intake check answering after a case manager closed keeps their outcome (release 5)."""
+NEEDS_ATTENTION = "needs-attention"
+"""Patch: a step that fails for good hands the trajectory to a case manager and is tried again
+once one resumes it; the workflow no longer fails, nor drops a read-model write (release 5)."""
 SEAT_OFFER_DAYS = 3
 """Programme days the next in line has to accept a freed seat."""
 
@@ -75,6 +85,10 @@ NOT_FOUND = "NotFound"
 """Error type for a partner that does not hold the participant (any more)."""
 REUSED = "MilestoneIdReused"
 """Error type of a recorded milestone id sent again with other content."""
+
+
+def _of_type(error: ActivityError, kind: str) -> bool:
+    return isinstance(error.cause, ApplicationError) and error.cause.type == kind
 
 
 def refused(reason: str) -> ApplicationError:
@@ -102,6 +116,8 @@ class ParticipantTrajectory:
         self._unwritten: list[ReadModelChanges] = []
         self._writing = False
         self._recommendation_due = False
+        self._repairs: set[asyncio.Task[Any]] = set()
+        self._intake_held = False
 
     @workflow.run
     async def run(self, input: TrajectoryInput) -> TrajectorySnapshot:
@@ -121,14 +137,25 @@ class ParticipantTrajectory:
                 ]
             )
             await self._publish([])
+        elif input.revived:
+            await self._publish([])
         if state.eligibility == "pending":
-            decision = await self._check_eligibility(writes_behind)
-            await self._publish(state.decide_eligibility(decision, workflow.now()))
+            decision: EligibilityDecision | None = await self._persist(
+                "the intake check", lambda: self._check_eligibility(writes_behind), while_open=True
+            )
+            if decision is not None:
+                stands = state.is_closed and workflow.patched(CLOSE_STANDS)
+                await self._publish(
+                    state.decide_eligibility(decision, workflow.now(), close_stands=stands)
+                )
         while not state.is_closed:
             if self._history_is_long():
                 await workflow.wait_condition(workflow.all_handlers_finished)
+                await self._repaired()
                 await self._written()
-                workflow.continue_as_new(input.model_copy(update={"state": state}))
+                workflow.continue_as_new(
+                    input.model_copy(update={"state": state, "revived": False})
+                )
             await self._next_change()
         await workflow.wait_condition(workflow.all_handlers_finished)
         if state.seats_held_at_close() and workflow.patched(SEATS_HANDED_ON):
@@ -138,6 +165,7 @@ class ParticipantTrajectory:
         while state.awaiting_results:
             await self._next_change()
         await workflow.wait_condition(workflow.all_handlers_finished)
+        await self._repaired()
         if writes_behind:
             await self._written()
             writer.cancel()
@@ -196,11 +224,11 @@ class ParticipantTrajectory:
         except MilestoneRefused as refusal:
             # The trajectory changed while the seat was asked for (paused, withdrawn, enrolled).
             if seat is not None and workflow.patched(SEATS_HANDED_ON):
-                await self._hand_on(self._release(seat.course_id, "expired"))
+                await self._hand_on(self._release(seat.course_id, "expired"), answering=True)
             raise refused(str(refusal)) from None
         snapshot = await self._publish(changes, milestone)
         if changes and (release := self._release_for(milestone)) is not None:
-            await self._hand_on(release)
+            await self._hand_on(release, answering=True)
         return snapshot
 
     @record_milestone.validator
@@ -267,18 +295,20 @@ class ParticipantTrajectory:
 
     @pause.validator
     def _validate_pause(self, request: PauseRequest) -> None:
-        if self._state.status in (Status.PAUSED, Status.CLOSED):
+        if self._state.status in (Status.PAUSED, Status.CLOSED, Status.NEEDS_ATTENTION):
             raise refused(f"the trajectory is {self._state.status.value}; it cannot be paused")
 
     @workflow.update
     async def resume(self, request: ResumeRequest) -> TrajectorySnapshot:
-        """Restart the clocks where they stopped."""
-        changes = self._state.resume(request.reason, workflow.now())
+        """Restart the clocks where they stopped; after a failure, try the failed step again."""
+        state = self._state
+        go_on = state.attend if state.needs_attention else state.resume
+        changes = go_on(request.reason, workflow.now())
         return await self._publish(changes, steering=self._steering("resume", request, changes))
 
     @resume.validator
     def _validate_resume(self, request: ResumeRequest) -> None:
-        if self._state.status != Status.PAUSED:
+        if self._state.status not in (Status.PAUSED, Status.NEEDS_ATTENTION):
             raise refused(f"the trajectory is {self._state.status.value}, not paused")
 
     @workflow.update
@@ -357,8 +387,12 @@ class ParticipantTrajectory:
         if timer is None or timer.at > now:
             return
         effects = self._state.fire(timer, now)
-        if effects.nudge is not None:
-            await self._send(effects.nudge)
+        if (nudge := effects.nudge) is not None:
+            await self._persist(
+                f"the {nudge.action.replace('_', ' ')} of level {nudge.level}",
+                lambda: self._send(nudge),
+                while_open=True,
+            )
         await self._publish(effects.transitions)
         if (lapsed := effects.lapsed_offer) is not None:
             await self._hand_on(self._release(lapsed.course_id, "expired"))
@@ -388,8 +422,7 @@ class ParticipantTrajectory:
                 summary=f"ask for a seat in {course_id}",
             )
         except ActivityError as error:
-            cause = error.cause
-            if isinstance(cause, ApplicationError) and cause.type == UNKNOWN_COURSE:
+            if _of_type(error, UNKNOWN_COURSE):
                 raise refused(f"there is no course {course_id} in the training catalogue") from None
             raise
 
@@ -423,8 +456,27 @@ class ParticipantTrajectory:
             offer_until=now + self._state.day * SEAT_OFFER_DAYS,
         )
 
-    async def _hand_on(self, release: SeatRelease) -> None:
-        """Free the seat and offer it to the next in line who can still take it."""
+    async def _hand_on(self, release: SeatRelease, *, answering: bool = False) -> None:
+        """Free the seat and offer it to the next in line who can still take it.
+
+        When that fails for good, a case manager is asked to see to it; an Update `answering`
+        its caller does not wait for them.
+        """
+        try:
+            await self._offer_on(release)
+        except FailureError as error:
+            if not workflow.patched(NEEDS_ATTENTION):
+                raise
+            what = f"freeing a seat in {release.course_id}"
+            repair = self._persist(what, lambda: self._offer_on(release), failed=error)
+            if not answering:
+                await repair
+                return
+            task = asyncio.create_task(repair)
+            self._repairs.add(task)
+            task.add_done_callback(self._repairs.discard)
+
+    async def _offer_on(self, release: SeatRelease) -> None:
         while True:
             offer = await workflow.execute_activity_method(
                 TrainingActivities.release_seat,
@@ -445,6 +497,56 @@ class ParticipantTrajectory:
                 release = release.model_copy(
                     update={"participant_id": offer.participant_id, "outcome": "expired"}
                 )
+
+    async def _persist(
+        self,
+        what: str,
+        step: Callable[[], Awaitable[Any]],
+        *,
+        failed: FailureError | None = None,
+        while_open: bool = False,
+    ) -> Any:
+        """Carry out `step`; each time it fails for good, wait for a case manager, then retry.
+
+        Its result; None when `while_open` and a case manager closed the trajectory instead.
+        (Typed `Any`: a generic method hides the workflow class from the SDK's typed handles.)
+        """
+        while True:
+            if failed is not None:
+                await self._attended(what, failed)
+                if while_open and self._state.is_closed:
+                    return None
+            try:
+                return await step()
+            except FailureError as error:
+                if not workflow.patched(NEEDS_ATTENTION):
+                    raise
+                failed = error
+
+    async def _attended(self, what: str, error: FailureError) -> None:
+        """Show that `what` failed for good, and wait until a case manager resumes or closes."""
+        cause = error.cause if isinstance(error, ActivityError) else error
+        if isinstance(error, ActivityError) and error.retry_state in (
+            RetryState.MAXIMUM_ATTEMPTS_REACHED,
+            RetryState.TIMEOUT,
+        ):
+            why = "still failing after every retry"
+        elif isinstance(cause, ApplicationError) and cause.type:
+            why = cause.type
+        else:
+            why = type(cause).__name__
+        attention = f"{what} failed: {why}"
+        workflow.logger.warning(
+            "needs_attention",
+            extra={"participant_id": self._state.participant_id, "attention": attention},
+        )
+        self._intake_held = self._intake_held or self._state.eligibility == "pending"
+        await self._publish(self._state.hold(attention, workflow.now()))
+        await workflow.wait_condition(lambda: not self._state.needs_attention)
+
+    async def _repaired(self) -> None:
+        """Wait until every step handed to a case manager is done."""
+        await workflow.wait_condition(lambda: not self._repairs)
 
     async def _recommend(self) -> None:
         """Rank the catalogue once the assessment is done."""
@@ -539,7 +641,10 @@ class ParticipantTrajectory:
         local = True
         while True:
             await workflow.wait_condition(
-                lambda: bool(self._unwritten) and self._state.eligibility != "pending"
+                lambda: (
+                    bool(self._unwritten)
+                    and (self._state.eligibility != "pending" or self._intake_held)
+                )
             )
             self._writing = True
             batch = ReadModelBatch(participant_id=self._state.participant_id, steps=self._unwritten)
@@ -558,13 +663,23 @@ class ParticipantTrajectory:
                     except FailureError:  # a local activity's failure comes unwrapped
                         local = False
                 if not local:
-                    await workflow.execute_activity_method(
-                        TrajectoryActivities.write_read_model,
-                        batch,
-                        start_to_close_timeout=ACTIVITY_TIMEOUT,
-                        retry_policy=WRITE_RETRY,
-                        summary=summary,
-                    )
+                    try:
+                        await workflow.execute_activity_method(
+                            TrajectoryActivities.write_read_model,
+                            batch,
+                            start_to_close_timeout=ACTIVITY_TIMEOUT,
+                            retry_policy=WRITE_RETRY,
+                            summary=summary,
+                        )
+                    except ActivityError as error:
+                        # Without a participant row there is nothing to follow: drop, as before.
+                        if _of_type(error, UNKNOWN_PARTICIPANT) or not workflow.patched(
+                            NEEDS_ATTENTION
+                        ):
+                            raise
+                        self._unwritten = batch.steps + self._unwritten
+                        await self._attended("writing to the read model", error)
+                        continue
                     local = True
                 if self._recommendation_due:
                     self._recommendation_due = False
