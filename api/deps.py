@@ -8,6 +8,7 @@ from fastapi.security import HTTPAuthorizationCredentials
 from temporalio.client import Client
 
 from api.auth import Caller, KeyCache, bearer
+from api.connection import TemporalConnection
 from api.errors import ApiError
 from infra.database import Pool
 from infra.settings import Settings
@@ -30,10 +31,19 @@ async def get_pool(request: Request) -> Pool:
     return pool
 
 
+def _connection(request: Request) -> TemporalConnection:
+    connection: TemporalConnection = request.app.state.temporal
+    return connection
+
+
 async def get_client(request: Request) -> Client:
-    """The Temporal client the lifespan connected."""
-    client: Client = request.app.state.temporal
-    return client
+    """The Temporal client; 503 `temporal_unavailable` until it could be connected."""
+    return _connection(request).require()
+
+
+async def get_client_if_connected(request: Request) -> Client | None:
+    """The Temporal client, or None where a read can answer from the read model instead."""
+    return _connection(request).client
 
 
 async def get_keys(request: Request) -> KeyCache:
@@ -44,6 +54,7 @@ async def get_keys(request: Request) -> KeyCache:
 
 PoolDep = Annotated[Pool, Depends(get_pool)]
 ClientDep = Annotated[Client, Depends(get_client)]
+ClientIfConnectedDep = Annotated[Client | None, Depends(get_client_if_connected)]
 
 _CHALLENGE = {"WWW-Authenticate": "Bearer"}
 

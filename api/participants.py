@@ -30,7 +30,15 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.workflow import UpdateMethodMultiParam
 
 from api.auth import Caller
-from api.deps import CallerDep, ClientDep, PoolDep, SettingsDep, current_caller, require
+from api.deps import (
+    CallerDep,
+    ClientDep,
+    ClientIfConnectedDep,
+    PoolDep,
+    SettingsDep,
+    current_caller,
+    require,
+)
 from api.errors import AlreadyEnrolledPublic, ApiError, ErrorPublic
 from api.models import (
     MILESTONE_EXAMPLES,
@@ -102,6 +110,10 @@ ParticipantId = Annotated[
 ]
 
 
+class TemporalNotConnected(Exception):
+    """The API has not reached Temporal yet."""
+
+
 def _not_found(participant_id: str) -> ApiError:
     return ApiError(404, "not_found", f"no participant {participant_id}")
 
@@ -111,15 +123,24 @@ def _handle(client: Client, participant_id: str) -> WorkflowHandle[ParticipantTr
 
 
 async def current_state(
-    client: Client, pool: Pool, participant_id: str, caller: Caller | None = None
+    client: Client | None, pool: Pool, participant_id: str, caller: Caller | None = None
 ) -> ParticipantPublic:
-    """The workflow's own view, the read model's when the workflow cannot answer; 404 when
-    there is no such participant or `caller` may not see it."""
+    """The workflow's own view, the read model's when the workflow cannot answer (or Temporal
+    was never reached: `client` None); 404 when there is no such participant or `caller` may
+    not see it."""
+    snapshot: TrajectorySnapshot | None
     try:
-        snapshot: TrajectorySnapshot | None = await _handle(client, participant_id).query(
+        if client is None:
+            raise TemporalNotConnected
+        snapshot = await _handle(client, participant_id).query(
             ParticipantTrajectory.snapshot, rpc_timeout=QUERY_TIMEOUT
         )
-    except (RPCError, WorkflowQueryFailedError, WorkflowQueryRejectedError) as error:
+    except (
+        RPCError,
+        WorkflowQueryFailedError,
+        WorkflowQueryRejectedError,
+        TemporalNotConnected,
+    ) as error:
         log.warning(
             "state_from_read_model", participant_id=participant_id, reason=type(error).__name__
         )
@@ -181,9 +202,10 @@ async def enrol_participant(
     responses=_NOT_FOUND,
 )
 async def read_participant(
-    participant_id: ParticipantId, caller: CallerDep, client: ClientDep, pool: PoolDep
+    participant_id: ParticipantId, caller: CallerDep, client: ClientIfConnectedDep, pool: PoolDep
 ) -> ParticipantPublic:
-    """Phase, status, nudge level, milestones (count and last), outcome and next deadline."""
+    """Phase, status, nudge level, milestones (count and last), outcome and next deadline;
+    from the read model while Temporal cannot be reached."""
     return await current_state(client, pool, participant_id, caller)
 
 
