@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from temporalio.client import Client
 
 from api import health, participants, reports, tasks, timeline
-from api.auth import KeyCache
+from api.auth import FailedAuthentications, KeyCache
 from api.connection import TemporalConnection
 from api.errors import install_error_handlers
 from api.metrics import install_metrics
@@ -75,6 +75,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.auth_failures = FailedAuthentications(
+        settings.auth_failures, settings.auth_failure_window
+    )
     install_error_handlers(app)
     app.include_router(participants.router)
     app.include_router(timeline.router)
@@ -102,11 +105,22 @@ def add_parser(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]"
     api.set_defaults(run=serve)
 
 
+def server_config(app: FastAPI, settings: Settings) -> uvicorn.Config:
+    """uvicorn for `app`: X-Forwarded-For names the client only behind a configured proxy."""
+    trusted = settings.forwarded_allow_ips
+    return uvicorn.Config(
+        app,
+        host=settings.api_host,
+        port=settings.api_port,
+        log_config=None,
+        proxy_headers=trusted is not None,
+        forwarded_allow_ips=trusted,
+    )
+
+
 def serve(_: argparse.Namespace) -> int:
     """Run the API until interrupted."""
     settings = get_settings()
     configure_logging(settings.log_level)
-    uvicorn.run(
-        create_app(settings), host=settings.api_host, port=settings.api_port, log_config=None
-    )
+    uvicorn.Server(server_config(create_app(settings), settings)).run()
     return 0

@@ -83,6 +83,7 @@ _AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
     403: _error("the key's role may not do this"),
     413: _error("the request body is too large"),
     422: _error("malformed request; the detail names the field"),
+    429: _error("too many unknown or revoked keys from this address; see Retry-After"),
 }
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: _error("no such participant, or another partner's"),
