@@ -42,6 +42,7 @@ from api.deps import (
 from api.errors import AlreadyEnrolledPublic, ApiError, ErrorPublic
 from api.models import (
     MILESTONE_EXAMPLES,
+    EnrolmentPublic,
     ParticipantCreate,
     ParticipantList,
     ParticipantPublic,
@@ -50,7 +51,7 @@ from api.models import (
 from infra.contract import workflow_id
 from infra.database import Pool
 from readmodel import trajectories
-from starter.enrolment import AlreadyEnrolled, enrol
+from starter.enrolment import AlreadyEnrolled, enrol, ignored_fields
 from starter.keys import Role
 from trajectory.milestones import Milestone, Recorder
 from trajectory.phases import Phase, Status
@@ -157,11 +158,15 @@ async def current_state(
 @router.post(
     "",
     status_code=201,
-    response_model=ParticipantPublic,
+    response_model=EnrolmentPublic,
     dependencies=[Depends(require(Role.BACKEND))],
     summary="Enrol a person and start their trajectory",
     responses={
-        200: {"model": ParticipantPublic, "description": "already enrolled: nothing started"},
+        200: {
+            "model": EnrolmentPublic,
+            "description": "already enrolled: nothing started, nothing changed; `ignored` names "
+            "the fields sent differently this time",
+        },
         201: {"description": "enrolled: the trajectory started"},
         409: {
             "model": AlreadyEnrolledPublic,
@@ -173,11 +178,13 @@ async def current_state(
 async def enrol_participant(
     body: ParticipantCreate,
     response: Response,
+    caller: CallerDep,
     client: ClientDep,
     pool: PoolDep,
     settings: SettingsDep,
-) -> ParticipantPublic | JSONResponse:
-    """Idempotent on `external_ref`: the same reference again answers 200, starting nothing.
+) -> EnrolmentPublic | JSONResponse:
+    """Idempotent on `external_ref`: the same reference again answers 200, starting and changing
+    nothing; `ignored` names the fields that differ from the first enrolment (`[]` for a retry).
 
     The same person under another reference answers 409 `already_enrolled` with the
     `participant_id` of their open trajectory.
@@ -191,9 +198,16 @@ async def enrol_participant(
             participant_id=refusal.participant_id,
         )
         return JSONResponse(answer.model_dump(), status_code=409)
+    ignored: list[str] = []
     if not enrolled.created:
         response.status_code = 200
-    return await current_state(client, pool, enrolled.participant_id)
+        ignored = await ignored_fields(pool, enrolled.participant_id, body, caller.actor)
+        if ignored:
+            log.info(
+                "repeated_enrolment_ignored", participant_id=enrolled.participant_id, fields=ignored
+            )
+    state = await current_state(client, pool, enrolled.participant_id)
+    return EnrolmentPublic(**state.model_dump(), ignored=ignored)
 
 
 @router.get(
