@@ -165,6 +165,12 @@ class Settings(BaseSettings):
         validation_alias="PARCOURS_CODEC_OIDC_JWKS_URL",
         description="where the issuer publishes its signing keys",
     )
+    codec_oidc_timeout: float = Field(
+        default=5.0,
+        gt=0,
+        validation_alias="PARCOURS_CODEC_OIDC_TIMEOUT",
+        description="seconds to wait for the issuer's signing keys before answering 503",
+    )
     codec_oidc_claim: str = Field(default="groups", validation_alias="PARCOURS_CODEC_OIDC_CLAIM")
     codec_oidc_case_manager: str = Field(
         default="parcours-case-managers",
