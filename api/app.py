@@ -4,6 +4,8 @@
 """
 
 import argparse
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -13,7 +15,8 @@ from fastapi import FastAPI
 from temporalio.client import Client
 
 from api import health, participants, reports, tasks, timeline
-from api.auth import KeyCache
+from api.auth import FailedAuthentications, KeyCache
+from api.connection import TemporalConnection
 from api.errors import install_error_handlers
 from api.metrics import install_metrics
 from infra.database import Pool, open_pool
@@ -23,6 +26,9 @@ from infra.temporal import connect
 from readmodel import migrate
 
 log = structlog.stdlib.get_logger(__name__)
+
+FIRST_CONNECT_WAIT = 5.0
+"""Seconds start-up waits for the first attempt to reach Temporal; later attempts go on behind."""
 
 DESCRIPTION = """
 Partners report milestones and read their own participants; backend services enrol people;
@@ -39,13 +45,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        hold(app, await connect(settings), await open_pool(settings), settings)
+        temporal = TemporalConnection(lambda: connect(settings), settings.temporal_address)
+        connecting = asyncio.create_task(temporal.keep_trying(), name="connect-temporal")
         try:
-            await migrate(app.state.pool)
-            log.info("api_ready", namespace=settings.temporal_namespace)
-            yield
+            hold(app, temporal, await open_pool(settings), settings)
+            try:
+                await migrate(app.state.pool)
+                # A normal start serves with Temporal at hand; a Temporal outage does not stop it.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(temporal.first_attempt.wait(), FIRST_CONNECT_WAIT)
+                log.info(
+                    "api_ready",
+                    namespace=settings.temporal_namespace,
+                    temporal=temporal.client is not None,
+                )
+                yield
+            finally:
+                await app.state.pool.close()
         finally:
-            await app.state.pool.close()
+            connecting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await connecting
 
     app = FastAPI(
         title="Parcours",
@@ -55,6 +75,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.auth_failures = FailedAuthentications(
+        settings.auth_failures, settings.auth_failure_window
+    )
     install_error_handlers(app)
     app.include_router(participants.router)
     app.include_router(timeline.router)
@@ -65,8 +88,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-def hold(app: FastAPI, temporal: Client, pool: Pool, settings: Settings) -> None:
+def hold(
+    app: FastAPI, temporal: Client | TemporalConnection, pool: Pool, settings: Settings
+) -> None:
     """Give the app the clients it serves with: the lifespan's job, or a test's."""
+    if isinstance(temporal, Client):
+        temporal = TemporalConnection.of(temporal)
     app.state.temporal = temporal
     app.state.pool = pool
     app.state.keys = KeyCache(pool, settings.key_cache_seconds)
@@ -78,11 +105,22 @@ def add_parser(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]"
     api.set_defaults(run=serve)
 
 
+def server_config(app: FastAPI, settings: Settings) -> uvicorn.Config:
+    """uvicorn for `app`: X-Forwarded-For names the client only behind a configured proxy."""
+    trusted = settings.forwarded_allow_ips
+    return uvicorn.Config(
+        app,
+        host=settings.api_host,
+        port=settings.api_port,
+        log_config=None,
+        proxy_headers=trusted is not None,
+        forwarded_allow_ips=trusted,
+    )
+
+
 def serve(_: argparse.Namespace) -> int:
     """Run the API until interrupted."""
     settings = get_settings()
     configure_logging(settings.log_level)
-    uvicorn.run(
-        create_app(settings), host=settings.api_host, port=settings.api_port, log_config=None
-    )
+    uvicorn.Server(server_config(create_app(settings), settings)).run()
     return 0

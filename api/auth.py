@@ -4,10 +4,16 @@ Keys are read from PostgreSQL at most once per `PARCOURS_KEY_CACHE_SECONDS` (30 
 each, so a revoked key keeps working for up to that long on an API replica that saw it just
 before. While PostgreSQL does not answer, keys seen in the last `STALE_LIMIT` keep working, so
 partners can go on reporting milestones (the workflows hold them); unknown keys answer 503.
+
+A client address that keeps sending unknown or revoked keys is slowed down
+(`FailedAuthentications`): past `PARCOURS_AUTH_FAILURES` in `PARCOURS_AUTH_FAILURE_WINDOW`
+seconds it gets 429 without its keys being looked up, except keys this process already knows.
 """
 
 import hmac
+import math
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -54,25 +60,32 @@ class _StoredKey:
 
 
 class KeyCache:
-    """Stored keys by id, each read again once it is older than `ttl` seconds."""
+    """Stored keys by id, each read again once it is older than `ttl` seconds.
+
+    Only ids that exist are kept, so made-up keys cannot grow the cache.
+    """
 
     def __init__(self, pool: Pool, ttl: float, clock: Callable[[], float] = time.monotonic) -> None:
         self._pool = pool
         self._ttl = ttl
         self._clock = clock
-        self._keys: dict[str, tuple[float, _StoredKey | None]] = {}
+        self._keys: dict[str, tuple[float, _StoredKey]] = {}
         """Key id: when it was read, and what was found."""
 
-    async def caller(self, key: str) -> Caller | None:
-        """The caller a key belongs to, or None for an unknown, malformed or revoked key."""
+    async def caller(self, key: str, *, known_only: bool = False) -> Caller | None:
+        """The caller a key belongs to, or None for an unknown, malformed or revoked key;
+        `known_only` answers None without asking PostgreSQL for an id this cache never saw."""
         key_id = key_id_of(key)
-        if key_id is None:
+        if key_id is None or (known_only and key_id not in self._keys):
             return None
         stored = await self._stored(key_id)
         # The id is public; comparing the hashes in constant time leaks nothing about the secret.
         if stored is None or not hmac.compare_digest(stored.key_hash, hash_key(key)):
             return None
         return stored.caller
+
+    def __len__(self) -> int:
+        return len(self._keys)
 
     async def _stored(self, key_id: str) -> _StoredKey | None:
         now = self._clock()
@@ -85,8 +98,58 @@ class KeyCache:
             if now - read_at < STALE_LIMIT:
                 return cached
             raise
-        self._keys[key_id] = (now, stored)
+        if stored is not None:
+            self._keys[key_id] = (now, stored)
         return stored
+
+
+MAX_CLIENTS = 10_000
+"""Client addresses remembered at most; the one that failed least recently is forgotten first."""
+
+
+class FailedAuthentications:
+    """A token bucket of failed authentications per client address.
+
+    A client may fail `allowed` times at once, then once more every `window / allowed` seconds.
+    Memory is bounded by `clients` addresses whatever the number of addresses sending.
+    """
+
+    def __init__(
+        self,
+        allowed: int,
+        window: float,
+        clients: int = MAX_CLIENTS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._allowed = float(allowed)
+        self._per_second = allowed / window
+        self._clients = clients
+        self._clock = clock
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
+        """Client address: failures it may still make, and when that was counted."""
+
+    def retry_after(self, client: str) -> int | None:
+        """Whole seconds until `client` may fail again; None when it may now."""
+        left = self._left(client)
+        if left >= 1:
+            return None
+        return max(1, math.ceil((1 - left) / self._per_second))
+
+    def failed(self, client: str) -> bool:
+        """Count one failure of `client`; True when it has none left now."""
+        left = max(0.0, self._left(client) - 1)
+        self._buckets[client] = (left, self._clock())
+        self._buckets.move_to_end(client)
+        while len(self._buckets) > self._clients:
+            self._buckets.popitem(last=False)
+        return left < 1
+
+    def __len__(self) -> int:
+        return len(self._buckets)
+
+    def _left(self, client: str) -> float:
+        left, counted_at = self._buckets.get(client, (self._allowed, self._clock()))
+        return min(self._allowed, left + (self._clock() - counted_at) * self._per_second)
 
 
 async def read_key(pool: Pool, key_id: str) -> _StoredKey | None:

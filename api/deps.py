@@ -3,15 +3,19 @@
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
+import structlog
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials
 from temporalio.client import Client
 
-from api.auth import Caller, KeyCache, bearer
+from api.auth import Caller, FailedAuthentications, KeyCache, bearer
+from api.connection import TemporalConnection
 from api.errors import ApiError
 from infra.database import Pool
 from infra.settings import Settings
 from starter.keys import Role
+
+log = structlog.stdlib.get_logger(__name__)
 
 
 async def app_settings(request: Request) -> Settings:
@@ -30,10 +34,19 @@ async def get_pool(request: Request) -> Pool:
     return pool
 
 
+def _connection(request: Request) -> TemporalConnection:
+    connection: TemporalConnection = request.app.state.temporal
+    return connection
+
+
 async def get_client(request: Request) -> Client:
-    """The Temporal client the lifespan connected."""
-    client: Client = request.app.state.temporal
-    return client
+    """The Temporal client; 503 `temporal_unavailable` until it could be connected."""
+    return _connection(request).require()
+
+
+async def get_client_if_connected(request: Request) -> Client | None:
+    """The Temporal client, or None where a read can answer from the read model instead."""
+    return _connection(request).client
 
 
 async def get_keys(request: Request) -> KeyCache:
@@ -44,23 +57,39 @@ async def get_keys(request: Request) -> KeyCache:
 
 PoolDep = Annotated[Pool, Depends(get_pool)]
 ClientDep = Annotated[Client, Depends(get_client)]
+ClientIfConnectedDep = Annotated[Client | None, Depends(get_client_if_connected)]
 
 _CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
 
 async def current_caller(
+    request: Request,
     keys: Annotated[KeyCache, Depends(get_keys)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Caller:
-    """The caller behind `Authorization: Bearer KEY`; 401 when missing, unknown or revoked."""
+    """The caller behind `Authorization: Bearer KEY`; 401 when missing, unknown or revoked,
+    429 for an address that sent too many unknown or revoked keys (a key this process knows
+    still works from there)."""
     if credentials is None:
         raise ApiError(
             401, "unauthorized", "send an API key: Authorization: Bearer KEY", _CHALLENGE
         )
-    caller = await keys.caller(credentials.credentials)
-    if caller is None:
-        raise ApiError(401, "unauthorized", "the API key is unknown or revoked", _CHALLENGE)
-    return caller
+    failures: FailedAuthentications = request.app.state.auth_failures
+    client = request.client.host if request.client else ""
+    wait = failures.retry_after(client)
+    caller = await keys.caller(credentials.credentials, known_only=wait is not None)
+    if caller is not None:
+        return caller
+    if wait is not None:
+        raise ApiError(
+            429,
+            "too_many_failed_authentications",
+            f"too many unknown or revoked keys from your address; retry in {wait} s",
+            {"Retry-After": str(wait)},
+        )
+    if failures.failed(client):
+        log.warning("authentication_failures_throttled", client=client)
+    raise ApiError(401, "unauthorized", "the API key is unknown or revoked", _CHALLENGE)
 
 
 CallerDep = Annotated[Caller, Depends(current_caller)]

@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 
-from api.deps import ClientDep, PoolDep
+from api.deps import ClientIfConnectedDep, PoolDep
 from api.errors import ErrorPublic, error_response
 
 log = structlog.stdlib.get_logger(__name__)
@@ -37,10 +37,12 @@ async def healthz() -> HealthPublic:
         503: {"model": ErrorPublic, "description": "Temporal or PostgreSQL does not answer"}
     },
 )
-async def readyz(client: ClientDep, pool: PoolDep) -> HealthPublic | JSONResponse:
+async def readyz(client: ClientIfConnectedDep, pool: PoolDep) -> HealthPublic | JSONResponse:
     """503 naming what does not answer, so no traffic reaches a replica that cannot serve it."""
 
     async def temporal() -> bool:
+        if client is None:  # not reached since start-up; the API keeps trying
+            return False
         return await client.service_client.check_health(timeout=CHECK_TIMEOUT)
 
     async def postgresql() -> bool:

@@ -8,7 +8,7 @@ milestone is allowed *now* is the workflow's decision.
 from typing import Any, Self
 
 from fastapi.openapi.models import Example
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from trajectory.enrolment import Enrolment, Person
 from trajectory.niss import parse_niss
@@ -117,6 +117,20 @@ class ParticipantPublic(TrajectorySnapshot):
     @classmethod
     def from_snapshot(cls, snapshot: TrajectorySnapshot) -> Self:
         return cls.model_validate(snapshot.model_dump())
+
+
+class EnrolmentPublic(ParticipantPublic):
+    """The state after an enrolment, and what a repeated one said differently (ignored)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_STATE_EXAMPLE | {"ignored": []}]})
+
+    ignored: list[str] = Field(
+        default_factory=list,
+        description="fields of this request that differ from the first enrolment under the "
+        "same external_ref and were not applied (names only, e.g. `person.phone`); `[]` when "
+        "enrolled now or sent again unchanged",
+        examples=[["person.phone", "status.employed"]],
+    )
 
 
 class ParticipantList(BaseModel):

@@ -30,10 +30,19 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.workflow import UpdateMethodMultiParam
 
 from api.auth import Caller
-from api.deps import CallerDep, ClientDep, PoolDep, SettingsDep, current_caller, require
+from api.deps import (
+    CallerDep,
+    ClientDep,
+    ClientIfConnectedDep,
+    PoolDep,
+    SettingsDep,
+    current_caller,
+    require,
+)
 from api.errors import AlreadyEnrolledPublic, ApiError, ErrorPublic
 from api.models import (
     MILESTONE_EXAMPLES,
+    EnrolmentPublic,
     ParticipantCreate,
     ParticipantList,
     ParticipantPublic,
@@ -42,7 +51,7 @@ from api.models import (
 from infra.contract import workflow_id
 from infra.database import Pool
 from readmodel import trajectories
-from starter.enrolment import AlreadyEnrolled, enrol
+from starter.enrolment import AlreadyEnrolled, enrol, ignored_fields
 from starter.keys import Role
 from trajectory.milestones import Milestone, Recorder
 from trajectory.phases import Phase, Status
@@ -75,6 +84,7 @@ _AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
     403: _error("the key's role may not do this"),
     413: _error("the request body is too large"),
     422: _error("malformed request; the detail names the field"),
+    429: _error("too many unknown or revoked keys from this address; see Retry-After"),
 }
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: _error("no such participant, or another partner's"),
@@ -102,6 +112,10 @@ ParticipantId = Annotated[
 ]
 
 
+class TemporalNotConnected(Exception):
+    """The API has not reached Temporal yet."""
+
+
 def _not_found(participant_id: str) -> ApiError:
     return ApiError(404, "not_found", f"no participant {participant_id}")
 
@@ -111,15 +125,24 @@ def _handle(client: Client, participant_id: str) -> WorkflowHandle[ParticipantTr
 
 
 async def current_state(
-    client: Client, pool: Pool, participant_id: str, caller: Caller | None = None
+    client: Client | None, pool: Pool, participant_id: str, caller: Caller | None = None
 ) -> ParticipantPublic:
-    """The workflow's own view, the read model's when the workflow cannot answer; 404 when
-    there is no such participant or `caller` may not see it."""
+    """The workflow's own view, the read model's when the workflow cannot answer (or Temporal
+    was never reached: `client` None); 404 when there is no such participant or `caller` may
+    not see it."""
+    snapshot: TrajectorySnapshot | None
     try:
-        snapshot: TrajectorySnapshot | None = await _handle(client, participant_id).query(
+        if client is None:
+            raise TemporalNotConnected
+        snapshot = await _handle(client, participant_id).query(
             ParticipantTrajectory.snapshot, rpc_timeout=QUERY_TIMEOUT
         )
-    except (RPCError, WorkflowQueryFailedError, WorkflowQueryRejectedError) as error:
+    except (
+        RPCError,
+        WorkflowQueryFailedError,
+        WorkflowQueryRejectedError,
+        TemporalNotConnected,
+    ) as error:
         log.warning(
             "state_from_read_model", participant_id=participant_id, reason=type(error).__name__
         )
@@ -135,11 +158,15 @@ async def current_state(
 @router.post(
     "",
     status_code=201,
-    response_model=ParticipantPublic,
+    response_model=EnrolmentPublic,
     dependencies=[Depends(require(Role.BACKEND))],
     summary="Enrol a person and start their trajectory",
     responses={
-        200: {"model": ParticipantPublic, "description": "already enrolled: nothing started"},
+        200: {
+            "model": EnrolmentPublic,
+            "description": "already enrolled: nothing started, nothing changed; `ignored` names "
+            "the fields sent differently this time",
+        },
         201: {"description": "enrolled: the trajectory started"},
         409: {
             "model": AlreadyEnrolledPublic,
@@ -151,11 +178,13 @@ async def current_state(
 async def enrol_participant(
     body: ParticipantCreate,
     response: Response,
+    caller: CallerDep,
     client: ClientDep,
     pool: PoolDep,
     settings: SettingsDep,
-) -> ParticipantPublic | JSONResponse:
-    """Idempotent on `external_ref`: the same reference again answers 200, starting nothing.
+) -> EnrolmentPublic | JSONResponse:
+    """Idempotent on `external_ref`: the same reference again answers 200, starting and changing
+    nothing; `ignored` names the fields that differ from the first enrolment (`[]` for a retry).
 
     The same person under another reference answers 409 `already_enrolled` with the
     `participant_id` of their open trajectory.
@@ -169,9 +198,16 @@ async def enrol_participant(
             participant_id=refusal.participant_id,
         )
         return JSONResponse(answer.model_dump(), status_code=409)
+    ignored: list[str] = []
     if not enrolled.created:
         response.status_code = 200
-    return await current_state(client, pool, enrolled.participant_id)
+        ignored = await ignored_fields(pool, enrolled.participant_id, body, caller.actor)
+        if ignored:
+            log.info(
+                "repeated_enrolment_ignored", participant_id=enrolled.participant_id, fields=ignored
+            )
+    state = await current_state(client, pool, enrolled.participant_id)
+    return EnrolmentPublic(**state.model_dump(), ignored=ignored)
 
 
 @router.get(
@@ -181,9 +217,10 @@ async def enrol_participant(
     responses=_NOT_FOUND,
 )
 async def read_participant(
-    participant_id: ParticipantId, caller: CallerDep, client: ClientDep, pool: PoolDep
+    participant_id: ParticipantId, caller: CallerDep, client: ClientIfConnectedDep, pool: PoolDep
 ) -> ParticipantPublic:
-    """Phase, status, nudge level, milestones (count and last), outcome and next deadline."""
+    """Phase, status, nudge level, milestones (count and last), outcome and next deadline;
+    from the read model while Temporal cannot be reached."""
     return await current_state(client, pool, participant_id, caller)
 
 

@@ -24,6 +24,10 @@ router = APIRouter(
     responses={
         401: {"model": ErrorPublic, "description": "no API key, or an unknown or revoked one"},
         403: {"model": ErrorPublic, "description": "partners do not read programme reports"},
+        429: {
+            "model": ErrorPublic,
+            "description": "too many unknown or revoked keys from this address; see Retry-After",
+        },
         422: {
             "model": ErrorPublic,
             "description": "unknown format or table, a malformed date, or `from` after `to`",

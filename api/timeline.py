@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict
 
 from api.auth import Caller
 from api.cursors import cursor_after, cursor_key
-from api.deps import CallerDep, ClientDep, PoolDep, current_caller, require
+from api.deps import CallerDep, ClientIfConnectedDep, PoolDep, current_caller, require
 from api.errors import ApiError
 from api.participants import _AUTH_ERRORS, _NOT_FOUND, ParticipantId, current_state
 from readmodel.actors import actor_from_row
@@ -83,7 +83,7 @@ def _as_seen_by(caller: Caller, entry: TimelineEntry) -> TimelineEntry:
 async def read_timeline(
     participant_id: ParticipantId,
     caller: CallerDep,
-    client: ClientDep,
+    client: ClientIfConnectedDep,
     pool: PoolDep,
     cursor: Annotated[
         str | None, Query(max_length=300, description="`next_cursor` of the previous page")

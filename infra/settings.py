@@ -80,6 +80,24 @@ class Settings(BaseSettings):
         validation_alias="PARCOURS_KEY_CACHE_SECONDS",
         description="how long an API replica trusts a key it read; a revocation waits this long",
     )
+    auth_failures: int = Field(
+        default=10,
+        ge=1,
+        validation_alias="PARCOURS_AUTH_FAILURES",
+        description="unknown or revoked keys one client address may send per window before 429",
+    )
+    auth_failure_window: float = Field(
+        default=60.0,
+        gt=0,
+        validation_alias="PARCOURS_AUTH_FAILURE_WINDOW",
+        description="seconds in which a client address regains all its allowed failures",
+    )
+    forwarded_allow_ips: str | None = Field(
+        default=None,
+        validation_alias="PARCOURS_FORWARDED_ALLOW_IPS",
+        description="proxies (addresses or networks, comma-separated) whose X-Forwarded-For "
+        "names the client; None ignores the header",
+    )
     ui_port: int = Field(default=8233, ge=1, le=65535, validation_alias="PARCOURS_UI_PORT")
     environment: Literal["development", "production"] = Field(validation_alias="PARCOURS_ENV")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
@@ -152,6 +170,12 @@ class Settings(BaseSettings):
         default=None,
         validation_alias="PARCOURS_CODEC_OIDC_JWKS_URL",
         description="where the issuer publishes its signing keys",
+    )
+    codec_oidc_timeout: float = Field(
+        default=5.0,
+        gt=0,
+        validation_alias="PARCOURS_CODEC_OIDC_TIMEOUT",
+        description="seconds to wait for the issuer's signing keys before answering 503",
     )
     codec_oidc_claim: str = Field(default="groups", validation_alias="PARCOURS_CODEC_OIDC_CLAIM")
     codec_oidc_case_manager: str = Field(

@@ -3,13 +3,14 @@ situation at entry."""
 
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
 import structlog
 
 from infra.codec import Keyring
 from infra.database import Connection
 from infra.persons import fingerprints, read_person
-from trajectory.enrolment import Enrolment, EntryProfile
+from trajectory.enrolment import DeclaredStatus, Enrolment, EntryProfile
 
 _INSERT_PARTICIPANT = """
 INSERT INTO participants (
@@ -141,3 +142,32 @@ async def store_entry_profile(
         profile.minority,
         profile.homeless,
     )
+
+
+_AS_ENROLLED = """
+SELECT p.partner_id, p.pes_registered_on, s.status_employed, s.status_in_education,
+       s.status_in_training, s.status_other_measure, e.labour_status, e.education_level, e.gender,
+       e.disability, e.third_country_national, e.foreign_background, e.minority, e.homeless,
+       e.participant_id IS NOT NULL AS has_entry_profile
+FROM participants p
+JOIN persons s USING (participant_id)
+LEFT JOIN entry_profiles e USING (participant_id)
+WHERE p.participant_id = $1
+"""
+
+
+async def as_enrolled(con: Connection, participant_id: str) -> dict[str, Any] | None:
+    """What the first enrolment recorded in clear: partner, PES registration, declared status
+    and entry profile (`Enrolment`'s shape, without the person); None when unknown."""
+    row = await con.fetchrow(_AS_ENROLLED, participant_id)
+    if row is None:
+        return None
+    profile = None
+    if row["has_entry_profile"]:
+        profile = {name: row[name] for name in EntryProfile.model_fields}
+    return {
+        "partner_id": row["partner_id"],
+        "pes_registered_on": row["pes_registered_on"],
+        "status": {name: row[f"status_{name}"] for name in DeclaredStatus.model_fields},
+        "entry_profile": profile,
+    }

@@ -13,6 +13,7 @@ need nothing. `python -m starter codec` runs it.
 import argparse
 import asyncio
 import ipaddress
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -45,15 +46,41 @@ _bearer = HTTPBearer(auto_error=False, description="an OIDC access token or a ca
 Transform = Callable[[Sequence[Payload]], Awaitable[list[Payload]]]
 
 
+ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512")
+"""Signatures accepted: asymmetric only, so a token cannot choose `none` or HMAC keyed with the
+provider's public key; each key verifies with its own algorithm only."""
+RETRY_KEYS_AFTER = 5.0
+"""Seconds after a failed fetch of the provider's keys before another is tried (meanwhile: 503)."""
+
+
+class TokenRefused(Exception):
+    """The token is not a case manager's: the message says why, in words safe to show."""
+
+
+class KeysUnavailable(Exception):
+    """The identity provider's signing keys cannot be fetched now: no token can be checked."""
+
+
 class CaseManagerTokens:
     """Checks the OIDC access tokens the Web UI forwards: signature, issuer, audience, group."""
 
-    def __init__(self, issuer: str, audience: str, jwks_url: str, claim: str, group: str) -> None:
-        self._keys = jwt.PyJWKClient(jwks_url)
+    def __init__(
+        self,
+        issuer: str,
+        audience: str,
+        jwks_url: str,
+        claim: str,
+        group: str,
+        timeout: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._keys = jwt.PyJWKClient(jwks_url, timeout=timeout)
         self._issuer = issuer
         self._audience = audience
         self._claim = claim
         self._group = group
+        self._clock = clock
+        self._failed_at = float("-inf")
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "CaseManagerTokens | None":
@@ -68,26 +95,58 @@ class CaseManagerTokens:
                 "PARCOURS_CODEC_OIDC_ISSUER, _AUDIENCE and _JWKS_URL are set together or not at all"
             )
         claim, group = settings.codec_oidc_claim, settings.codec_oidc_case_manager
-        return cls(issuer, audience, jwks_url, claim, group)
+        return cls(issuer, audience, jwks_url, claim, group, settings.codec_oidc_timeout)
 
-    async def subject(self, token: str) -> str | None:
-        """The case manager a valid token names; None for any token that is not one."""
+    async def subject(self, token: str) -> str:
+        """The case manager a valid token names.
+
+        Raises `TokenRefused` for any token that is not one, `KeysUnavailable` when the
+        provider's keys cannot be fetched to tell.
+        """
         try:
-            # Fetching the issuer's keys blocks (and is cached by PyJWKClient).
-            signing_key = await asyncio.to_thread(self._keys.get_signing_key_from_jwt, token)
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError:
+            raise TokenRefused("not a signed JWT") from None
+        if (algorithm := header.get("alg")) not in ALGORITHMS:
+            raise TokenRefused(f"signature algorithm {str(algorithm)[:20]!r} is not accepted")
+        signing_key = await self._signing_key(header.get("kid"))
+        try:
             claims: dict[str, Any] = jwt.decode(
                 token,
-                signing_key.key,
-                algorithms=["RS256", "ES256", "PS256"],
+                signing_key,
+                algorithms=list(ALGORITHMS),
                 audience=self._audience,
                 issuer=self._issuer,
                 options={"require": ["exp", "iss", "aud", "sub"]},
             )
-        except jwt.PyJWTError:
-            return None
+        except jwt.PyJWTError as error:
+            raise TokenRefused(str(error)) from None
         groups = claims.get(self._claim)
         member = self._group in groups if isinstance(groups, list) else self._group == groups
-        return str(claims["sub"]) if member else None
+        if not member:
+            raise TokenRefused(f"the {self._claim} claim does not name the case managers")
+        return str(claims["sub"])
+
+    async def _signing_key(self, kid: object) -> jwt.PyJWK:
+        """The provider's key `kid`; fetching the key set blocks, so it runs in a thread
+        (PyJWKClient caches the set for five minutes, and refreshes it at most every 30 s
+        for a kid it does not know)."""
+        if self._clock() - self._failed_at < RETRY_KEYS_AFTER:
+            raise KeysUnavailable("the last attempt to fetch them failed moments ago")
+        try:
+            published = await asyncio.to_thread(self._keys.get_signing_keys)
+        except (jwt.PyJWTError, OSError, ValueError) as error:  # unreachable, slow, not keys
+            self._failed_at = self._clock()
+            raise KeysUnavailable(f"{type(error).__name__}: {error}"[:300]) from None
+        if isinstance(kid, str) and (key := jwt.PyJWKClient.match_kid(published, kid)):
+            return key
+        try:  # perhaps a key rotated in since the set was fetched
+            return await asyncio.to_thread(self._keys.get_signing_key, str(kid))
+        except jwt.PyJWKClientConnectionError as error:
+            self._failed_at = self._clock()
+            raise KeysUnavailable(str(error)[:300]) from None
+        except (jwt.PyJWTError, OSError, ValueError):
+            raise TokenRefused("signed by a key the identity provider does not publish") from None
 
 
 @dataclass(frozen=True)
@@ -113,9 +172,24 @@ class Gate:
             if caller.role != Role.CASE_MANAGER:
                 raise ApiError(403, "forbidden", "decoding payloads needs a case-manager key")
             return f"key:{caller.key_id}"
-        if self.tokens is not None and (subject := await self.tokens.subject(token)):
-            return f"oidc:{subject}"
-        raise ApiError(401, "unauthorized", "not a case manager's credential", _CHALLENGE)
+        if self.tokens is None:
+            raise ApiError(401, "unauthorized", "not a case manager's credential", _CHALLENGE)
+        try:
+            return f"oidc:{await self.tokens.subject(token)}"
+        except TokenRefused as refusal:
+            log.info("codec_token_refused", reason=str(refusal))
+            raise ApiError(
+                401, "unauthorized", f"not a case manager's credential: {refusal}", _CHALLENGE
+            ) from None
+        except KeysUnavailable as trouble:
+            log.warning("identity_provider_unavailable", error=str(trouble))
+            raise ApiError(
+                503,
+                "identity_provider_unavailable",
+                "the identity provider's signing keys cannot be fetched, so the token cannot "
+                "be checked; retry later",
+                {"Retry-After": str(int(RETRY_KEYS_AFTER))},
+            ) from None
 
 
 health_router = APIRouter(tags=["health"])

@@ -3,11 +3,14 @@
 Idempotent on the PES's `external_ref`: enrolling the same person twice starts nothing new,
 also when both requests race. A person holds one open trajectory: the same national number
 under another reference is refused while the first trajectory is open (`AlreadyEnrolled`).
+What a repeated enrolment says differently is ignored, and `ignored_fields` names it.
 """
 
 import contextlib
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import asyncpg
 from temporalio.client import Client, WorkflowHandle
@@ -15,9 +18,10 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from infra.contract import TASK_QUEUE, workflow_id
-from infra.persons import fingerprints, store_person
+from infra.persons import fingerprints, read_person, store_person
 from infra.settings import get_settings
-from readmodel.enrolment import add_participant, claim_person, store_entry_profile
+from readmodel.enrolment import add_participant, as_enrolled, claim_person, store_entry_profile
+from trajectory.actors import Actor
 from trajectory.eligibility import age_on, enrolment_day
 from trajectory.enrolment import Enrolment
 from trajectory.programmes import load_programme
@@ -102,3 +106,52 @@ async def _start(
             f"max {programme.max_duration_days} days"
         ),
     )
+
+
+_SPELLINGS = {
+    "national_number": lambda value: re.sub(r"[^0-9]", "", value),
+    "phone": lambda value: re.sub(r"[^0-9+]", "", value),
+    "email": str.lower,
+}
+"""How a field may be written differently and still say the same (`04.05.17-017.09`)."""
+
+
+def _differences(sent: dict[str, Any], stored: dict[str, Any], prefix: str = "") -> list[str]:
+    """The dotted names of the fields whose values differ; a group present on one side only
+    (an entry profile) is named as a whole."""
+    names: list[str] = []
+    for name, value in sent.items():
+        kept = stored.get(name)
+        if isinstance(value, dict) and isinstance(kept, dict):
+            names += _differences(value, kept, f"{prefix}{name}.")
+            continue
+        spelling = _SPELLINGS.get(name)
+        if spelling is not None and isinstance(value, str) and isinstance(kept, str):
+            value, kept = spelling(value), spelling(kept)
+        if value != kept:
+            names.append(prefix + name)
+    return names
+
+
+async def ignored_fields(
+    pool: asyncpg.Pool, participant_id: str, enrolment: Enrolment, actor: Actor
+) -> list[str]:
+    """The fields of a repeated enrolment that differ from what the first one recorded, by name
+    only (the values are personal data); the sealed person is read, and the read audited."""
+    async with pool.acquire() as con, con.transaction():
+        stored = await as_enrolled(con, participant_id)
+        if stored is None:
+            return []
+        person = await read_person(
+            con,
+            participant_id,
+            f"{actor.role}:{actor.key_id}",
+            purpose="compare a repeated enrolment",
+            actor=actor,
+        )
+    sent = enrolment.model_dump(exclude={"external_ref"})
+    if person is None:  # erased: nothing left to compare the person with
+        sent.pop("person")
+    else:
+        stored["person"] = person.model_dump()
+    return sorted(_differences(sent, stored))

@@ -44,7 +44,10 @@ def enrolment_body(partner_id: str, **details: Any) -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def api_app(dev_env: WorkflowEnvironment, dev_worker: Worker, pool: Pool) -> FastAPI:
     """The API bound to the session's Temporal client and pool, as the lifespan would bind them."""
-    settings = Settings(temporal_namespace=dev_env.client.namespace, key_cache_seconds=0)
+    # Many tests send bad keys on purpose; tests/test_failed_authentication.py tests the limit.
+    settings = Settings(
+        temporal_namespace=dev_env.client.namespace, key_cache_seconds=0, auth_failures=1_000_000
+    )
     app = create_app(settings)
     hold(app, dev_env.client, pool, settings)
     return app

@@ -54,11 +54,13 @@ async def time_env() -> AsyncIterator[WorkflowEnvironment]:
 
 @asynccontextmanager
 async def dev_server(
-    converter: DataConverter = ENCRYPTED,
+    converter: DataConverter = ENCRYPTED, port: int | None = None
 ) -> AsyncIterator[WorkflowEnvironment]:
-    """A real dev server (SQLite in memory, WAL) with the contract's search attributes."""
+    """A real dev server (SQLite in memory, WAL) with the contract's search attributes, on
+    `port` (a free one when None)."""
     env = await WorkflowEnvironment.start_local(
         data_converter=converter,
+        port=port,
         dev_server_existing_path=str(BIN / "temporal"),
         search_attributes=SEARCH_ATTRIBUTES,
         ui=False,

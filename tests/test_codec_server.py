@@ -1,11 +1,15 @@
 """The codec server: a case manager's Web UI decodes payloads; anyone else sees ciphertext."""
 
 import base64
+import hashlib
+import hmac
 import json
 import os
+import socket
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -13,6 +17,7 @@ from typing import Any
 import httpx
 import jwt
 import pytest
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from google.protobuf import json_format
 from jwt.algorithms import RSAAlgorithm
@@ -306,3 +311,160 @@ async def test_a_body_that_is_not_payloads_is_a_bad_request(
 
     assert response.status_code == 400
     assert response.json()["error"] == "bad_request"
+
+
+# -- tokens that must not open the payloads -------------------------------------------------------
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unsigned_parts(header: dict[str, Any], claims: dict[str, Any]) -> str:
+    return f"{_b64(json.dumps(header).encode())}.{_b64(json.dumps(claims).encode())}"
+
+
+def _claims(**more: Any) -> dict[str, Any]:
+    now = int(time.time())
+    return {
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "sub": "mallory",
+        "iat": now,
+        "exp": now + 300,
+        "groups": [CASE_MANAGERS],
+    } | more
+
+
+def _forged(idp: IdentityProvider, forgery: str) -> str:
+    """A token that claims the case-manager group but must be refused."""
+    if forgery == "alg=none":
+        return _unsigned_parts({"alg": "none", "typ": "JWT", "kid": "sso-1"}, _claims()) + "."
+    if forgery == "HS256 keyed with the provider's public key":
+        public_pem = idp.private_key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        signing_input = _unsigned_parts({"alg": "HS256", "typ": "JWT", "kid": "sso-1"}, _claims())
+        signature = hmac.new(public_pem, signing_input.encode(), hashlib.sha256).digest()
+        return f"{signing_input}.{_b64(signature)}"
+    if forgery == "signed by another key under an unknown kid":
+        other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        return jwt.encode(_claims(), other, algorithm="RS256", headers={"kid": "sso-9"})
+    if forgery == "signed by another key under the provider's kid":
+        other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        return jwt.encode(_claims(), other, algorithm="RS256", headers={"kid": "sso-1"})
+    if forgery == "another issuer":
+        return idp.token([CASE_MANAGERS], iss="https://sso.example.net/realms/other")
+    if forgery == "another audience":
+        return idp.token([CASE_MANAGERS], aud="another-app")
+    if forgery == "expired":
+        return idp.token([CASE_MANAGERS], exp=int(time.time()) - 60)
+    if forgery == "no group claim":
+        now = int(time.time())
+        claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": "amina.cm", "iat": now, "exp": now + 300}
+        return jwt.encode(claims, idp.private_key, algorithm="RS256", headers={"kid": "sso-1"})
+    if forgery == "no expiry":
+        claims = {k: v for k, v in _claims(sub="amina.cm").items() if k != "exp"}
+        return jwt.encode(claims, idp.private_key, algorithm="RS256", headers={"kid": "sso-1"})
+    if forgery == "not a token at all":
+        return "eyJhbGciOi.not-a-jwt"
+    raise AssertionError(forgery)
+
+
+FORGERIES = [
+    "alg=none",
+    "HS256 keyed with the provider's public key",
+    "signed by another key under an unknown kid",
+    "signed by another key under the provider's kid",
+    "another issuer",
+    "another audience",
+    "expired",
+    "no group claim",
+    "no expiry",
+    "not a token at all",
+]
+
+
+@pytest.mark.parametrize("forgery", FORGERIES)
+async def test_a_forged_or_foreign_token_gets_401_with_a_reason_and_no_clear_payload(
+    production: httpx.AsyncClient, identity_provider: IdentityProvider, forgery: str
+) -> None:
+    response = await production.post(
+        "/codec/decode",
+        content=_body(await _trajectory_input_as_stored()),
+        headers=_headers(_forged(identity_provider, forgery)),
+    )
+
+    assert response.status_code == 401, response.text
+    assert response.json()["error"] == "unauthorized"
+    assert response.json()["detail"].startswith("not a case manager's credential: ")
+    assert "participant_id" not in response.text
+    assert response.headers["www-authenticate"] == "Bearer"
+
+
+class _Silent(BaseHTTPRequestHandler):
+    """A key endpoint that takes the connection and never answers."""
+
+    def do_GET(self) -> None:
+        time.sleep(10)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+class _NotJson(BaseHTTPRequestHandler):
+    """A key endpoint behind a proxy that answers with an HTML error page."""
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.end_headers()
+        self.wfile.write(b"<html><body>502 Bad Gateway</body></html>")
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@contextmanager
+def _key_endpoint(kind: str) -> Iterator[str]:
+    """Where the codec server is told the provider's keys are, when they cannot be had."""
+    if kind == "nothing listening":
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        yield f"http://127.0.0.1:{port}/jwks.json"
+        return
+    handler = {"never answering": _Silent, "answering HTML": _NotJson}[kind]
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/jwks.json"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize("kind", ["nothing listening", "never answering", "answering HTML"])
+async def test_when_the_providers_keys_cannot_be_had_a_valid_token_gets_503_saying_so(
+    database_url: str, identity_provider: IdentityProvider, kind: str
+) -> None:
+    with _key_endpoint(kind) as jwks_url:
+        settings = _settings("production", database_url, identity_provider).model_copy(
+            update={"codec_oidc_jwks_url": jwks_url, "codec_oidc_timeout": 1.0}
+        )
+        started = time.monotonic()
+        async for client in _client(settings, peer="10.1.2.3"):
+            response = await client.post(
+                "/codec/decode",
+                content=_body(await _trajectory_input_as_stored()),
+                headers=_headers(identity_provider.token([CASE_MANAGERS])),
+            )
+        waited = time.monotonic() - started
+
+    assert response.status_code == 503, response.text
+    assert response.json()["error"] == "identity_provider_unavailable"
+    assert "signing keys" in response.json()["detail"]
+    assert "participant_id" not in response.text
+    assert waited < 5
