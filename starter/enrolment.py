@@ -71,7 +71,9 @@ async def enrol(
     with contextlib.suppress(WorkflowAlreadyStartedError):
         limit = history_limit or get_settings().history_limit
         await _start(client, participant_id, enrolment, day_seconds, limit)
-    handle = client.get_workflow_handle_for(ParticipantTrajectory.run, workflow_id(participant_id))
+    handle: WorkflowHandle[ParticipantTrajectory, object] = client.get_workflow_handle_for(
+        ParticipantTrajectory.run, workflow_id(participant_id)
+    )
     return Enrolled(participant_id=participant_id, created=created, handle=handle)
 
 

@@ -10,7 +10,7 @@ import argparse
 import asyncio
 import sys
 
-from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
@@ -18,6 +18,7 @@ from temporalio.service import RPCError
 from infra.contract import TASK_QUEUE, workflow_id
 from infra.settings import get_settings
 from infra.temporal import connect
+from trajectory.records import TrajectorySnapshot
 from trajectory.state import TrajectoryInput, TrajectoryState
 from workflows.trajectory import ParticipantTrajectory
 
@@ -45,7 +46,9 @@ def run(args: argparse.Namespace) -> int:
 
 async def revive(client: Client, participant_id: str, history_limit: int = 10_000) -> str:
     """Start a run from the stopped run's last state; the new run's id."""
-    handle = client.get_workflow_handle_for(ParticipantTrajectory.run, workflow_id(participant_id))
+    handle: WorkflowHandle[ParticipantTrajectory, TrajectorySnapshot] = (
+        client.get_workflow_handle_for(ParticipantTrajectory.run, workflow_id(participant_id))
+    )
     stopped = await handle.describe()
     if stopped.status not in REVIVABLE:
         status = stopped.status.name.lower() if stopped.status else "unknown"

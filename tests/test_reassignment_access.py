@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
-from temporalio.client import WorkflowUpdateFailedError
+from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
@@ -15,6 +15,7 @@ from infra.database import Pool
 from tests.api_fixtures import EnrolByApi, Keys, bearer
 from trajectory.actors import Actor
 from trajectory.milestones import Milestone, MilestoneType
+from trajectory.records import TrajectorySnapshot
 from workflows.trajectory import NOT_FOUND, ParticipantTrajectory
 
 
@@ -59,8 +60,10 @@ async def test_the_workflow_refuses_a_milestone_from_a_partner_that_no_longer_ho
         json={"partner_id": "orientaeuro"},
         headers=bearer(keys.case_manager),
     )
-    handle = dev_env.client.get_workflow_handle_for(
-        ParticipantTrajectory.run, workflow_id(participant_id)
+    handle: WorkflowHandle[ParticipantTrajectory, TrajectorySnapshot] = (
+        dev_env.client.get_workflow_handle_for(
+            ParticipantTrajectory.run, workflow_id(participant_id)
+        )
     )
     late = Milestone(
         milestone_id="jes-raced-the-reassignment",

@@ -487,8 +487,10 @@ class ParticipantTrajectory:
             )
             if offer is None:
                 return
-            next_in_line = workflow.get_external_workflow_handle_for(
-                ParticipantTrajectory.run, contract.workflow_id(offer.participant_id)
+            next_in_line: workflow.ExternalWorkflowHandle[ParticipantTrajectory] = (
+                workflow.get_external_workflow_handle_for(
+                    ParticipantTrajectory.run, contract.workflow_id(offer.participant_id)
+                )
             )
             try:
                 await next_in_line.signal(ParticipantTrajectory.seat_offered, offer)
