@@ -15,7 +15,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from infra.contract import TASK_QUEUE, workflow_id
-from infra.persons import fingerprints, store_person
+from infra.persons import store_person
 from infra.settings import get_settings
 from readmodel.enrolment import add_participant, claim_person, store_entry_profile
 from trajectory.eligibility import age_on, enrolment_day
@@ -57,7 +57,7 @@ async def enrol(
     async with pool.acquire() as con, con.transaction():
         participant_id, created = await add_participant(con, enrolment)
         if created:
-            holder = await claim_person(con, participant_id, fingerprints(person.national_number))
+            holder = await claim_person(con, participant_id, person.national_number)
             if holder is not None:
                 raise AlreadyEnrolled(holder)
             await store_person(con, participant_id, person, enrolment.status)
