@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 
 from api import app
 from reporting import command as report_command
-from starter import codec_server, cohort, config, demo, devstack, erasure, keys, migrate
+from starter import codec_server, cohort, config, demo, devstack, erasure, keys, migrate, persons
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -26,6 +26,7 @@ def parser() -> argparse.ArgumentParser:
     app.add_parser(commands)
     codec_server.add_parser(commands)
     erasure.add_parser(commands)
+    persons.add_parser(commands)
     report_command.add_parser(commands)
     migrate.add_parser(commands)
     config.add_parser(commands)
