@@ -26,6 +26,7 @@ from infra.settings import Settings, get_settings
 from infra.telemetry import worker_runtime
 from infra.temporal import connect
 from readmodel import migrate
+from readmodel.clear_texts import seal_clear_texts
 from readmodel.enrolment import claim_enrolled_persons
 from readmodel.other_measures import fingerprint_clear_registry
 from readmodel.seats import store_catalogue
@@ -76,6 +77,7 @@ async def main() -> None:
             await seal_clear_persons(con, keys=keys)
             await claim_enrolled_persons(con, keys=keys)
             await fingerprint_clear_registry(con, keys=keys)
+        await seal_clear_texts(pool, keys)
         worker = build_worker(client, pool, settings)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

@@ -127,7 +127,7 @@ class TrajectoryActivities:
         with bound_to_workflow(batch.participant_id):
             try:
                 async with self._pool.acquire() as con, con.transaction():
-                    kept = await write_changes(con, batch.steps)
+                    kept = await write_changes(con, batch.steps, self._keys)
             except asyncpg.ForeignKeyViolationError as error:
                 raise _unknown_participant(batch.participant_id) from error
             newest = batch.steps[-1]

@@ -10,6 +10,7 @@ from temporalio.client import Client
 from api.auth import Caller, KeyCache, bearer
 from api.errors import ApiError
 from infra.database import Pool
+from infra.person_keys import PersonKeys, configured_person_keys
 from infra.settings import Settings
 from starter.keys import Role
 
@@ -42,8 +43,14 @@ async def get_keys(request: Request) -> KeyCache:
     return keys
 
 
+async def person_keys(settings: SettingsDep) -> PersonKeys:
+    """The keys that unseal personal data and free text (the lifespan checked them)."""
+    return configured_person_keys(settings)
+
+
 PoolDep = Annotated[Pool, Depends(get_pool)]
 ClientDep = Annotated[Client, Depends(get_client)]
+PersonKeysDep = Annotated[PersonKeys, Depends(person_keys)]
 
 _CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
