@@ -13,7 +13,7 @@ from api.errors import ApiError
 from api.free_text import FREE_TEXT, may_read, with_texts
 from api.participants import _AUTH_ERRORS, _NOT_FOUND, ParticipantId, current_state
 from readmodel.actors import actor_from_row
-from readmodel.free_text import TEXT_FIELDS
+from readmodel.free_text import TEXT_FIELDS, coded_cause
 from readmodel.timeline import timeline
 from starter.keys import Role
 from trajectory.actors import Actor
@@ -69,8 +69,10 @@ def _as_seen_by(caller: Caller, row: dict[str, Any]) -> TimelineEntry:
     detail: dict[str, Any] = row["detail"]
     if may_read(caller, actor):
         detail = with_texts(detail, row["texts"])
-    else:  # rows written in clear before the texts were sealed
+    else:  # what is in clear, less any words written before the texts were sealed
         detail = {k: v for k, v in detail.items() if k not in FREE_TEXT}
+        if isinstance(cause := detail.get("cause"), str):
+            detail["cause"] = coded_cause(cause)
         if isinstance(payload := detail.get("payload"), dict):
             detail["payload"] = {k: v for k, v in payload.items() if k not in TEXT_FIELDS}
     return TimelineEntry(at=row["at"], kind=row["kind"], detail=detail, actor=actor)

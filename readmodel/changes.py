@@ -116,8 +116,9 @@ async def write_changes(
         return False
     newest = max(batch, key=lambda changes: changes.snapshot.revision)
     pid = newest.snapshot.participant_id
-    texts = await sealer(con, pid, keys) if _has_free_text(batch) else Sealer(pid, None)
-    if texts.erased and _has_free_text(batch):
+    has_text = _has_free_text(batch)
+    texts = await sealer(con, pid, keys) if has_text else Sealer(pid, None)
+    if has_text and texts.erased:
         log.info("free_text_dropped", participant_id=pid, reason="no data key (erased)")
     await _each(
         con,

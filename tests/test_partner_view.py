@@ -79,5 +79,7 @@ async def test_no_answer_to_a_partner_holds_a_case_managers_words(
         for name, answer in answers.items()
     }
     assert leaks == {name: [] for name in answers}
-    steering = [e for e in answers["timeline"].json()["items"] if e["kind"] == "steering"]
+    entries = answers["timeline"].json()["items"]
+    steering = [e for e in entries if e["kind"] == "steering"]
     assert [e["detail"]["action"] for e in steering] == ["pause", "resume"]
+    assert "required steps done" in [e["detail"].get("cause") for e in entries], "what happened"
