@@ -29,8 +29,9 @@ from infra.settings import get_settings
 from infra.temporal import connect
 from readmodel import migrate
 
-STILL_RUNNING = 3
-"""Exit code: the personal data is erased, but a workflow still runs and keeps its history."""
+INCOMPLETE = 3
+"""Exit code: the personal data is erased, but a workflow still runs (or Temporal did not
+answer) and its history stays until `erase` runs again."""
 
 
 def add_parser(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -86,7 +87,7 @@ async def delete_histories(client: Client, participant_id: str) -> Histories:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Carry out `erase`: 0 done, 1 nothing to erase, 3 a workflow still runs."""
+    """Carry out `erase`: 0 done, 1 nothing to erase, 3 a history left to delete later."""
     return asyncio.run(_run(args.participant_id))
 
 
@@ -102,9 +103,16 @@ async def _run(participant_id: str) -> int:
             )
     finally:
         await pool.close()
-    histories = await delete_histories(await connect(settings), participant_id)
     if erased:
         sys.stdout.write(f"erased the personal data of {participant_id}\n")
+    try:
+        histories = await delete_histories(await connect(settings), participant_id)
+    except (RuntimeError, RPCError) as error:
+        sys.stderr.write(
+            f"{participant_id}: Temporal did not answer ({type(error).__name__}); its history "
+            "is not deleted yet: run erase again\n"
+        )
+        return INCOMPLETE
     if histories.deleted:
         sys.stdout.write(f"deleted {histories.deleted} workflow run(s) from Temporal\n")
     if histories.running:
@@ -117,7 +125,7 @@ async def _run(participant_id: str) -> int:
             f"{participant_id}: {why}; run erase again once the workflow has ended, to delete "
             "its history from Temporal\n"
         )
-        return STILL_RUNNING
+        return INCOMPLETE
     if not erased and not histories.deleted:
         sys.stderr.write(f"{participant_id}: nothing to erase (unknown or erased)\n")
         return 1

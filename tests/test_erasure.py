@@ -8,6 +8,9 @@ is stored in clear (so it sees text and JSON), and a case manager's timeline sho
 """
 
 import asyncio
+import os
+import socket
+import sys
 import uuid
 from datetime import date
 from typing import Any
@@ -24,6 +27,7 @@ from readmodel.free_text import ERASED
 from starter.enrolment import enrol
 from tests.api_fixtures import Keys, bearer, starter
 from tests.case_file import DAY_SECONDS, CaseFile, identifiers, someone, state_of, until
+from tests.conftest import Enrol
 from tests.read_model_scan import found_in_read_model, in_any, search_attribute_values
 
 
@@ -184,3 +188,29 @@ async def test_an_open_trajectorys_person_is_erased_at_once_and_later_words_are_
     again, _, err = await starter(dev_env, database_url, "erase", enrolled.participant_id)
     assert again == 3
     assert "its trajectory is closed but its workflow still runs" in err
+
+
+async def test_with_temporal_away_the_person_is_erased_and_the_command_asks_to_run_again(
+    enrol: Enrol, pool: Pool, database_url: str
+) -> None:
+    participant_id = await enrol()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        nobody = f"127.0.0.1:{sock.getsockname()[1]}"
+    environment = {**os.environ, "TEMPORAL_ADDRESS": nobody, "DATABASE_URL": database_url}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "starter",
+        "erase",
+        participant_id,
+        env=environment,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), timeout=120)
+
+    assert process.returncode == 3, out + err
+    assert b"Temporal did not answer" in err and b"run erase again" in err
+    erased_at = "SELECT erased_at FROM person_keys WHERE participant_id = $1"
+    assert await pool.fetchval(erased_at, participant_id) is not None
