@@ -1,4 +1,4 @@
-"""Free text stored in clear before migration 010 (or by an older release during a rolling
+"""Free text stored in clear before migration 011 (or by an older release during a rolling
 deploy), sealed with each participant's data key when a worker starts.
 
 Rows are visited in key order, a batch per transaction, so the work resumes where a stopped

@@ -71,7 +71,7 @@ async def in_other_measure(
 
 
 async def fingerprint_clear_registry(con: Connection, *, keys: PersonKeys | None = None) -> int:
-    """Replace the numbers still in clear (loaded before migration 009) by fingerprints."""
+    """Replace the numbers still in clear (loaded before migration 010) by fingerprints."""
     keys = default_person_keys(keys)
     done = 0
     while True:
