@@ -14,8 +14,9 @@ from temporalio.exceptions import ApplicationError
 
 from activities.context import bound_to_workflow
 from infra.database import Pool
+from infra.person_keys import PersonKeys, default_person_keys
 from infra.persons import read_person
-from readmodel import intake, nudges, outbox
+from readmodel import intake, nudges, other_measures, outbox
 from readmodel.changes import write_changes
 from trajectory import eligibility, programmes
 from trajectory.messages import nudge_message
@@ -50,10 +51,11 @@ def _programme(partner_id: str) -> PartnerProgramme:
 
 
 class TrajectoryActivities:
-    """The trajectory's side effects, bound to the process's pool."""
+    """The trajectory's side effects, bound to the process's pool and person keys."""
 
-    def __init__(self, pool: Pool) -> None:
+    def __init__(self, pool: Pool, keys: PersonKeys | None = None) -> None:
         self._pool = pool
+        self._keys = default_person_keys(keys)
         self._lag: MetricHistogramFloat | None = None
 
     def _lag_histogram(self) -> MetricHistogramFloat:
@@ -75,6 +77,7 @@ class TrajectoryActivities:
                     request.participant_id,
                     "worker:check_eligibility",
                     purpose="intake eligibility check",
+                    keys=self._keys,
                 )
                 if declared is None or person is None:
                     raise _unknown_participant(request.participant_id)
@@ -87,8 +90,8 @@ class TrajectoryActivities:
                     in_education=declared["status_in_education"],
                     in_training=declared["status_in_training"],
                     other_measure_declared=declared["status_other_measure"],
-                    in_other_measure_registry=await intake.in_other_measure(
-                        con, person.national_number, request.enrolled_on
+                    in_other_measure_registry=await other_measures.in_other_measure(
+                        con, person.national_number, request.enrolled_on, keys=self._keys
                     ),
                 )
                 decision = eligibility.check_eligibility(facts)
@@ -124,7 +127,7 @@ class TrajectoryActivities:
         with bound_to_workflow(batch.participant_id):
             try:
                 async with self._pool.acquire() as con, con.transaction():
-                    kept = await write_changes(con, batch.steps)
+                    kept = await write_changes(con, batch.steps, self._keys)
             except asyncpg.ForeignKeyViolationError as error:
                 raise _unknown_participant(batch.participant_id) from error
             newest = batch.steps[-1]

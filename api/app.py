@@ -21,6 +21,7 @@ from api.errors import install_error_handlers
 from api.metrics import install_metrics
 from infra.database import Pool, open_pool
 from infra.logging import configure_logging
+from infra.person_keys import configured_person_keys
 from infra.settings import Settings, get_settings
 from infra.temporal import connect
 from readmodel import migrate
@@ -45,6 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configured_person_keys(settings)  # refuses to serve without them, saying why
         temporal = TemporalConnection(lambda: connect(settings), settings.temporal_address)
         connecting = asyncio.create_task(temporal.keep_trying(), name="connect-temporal")
         try:

@@ -12,6 +12,7 @@ from api.auth import Caller, FailedAuthentications, KeyCache, bearer
 from api.connection import TemporalConnection
 from api.errors import ApiError
 from infra.database import Pool
+from infra.person_keys import PersonKeys, configured_person_keys
 from infra.settings import Settings
 from starter.keys import Role
 
@@ -55,9 +56,15 @@ async def get_keys(request: Request) -> KeyCache:
     return keys
 
 
+async def person_keys(settings: SettingsDep) -> PersonKeys:
+    """The keys that unseal personal data and free text (the lifespan checked them)."""
+    return configured_person_keys(settings)
+
+
 PoolDep = Annotated[Pool, Depends(get_pool)]
 ClientDep = Annotated[Client, Depends(get_client)]
 ClientIfConnectedDep = Annotated[Client | None, Depends(get_client_if_connected)]
+PersonKeysDep = Annotated[PersonKeys, Depends(person_keys)]
 
 _CHALLENGE = {"WWW-Authenticate": "Bearer"}
 

@@ -9,8 +9,9 @@ from pydantic import BaseModel, ConfigDict
 
 from api.auth import Caller
 from api.cursors import cursor_after, cursor_key
-from api.deps import CallerDep, ClientDep, PoolDep, current_caller, require
+from api.deps import CallerDep, ClientDep, PersonKeysDep, PoolDep, current_caller, require
 from api.errors import ApiError
+from api.free_text import may_read
 from api.models import ParticipantPublic
 from api.participants import (
     _AUTH_ERRORS,
@@ -98,9 +99,7 @@ TaskId = Annotated[
 
 def _public(row: dict[str, Any], caller: Caller) -> TaskPublic:
     done_by = actor_from_row(row)
-    note = row["note"]
-    if caller.role == Role.PARTNER and done_by is not None and done_by.role == "case_manager":
-        note = None
+    note = row["note"] if may_read(caller, done_by) else None
     return TaskPublic(
         **{k: row[k] for k in ("task_id", "participant_id", "partner_id", "kind", "opened_at")},
         due_at=row["due_at"],
@@ -120,6 +119,7 @@ def _public(row: dict[str, Any], caller: Caller) -> TaskPublic:
 async def list_tasks(
     caller: CallerDep,
     pool: PoolDep,
+    keys: PersonKeysDep,
     partner_id: Annotated[str | None, Query(pattern=PARTNER_ID_PATTERN, examples=["jes"])] = None,
     status: Literal["open", "done"] | None = None,
     cursor: Annotated[
@@ -142,7 +142,7 @@ async def list_tasks(
                 422, "invalid_request", "cursor: not a cursor this API handed out"
             ) from None
     rows = await tasks.list_tasks(
-        pool, partner_id=partner_id, status=status, after=after, limit=limit + 1
+        pool, partner_id=partner_id, status=status, after=after, limit=limit + 1, keys=keys
     )
     items = [_public(row, caller) for row in rows[:limit]]
     last = items[-1] if len(rows) > limit else None

@@ -8,18 +8,24 @@ from pydantic import BaseModel, ConfigDict
 
 from api.auth import Caller
 from api.cursors import cursor_after, cursor_key
-from api.deps import CallerDep, ClientIfConnectedDep, PoolDep, current_caller, require
+from api.deps import (
+    CallerDep,
+    ClientIfConnectedDep,
+    PersonKeysDep,
+    PoolDep,
+    current_caller,
+    require,
+)
 from api.errors import ApiError
+from api.free_text import FREE_TEXT, may_read, with_texts
 from api.participants import _AUTH_ERRORS, _NOT_FOUND, ParticipantId, current_state
 from readmodel.actors import actor_from_row
+from readmodel.free_text import TEXT_FIELDS, coded_cause
 from readmodel.timeline import timeline
 from starter.keys import Role
 from trajectory.actors import Actor
 
 EntryKind = Literal["milestone", "phase_change", "steering", "nudge", "task_opened", "task_done"]
-
-FREE_TEXT = ("reason", "note")
-"""Case managers' own words, left out of what partners see."""
 
 _EXAMPLE: dict[str, Any] = {
     "at": "2026-03-02T10:15:00Z",
@@ -63,15 +69,20 @@ router = APIRouter(
 )
 
 
-def _as_seen_by(caller: Caller, entry: TimelineEntry) -> TimelineEntry:
-    """A partner sees what happened, without the case managers' free text."""
-    by_case_manager = entry.actor is not None and entry.actor.role == "case_manager"
-    if caller.role != Role.PARTNER or not by_case_manager:
-        return entry
-    detail = {k: v for k, v in entry.detail.items() if k not in FREE_TEXT}
-    if isinstance(payload := detail.get("payload"), dict):
-        detail["payload"] = {k: v for k, v in payload.items() if k not in FREE_TEXT}
-    return entry.model_copy(update={"detail": detail})
+def _as_seen_by(caller: Caller, row: dict[str, Any]) -> TimelineEntry:
+    """The entry with its free text for a caller who may read it; a partner sees what happened
+    without the words of case managers (or of anyone it cannot tell)."""
+    actor = actor_from_row(row)
+    detail: dict[str, Any] = row["detail"]
+    if may_read(caller, actor):
+        detail = with_texts(detail, row["texts"])
+    else:  # what is in clear, less any words written before the texts were sealed
+        detail = {k: v for k, v in detail.items() if k not in FREE_TEXT}
+        if isinstance(cause := detail.get("cause"), str):
+            detail["cause"] = coded_cause(cause)
+        if isinstance(payload := detail.get("payload"), dict):
+            detail["payload"] = {k: v for k, v in payload.items() if k not in TEXT_FIELDS}
+    return TimelineEntry(at=row["at"], kind=row["kind"], detail=detail, actor=actor)
 
 
 @router.get(
@@ -85,6 +96,7 @@ async def read_timeline(
     caller: CallerDep,
     client: ClientIfConnectedDep,
     pool: PoolDep,
+    keys: PersonKeysDep,
     cursor: Annotated[
         str | None, Query(max_length=300, description="`next_cursor` of the previous page")
     ] = None,
@@ -102,16 +114,8 @@ async def read_timeline(
             raise ApiError(
                 422, "invalid_request", "cursor: not a cursor this API handed out"
             ) from None
-    rows = await timeline(pool, participant_id, after, limit + 1)
-    entries = [
-        _as_seen_by(
-            caller,
-            TimelineEntry(
-                at=row["at"], kind=row["kind"], detail=row["detail"], actor=actor_from_row(row)
-            ),
-        )
-        for row in rows[:limit]
-    ]
+    rows = await timeline(pool, participant_id, after, limit + 1, keys)
+    entries = [_as_seen_by(caller, row) for row in rows[:limit]]
     last = rows[limit - 1] if len(rows) > limit else None
     return Timeline(
         items=entries,

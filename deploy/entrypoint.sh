@@ -9,7 +9,8 @@
 #   probe URL         exit 0 when URL answers 2xx: the health check of compose
 #
 # Every service first checks its configuration and refuses to start, with the reasons, when the
-# environment does not make one (in production: no database, no payload keys).
+# environment does not make one (in production: no database, no payload keys; no person keys for
+# the worker and the API; person keys given to the codec server, which must never hold them).
 set -eu
 
 usage() {
@@ -23,7 +24,7 @@ shift
 
 case "$command" in
     worker | api | codec | migrate)
-        python -m starter.config >/dev/null || exit 2
+        python -m starter.config "$command" >/dev/null || exit 2
         ;;
 esac
 

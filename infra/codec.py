@@ -76,14 +76,17 @@ class Keyring(BaseModel):
         return cls(current=key_id, keys={key_id: AESGCM.generate_key(bit_length=KEY_BYTES * 8)})
 
     @classmethod
-    def parse(cls, spec: str) -> "Keyring":
-        """Read `id:BASE64,id:BASE64,...`; the first key is the current one."""
+    def parse(cls, spec: str, setting: str = "PARCOURS_CODEC_KEYS") -> "Keyring":
+        """Read `id:BASE64,id:BASE64,...`; the first key is the current one.
+
+        `setting` names where the spec came from, in the error that says how to fix it.
+        """
         keys: dict[str, bytes] = {}
         for entry in (part.strip() for part in spec.split(",")):
             key_id, sep, encoded = entry.partition(":")
             if not sep or key_id in keys:
                 raise KeyringError(
-                    "PARCOURS_CODEC_KEYS reads id:BASE64,id:BASE64 with distinct ids, current first"
+                    f"{setting} reads id:BASE64,id:BASE64 with distinct ids, current first"
                 )
             keys[key_id] = _base64(encoded, key_id)
         return cls._checked(next(iter(keys)), keys)
@@ -193,15 +196,15 @@ def data_converter(keyring: Keyring) -> DataConverter:
     )
 
 
-def ensure_dev_keyring(data_dir: Path) -> Keyring:
-    """The development keyring under `data_dir`, generated on first use (mode 0600).
+def ensure_dev_keyring(data_dir: Path, file_name: str = DEV_KEY_FILE) -> Keyring:
+    """The development keyring `file_name` under `data_dir`, generated on first use (mode 0600).
 
     Processes starting together agree on one key: the file appears complete or not at all.
     """
-    path = data_dir / DEV_KEY_FILE
+    path = data_dir / file_name
     if not path.exists():
         data_dir.mkdir(parents=True, exist_ok=True)
-        draft = data_dir / f".{DEV_KEY_FILE}.{os.getpid()}.{secrets.token_hex(4)}"
+        draft = data_dir / f".{file_name}.{os.getpid()}.{secrets.token_hex(4)}"
         fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as file:
             file.write(Keyring.generate(f"dev-{secrets.token_hex(3)}").dump())

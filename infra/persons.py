@@ -1,40 +1,32 @@
 """Personal data at rest: sealed per participant, read with an audit trail, erased by shredding.
 
 Each person's names, birth date, national number, phone and email are encrypted (AES-256-GCM)
-with a data key of their own, stored wrapped under a master key derived from the configured
-keyring. Erasing a person destroys that key and the ciphertext; what stays (participant id,
-partner, postcode, birth year, sex, declared status, milestones, trajectory) identifies nobody and
-keeps every programme count.
+with a data key of their own, stored wrapped under the person keys (`infra.person_keys`); the
+free text written about them in the read model is sealed with the same data key
+(`readmodel.free_text`). Erasing a person destroys that key and the ciphertext; what stays
+(participant id, partner, postcode, birth year, sex, declared status, milestones, trajectory)
+identifies nobody and keeps every programme count.
 `python -m starter erase PARTICIPANT_ID` is the command line (`starter/erasure.py`).
 """
 
-import hashlib
-import hmac
-import re
 import secrets
 from datetime import date
 
 import structlog
 from pydantic import BaseModel, ConfigDict
 
-from infra.codec import KEY_BYTES, Keyring, configured_keyring, seal, unseal
+from infra.codec import KEY_BYTES, seal, unseal
 from infra.database import Connection
-from infra.settings import get_settings
+from infra.person_keys import PersonKeys, default_person_keys
 from trajectory.actors import Actor
 from trajectory.enrolment import DeclaredStatus, Person
 from trajectory.niss import InvalidNiss, parse_niss
-
-MASTER_KEY_PURPOSE = "parcours/person-data-keys"
-"""Master keys are derived from the payload keys for this purpose alone: a codec server that
-decrypts payloads cannot unwrap a data key."""
-FINGERPRINT_PURPOSE = "parcours/person-fingerprints"
-"""Fingerprint keys are derived for this purpose alone: they neither decrypt nor unwrap."""
 
 log = structlog.stdlib.get_logger(__name__)
 
 _READ = """
 SELECT p.postcode, p.language, s.sealed, s.given_name, s.family_name, s.birth_date,
-       s.national_number, s.phone, s.email, k.master_key_id, k.wrapped_key
+       s.national_number, s.phone, s.email, k.keyring, k.master_key_id, k.wrapped_key
 FROM participants p
 JOIN persons s USING (participant_id)
 LEFT JOIN person_keys k USING (participant_id)
@@ -49,7 +41,13 @@ VALUES ($1, $2, $3, $4, $5, $6, $7)
 """
 
 _INSERT_KEY = """
-INSERT INTO person_keys (participant_id, master_key_id, wrapped_key) VALUES ($1, $2, $3)
+INSERT INTO person_keys (participant_id, keyring, master_key_id, wrapped_key)
+VALUES ($1, 'person_keys', $2, $3)
+"""
+
+_DATA_KEY = """
+SELECT keyring, master_key_id, wrapped_key FROM person_keys
+WHERE participant_id = $1 AND erased_at IS NULL
 """
 
 _INSERT_PERSON = """
@@ -99,26 +97,14 @@ class PersonalFields(BaseModel):
     email: str | None
 
 
-def _master_keys(keyring: Keyring | None) -> Keyring:
-    return (keyring or configured_keyring(get_settings())).derive(MASTER_KEY_PURPOSE)
-
-
-def fingerprints(national_number: str, *, keyring: Keyring | None = None) -> list[bytes]:
-    """Keyed hashes (HMAC-SHA256) of the number's digits, under the current key first.
-
-    The same person always gives the same fingerprint under one key, and nobody without the key
-    can tell whose it is; older keys of the keyring still find people fingerprinted before a
-    rotation.
-    """
-    keys = (keyring or configured_keyring(get_settings())).derive(FINGERPRINT_PURPOSE)
-    digits = re.sub(r"[^0-9]", "", national_number).encode()
-    ordered = [keys.current, *(key_id for key_id in keys.keys if key_id != keys.current)]
-    return [hmac.new(keys.key(key_id), digits, hashlib.sha256).digest() for key_id in ordered]
-
-
 def _context(kind: str, participant_id: str) -> bytes:
     """Associated data binding a ciphertext to its participant: rows cannot be swapped."""
     return f"parcours/{kind}/{participant_id}".encode()
+
+
+def key_context(participant_id: str) -> bytes:
+    """Associated data of a wrapped data key: it unwraps for its participant only."""
+    return _context("person-key", participant_id)
 
 
 def _sex(national_number: str) -> str | None:
@@ -130,14 +116,23 @@ def _sex(national_number: str) -> str | None:
 
 
 async def _seal(
-    con: Connection, participant_id: str, fields: PersonalFields, keyring: Keyring | None
+    con: Connection, participant_id: str, fields: PersonalFields, keys: PersonKeys
 ) -> bytes:
     """Store a new data key for the participant, wrapped; return `fields` sealed with it."""
-    masters = _master_keys(keyring)
     data_key = secrets.token_bytes(KEY_BYTES)
-    wrapped = seal(masters.key(masters.current), data_key, _context("person-key", participant_id))
-    await con.execute(_INSERT_KEY, participant_id, masters.current, wrapped)
+    wrapped = keys.wrap(data_key, key_context(participant_id))
+    await con.execute(_INSERT_KEY, participant_id, keys.current, wrapped)
     return seal(data_key, fields.model_dump_json().encode(), _context("person", participant_id))
+
+
+async def data_key(con: Connection, participant_id: str, keys: PersonKeys) -> bytes | None:
+    """The participant's data key, unwrapped; None once erased (or never stored)."""
+    row = await con.fetchrow(_DATA_KEY, participant_id)
+    if row is None:
+        return None
+    return keys.unwrap(
+        row["keyring"], row["master_key_id"], row["wrapped_key"], key_context(participant_id)
+    )
 
 
 async def store_person(
@@ -146,14 +141,14 @@ async def store_person(
     person: Person,
     status: DeclaredStatus,
     *,
-    keyring: Keyring | None = None,
+    keys: PersonKeys | None = None,
 ) -> None:
     """Record an enrolled person: personal data sealed, birth year, sex and status in clear."""
     fields = PersonalFields.model_validate(
         person.model_dump(include=set(PersonalFields.model_fields))
     )
     async with con.transaction():
-        sealed = await _seal(con, participant_id, fields, keyring)
+        sealed = await _seal(con, participant_id, fields, default_person_keys(keys))
         await con.execute(
             _INSERT_PERSON,
             participant_id,
@@ -174,7 +169,7 @@ async def read_person(
     *,
     purpose: str,
     actor: Actor | None = None,
-    keyring: Keyring | None = None,
+    keys: PersonKeys | None = None,
 ) -> Person | None:
     """The person behind a participant, recorded as read by `reader` for `purpose`.
 
@@ -186,13 +181,10 @@ async def read_person(
     if row is None:
         return None
     if row["sealed"] is not None:
-        masters = _master_keys(keyring)
-        data_key = unseal(
-            masters.key(row["master_key_id"]),
-            row["wrapped_key"],
-            _context("person-key", participant_id),
+        key = default_person_keys(keys).unwrap(
+            row["keyring"], row["master_key_id"], row["wrapped_key"], key_context(participant_id)
         )
-        plaintext = unseal(data_key, row["sealed"], _context("person", participant_id))
+        plaintext = unseal(key, row["sealed"], _context("person", participant_id))
         fields = PersonalFields.model_validate_json(plaintext)
     elif row["given_name"] is not None:
         fields = PersonalFields.model_validate(dict(row))
@@ -205,8 +197,9 @@ async def read_person(
     )
 
 
-async def seal_clear_persons(con: Connection, *, keyring: Keyring | None = None) -> int:
+async def seal_clear_persons(con: Connection, *, keys: PersonKeys | None = None) -> int:
     """Seal the rows still in clear (written before migration 003); return how many."""
+    keys = default_person_keys(keys)
     sealed = 0
     async with con.transaction():
         rows = await con.fetch(
@@ -219,7 +212,7 @@ async def seal_clear_persons(con: Connection, *, keyring: Keyring | None = None)
             await con.execute(
                 _SEAL_CLEAR_ROW,
                 participant_id,
-                await _seal(con, participant_id, fields, keyring),
+                await _seal(con, participant_id, fields, keys),
                 fields.birth_date.year,
                 _sex(fields.national_number),
             )

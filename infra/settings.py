@@ -1,7 +1,8 @@
 """Process configuration from the environment, with embedded defaults on one machine (DESIGN §7).
 
 `PARCOURS_ENV` has no default: `make dev` and the tests say `development`, a deployment says
-`production`, which refuses to start without a database and payload keys.
+`production`, which refuses to start without a database and payload keys (and, for the worker
+and the API, person keys: `infra.person_keys`).
 """
 
 from functools import cache
@@ -150,6 +151,14 @@ class Settings(BaseSettings):
         validation_alias="PARCOURS_CODEC_KEYS",
         repr=False,
         description="payload keys `id:BASE64,...`, current first; None uses the dev key file",
+    )
+    person_keys: SecretStr | None = Field(
+        default=None,
+        validation_alias="PARCOURS_PERSON_KEYS",
+        repr=False,
+        description="keys `id:BASE64,...`, current first, that wrap each person's data key and "
+        "key national-number fingerprints; for the worker, the API and the CLI, never the codec "
+        "server; None uses the dev key file",
     )
     codec_host: str = Field(default="127.0.0.1", validation_alias="PARCOURS_CODEC_HOST")
     codec_port: int = Field(default=8234, ge=1, le=65535, validation_alias="PARCOURS_CODEC_PORT")

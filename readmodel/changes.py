@@ -4,35 +4,42 @@ trajectory closed.
 
 Every write is idempotent and ordered by the workflow's revision: a milestone or transition is
 inserted once, and the snapshot and follow-up rows keep the highest revision written, so a batch
-that arrives late or twice never overwrites a newer state.
+that arrives late or twice never overwrites a newer state. Free text is sealed with the
+participant's data key on the way in (`readmodel.free_text`); none is stored in clear.
 """
 
 from collections.abc import Sequence
 from typing import Any
 
+import structlog
+
 from infra.database import Connection
+from infra.person_keys import PersonKeys
 from readmodel.actors import actor_values
+from readmodel.free_text import Sealer, coded_cause, sealer, split_payload
 from readmodel.trajectories import store_snapshot
 from trajectory.phases import Status
 from trajectory.records import ReadModelChanges
 
+log = structlog.stdlib.get_logger(__name__)
+
 _INSERT_MILESTONE = """
 INSERT INTO milestones (
     participant_id, milestone_id, type, occurred_at, recorded_by, payload, phase,
-    actor_role, actor_partner_id, actor_key_id, actor_user_id
+    actor_role, actor_partner_id, actor_key_id, actor_user_id, sealed_payload, sealed_fields
 )
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
 ON CONFLICT DO NOTHING
 """
 
 _INSERT_STEERING = """
 INSERT INTO steering_actions (
-    participant_id, seq, action, reason, at,
+    participant_id, seq, action, reason_sealed, at,
     actor_role, actor_partner_id, actor_key_id, actor_user_id
 )
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 ON CONFLICT (participant_id, seq) DO UPDATE SET
-    action = EXCLUDED.action, reason = EXCLUDED.reason, at = EXCLUDED.at,
+    action = EXCLUDED.action, reason_sealed = EXCLUDED.reason_sealed, at = EXCLUDED.at,
     actor_role = EXCLUDED.actor_role, actor_partner_id = EXCLUDED.actor_partner_id,
     actor_key_id = EXCLUDED.actor_key_id, actor_user_id = EXCLUDED.actor_user_id
 WHERE steering_actions.at < EXCLUDED.at
@@ -40,17 +47,19 @@ WHERE steering_actions.at < EXCLUDED.at
 """Once per step; a later step under the same number comes from a reset and replaces it."""
 
 _CLOSE_TASK = """
-UPDATE tasks SET done_at = $2, reached = $3, note = $4,
+UPDATE tasks SET done_at = $2, reached = $3, note_sealed = $4,
     actor_role = $5, actor_partner_id = $6, actor_key_id = $7, actor_user_id = $8
 WHERE task_id = $1 AND done_at IS NULL
 """
 
 _INSERT_TRANSITION = """
-INSERT INTO phase_transitions (participant_id, seq, from_phase, to_phase, status, cause, at)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
+INSERT INTO phase_transitions (
+    participant_id, seq, from_phase, to_phase, status, cause, at, cause_sealed
+)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 ON CONFLICT (participant_id, seq) DO UPDATE SET
     from_phase = EXCLUDED.from_phase, to_phase = EXCLUDED.to_phase, status = EXCLUDED.status,
-    cause = EXCLUDED.cause, at = EXCLUDED.at
+    cause = EXCLUDED.cause, at = EXCLUDED.at, cause_sealed = EXCLUDED.cause_sealed
 WHERE phase_transitions.at < EXCLUDED.at
 """
 """Once per step; a later step under the same number comes from a reset and replaces it."""
@@ -94,7 +103,20 @@ async def _each(con: Connection, statement: str, rows: list[tuple[Any, ...]]) ->
         await con.executemany(statement, rows)
 
 
-async def write_changes(con: Connection, batch: Sequence[ReadModelChanges]) -> bool:
+def _has_free_text(batch: Sequence[ReadModelChanges]) -> bool:
+    """Whether any step carries text to seal (most carry none: no key needed)."""
+    return any(
+        (changes.milestone is not None and split_payload(changes.milestone.payload_json())[1])
+        or (changes.steering is not None and changes.steering.reason is not None)
+        or (changes.task_done is not None and changes.task_done.note is not None)
+        or any(coded_cause(t.cause) != t.cause for t in changes.transitions)
+        for changes in batch
+    )
+
+
+async def write_changes(
+    con: Connection, batch: Sequence[ReadModelChanges], keys: PersonKeys
+) -> bool:
     """Write the steps of one trajectory, oldest first; False when a newer snapshot is stored.
 
     Run it inside a transaction: all of a batch is written, or nothing.
@@ -103,6 +125,10 @@ async def write_changes(con: Connection, batch: Sequence[ReadModelChanges]) -> b
         return False
     newest = max(batch, key=lambda changes: changes.snapshot.revision)
     pid = newest.snapshot.participant_id
+    has_text = _has_free_text(batch)
+    texts = await sealer(con, pid, keys) if has_text else Sealer(pid, None)
+    if has_text and texts.erased:
+        log.info("free_text_dropped", participant_id=pid, reason="no data key (erased)")
     await _each(
         con,
         _INSERT_MILESTONE,
@@ -113,19 +139,29 @@ async def write_changes(con: Connection, batch: Sequence[ReadModelChanges]) -> b
                 m.type,
                 m.occurred_at,
                 m.recorded_by,
-                m.payload_json(),
+                clear,
                 changes.milestone_phase or changes.snapshot.phase,
                 *actor_values(m.actor),
+                texts.seal_fields(f"milestone/{m.milestone_id}", sealed),
+                sorted(sealed),
             )
             for changes in batch
             if (m := changes.milestone) is not None
+            for clear, sealed in [split_payload(m.payload_json())]
         ],
     )
     await _each(
         con,
         _INSERT_STEERING,
         [
-            (pid, s.seq, s.action, s.reason, s.at, *actor_values(s.actor))
+            (
+                pid,
+                s.seq,
+                s.action,
+                texts.seal(f"steering/{s.seq}", s.reason),
+                s.at,
+                *actor_values(s.actor),
+            )
             for changes in batch
             if (s := changes.steering) is not None
         ],
@@ -134,7 +170,13 @@ async def write_changes(con: Connection, batch: Sequence[ReadModelChanges]) -> b
         con,
         _CLOSE_TASK,
         [
-            (t.task_id, t.done_at, t.reached, t.note, *actor_values(t.actor))
+            (
+                t.task_id,
+                t.done_at,
+                t.reached,
+                texts.seal(f"task/{t.task_id}", t.note),
+                *actor_values(t.actor),
+            )
             for changes in batch
             if (t := changes.task_done) is not None
         ],
@@ -143,7 +185,16 @@ async def write_changes(con: Connection, batch: Sequence[ReadModelChanges]) -> b
         con,
         _INSERT_TRANSITION,
         [
-            (pid, t.seq, t.from_phase, t.to_phase, t.status, t.cause, t.at)
+            (
+                pid,
+                t.seq,
+                t.from_phase,
+                t.to_phase,
+                t.status,
+                coded_cause(t.cause),
+                t.at,
+                texts.seal(f"cause/{t.seq}", t.cause) if coded_cause(t.cause) != t.cause else None,
+            )
             for changes in batch
             for t in changes.transitions
         ],

@@ -2,14 +2,13 @@
 situation at entry."""
 
 import uuid
-from collections.abc import Sequence
 from typing import Any
 
 import structlog
 
-from infra.codec import Keyring
 from infra.database import Connection
-from infra.persons import fingerprints, read_person
+from infra.person_keys import PersonKeys, default_person_keys
+from infra.persons import read_person
 from trajectory.enrolment import DeclaredStatus, Enrolment, EntryProfile
 
 _INSERT_PARTICIPANT = """
@@ -33,7 +32,8 @@ LIMIT 1
 """
 
 _CLAIM_FINGERPRINT = """
-INSERT INTO person_fingerprints (participant_id, fingerprint) VALUES ($1, $2)
+INSERT INTO person_fingerprints (participant_id, fingerprint, keyring, key_id)
+VALUES ($1, $2, 'person_keys', $3)
 ON CONFLICT (fingerprint) WHERE open DO NOTHING
 RETURNING participant_id
 """
@@ -80,25 +80,28 @@ async def add_participant(con: Connection, enrolment: Enrolment) -> tuple[str, b
 
 
 async def claim_person(
-    con: Connection, participant_id: str, fingerprints: Sequence[bytes]
+    con: Connection, participant_id: str, national_number: str, keys: PersonKeys | None = None
 ) -> str | None:
     """Hold the person for `participant_id`; the participant id that holds them open, if another.
 
-    `fingerprints` are the person's keyed hashes, the current key's first (`infra.persons`). The
-    unique index decides between concurrent enrolments: the later one waits for the earlier to
-    commit, then finds it.
+    The person is found by the number's keyed hashes under every key (`infra.person_keys`) and
+    held under the current one. The unique index decides between concurrent enrolments: the
+    later one waits for the earlier to commit, then finds it.
     """
-    holder: str | None = await con.fetchval(_OPEN_HOLDER, list(fingerprints), participant_id)
+    keys = default_person_keys(keys)
+    found = keys.fingerprints(national_number)
+    holder: str | None = await con.fetchval(_OPEN_HOLDER, found, participant_id)
     if holder is not None:
         return holder
-    if await con.fetchval(_CLAIM_FINGERPRINT, participant_id, fingerprints[0]) is not None:
+    claimed = await con.fetchval(_CLAIM_FINGERPRINT, participant_id, found[0], keys.current)
+    if claimed is not None:
         return None
-    found: str = await con.fetchval(_OPEN_HOLDER, list(fingerprints), participant_id)
-    return found
+    other: str = await con.fetchval(_OPEN_HOLDER, found, participant_id)
+    return other
 
 
 async def claim_enrolled_persons(
-    con: Connection, *, keyring: Keyring | None = None
+    con: Connection, *, keys: PersonKeys | None = None
 ) -> list[tuple[str, str]]:
     """Fingerprint the people of open trajectories enrolled before fingerprints (migration 007).
 
@@ -114,12 +117,12 @@ async def claim_enrolled_persons(
                 participant_id,
                 "worker:claim_enrolled_persons",
                 purpose="one open trajectory per person",
-                keyring=keyring,
+                keys=keys,
             )
             if person is None:
                 continue
-            found = fingerprints(person.national_number, keyring=keyring)
-            if (holder := await claim_person(con, participant_id, found)) is not None:
+            holder = await claim_person(con, participant_id, person.national_number, keys)
+            if holder is not None:
                 twice.append((participant_id, holder))
                 log.warning("person_enrolled_twice", participant_id=participant_id, holder=holder)
     return twice

@@ -1,6 +1,5 @@
-"""Intake facts: what the person declared, the PES registry of other measures, the decision."""
-
-from datetime import date
+"""Intake facts: what the person declared and the decision (the PES registry of other measures
+is `readmodel.other_measures`)."""
 
 import asyncpg
 
@@ -10,14 +9,6 @@ from trajectory.records import EligibilityDecision
 _DECLARED_STATUS = """
 SELECT status_employed, status_in_education, status_in_training, status_other_measure
 FROM persons WHERE participant_id = $1
-"""
-
-_IN_OTHER_MEASURE = """
-SELECT EXISTS (
-    SELECT 1 FROM other_measures
-    WHERE national_number = regexp_replace($1, '[^0-9]', '', 'g')
-      AND (ended_on IS NULL OR ended_on >= $2)
-)
 """
 
 _RECORD_ELIGIBILITY = """
@@ -30,12 +21,6 @@ SET eligible = EXCLUDED.eligible, reasons = EXCLUDED.reasons, checked_at = now()
 async def declared_status(con: Connection, participant_id: str) -> asyncpg.Record | None:
     """Employment, education, training and other-measure answers given at enrolment."""
     return await con.fetchrow(_DECLARED_STATUS, participant_id)
-
-
-async def in_other_measure(con: Connection, national_number: str, on: date) -> bool:
-    """Whether the PES registry has the person in another support measure on `on`."""
-    found: bool = await con.fetchval(_IN_OTHER_MEASURE, national_number, on)
-    return found
 
 
 async def record_eligibility(

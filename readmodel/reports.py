@@ -198,7 +198,7 @@ SELECT c.course_id, c.title, c.provider, c.seats,
        count(*) FILTER (WHERE s.status = 'completed') AS completed,
        count(*) FILTER (WHERE s.status = 'dropped') AS dropped,
        count(*) FILTER (WHERE s.status = 'expired') AS expired,
-       count(s.qualification) AS qualifications
+       count(*) FILTER (WHERE s.qualified OR s.qualification IS NOT NULL) AS qualifications
 FROM seat_requests s
 JOIN courses c USING (course_id)
 WHERE {_in_period("s.requested_at")}
@@ -281,7 +281,8 @@ left_long_enough AS (
 ),
 qualified AS (
     SELECT DISTINCT m.participant_id FROM milestones m JOIN leavers people USING (participant_id)
-    WHERE m.type = 'training_completed' AND m.payload ? 'qualification'
+    WHERE m.type = 'training_completed'
+      AND ('qualification' = ANY(m.sealed_fields) OR m.payload ? 'qualification')
       AND m.occurred_at <= people.left_at
                            + make_interval(secs => {FOLLOW_UP_WINDOW_DAYS} * $4::float8)
 )

@@ -137,13 +137,13 @@ async def release_seat(con: Connection, release: SeatRelease) -> SeatOffer | Non
     if previous not in ("seated", "offered"):
         return await _earlier_offer(con, release)
     await con.execute(
-        "UPDATE seat_requests SET status = $3, ended_at = $4, qualification = $5"
+        "UPDATE seat_requests SET status = $3, ended_at = $4, qualified = $5"
         " WHERE course_id = $1 AND participant_id = $2",
         release.course_id,
         release.participant_id,
         release.outcome,
         release.at,
-        release.qualification,
+        release.qualification is not None,  # the words stay in the sealed milestone
     )
     following = await con.fetchval(_NEXT_IN_LINE, release.course_id)
     if following is None:

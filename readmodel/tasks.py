@@ -4,14 +4,16 @@ from datetime import datetime
 from typing import Any, Literal
 
 from infra.database import Pool
+from infra.person_keys import PersonKeys
 from readmodel.actors import ACTOR_COLUMNS
+from readmodel.free_text import sealers
 
 TaskStatus = Literal["open", "done"]
 
 _SELECT = f"""
 SELECT * FROM (
     SELECT t.task_id, t.participant_id, t.kind, coalesce(tr.partner_id, t.partner_id) AS partner_id,
-           t.opened_at, t.due_at, t.done_at, t.reached, t.note,
+           t.opened_at, t.due_at, t.done_at, t.reached, t.note, t.note_sealed,
            {", ".join(f"t.{column}" for column in ACTOR_COLUMNS)}
     FROM tasks t LEFT JOIN trajectories tr USING (participant_id)
     WHERE t.done_at IS NOT NULL OR tr.status IS DISTINCT FROM 'closed'
@@ -39,9 +41,10 @@ async def list_tasks(
     status: TaskStatus | None,
     after: tuple[datetime, str] | None,
     limit: int,
+    keys: PersonKeys,
 ) -> list[dict[str, Any]]:
     """Tasks matching every filter given, oldest first, after the (opened_at, task_id) `after`;
-    `partner_id` is the partner holding the participant now."""
+    `partner_id` is the partner holding the participant now; `note` unsealed."""
     filters: list[str] = []
     values: list[object] = []
     if partner_id is not None:
@@ -54,10 +57,21 @@ async def list_tasks(
         filters.append(f"(opened_at, task_id) > (${len(values) - 1}, ${len(values)})")
     where = f"WHERE {' AND '.join(filters)}" if filters else ""
     values.append(limit)
-    rows = await pool.fetch(
-        f"{_SELECT} {where} ORDER BY opened_at, task_id LIMIT ${len(values)}", *values
-    )
-    return [dict(row) for row in rows]
+    async with pool.acquire() as con:
+        rows = await con.fetch(
+            f"{_SELECT} {where} ORDER BY opened_at, task_id LIMIT ${len(values)}", *values
+        )
+        noted = [row["participant_id"] for row in rows if row["note_sealed"] is not None]
+        texts = await sealers(con, noted, keys)
+    return [
+        {
+            **{k: v for k, v in row.items() if k != "note_sealed"},
+            "note": row["note"]
+            if row["note_sealed"] is None
+            else texts[row["participant_id"]].unseal(f"task/{row['task_id']}", row["note_sealed"]),
+        }
+        for row in rows
+    ]
 
 
 async def task_figures(pool: Pool) -> list[dict[str, Any]]:

@@ -1,6 +1,9 @@
 """`python -m starter COMMAND`: the command line of Parcours, one module per command."""
 
 import argparse
+import atexit
+import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 
@@ -15,6 +18,7 @@ from starter import (
     erasure,
     keys,
     migrate,
+    persons,
     revival,
 )
 
@@ -37,6 +41,7 @@ def parser() -> argparse.ArgumentParser:
     codec_server.add_parser(commands)
     erasure.add_parser(commands)
     revival.add_parser(commands)
+    persons.add_parser(commands)
     report_command.add_parser(commands)
     migrate.add_parser(commands)
     config.add_parser(commands)
@@ -49,5 +54,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     return run(args)
 
 
+def exit_now(code: int) -> None:
+    """Leave without interpreter finalisation, once exit handlers ran and output is flushed.
+
+    The Temporal client's Rust threads can outlive the event loop and crash finalisation with
+    SIGSEGV or SIGABRT after the command has done its work (temporalio/sdk-python#300): the
+    caller would see a crash code instead of the command's own.
+    """
+    atexit._run_exitfuncs()  # e.g. stopping an embedded PostgreSQL this command started
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_now(main())

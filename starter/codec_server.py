@@ -35,6 +35,7 @@ from api.errors import ApiError, error_response
 from infra.codec import EncryptionCodec, UnknownKeyError, configured_keyring
 from infra.database import Pool, open_pool
 from infra.logging import configure_logging
+from infra.person_keys import keep_from_codec_server
 from infra.settings import Settings, get_settings
 from starter.keys import KEY_PREFIX, Role
 
@@ -216,6 +217,7 @@ async def _http_error(_: Request, error: Exception) -> JSONResponse:
 
 def create_codec_app(settings: Settings) -> FastAPI:
     """The codec server for `settings`: its keyring, the UI's origin, who may call."""
+    keep_from_codec_server(settings)
     codec = EncryptionCodec(configured_keyring(settings))
     gate = Gate(settings, CaseManagerTokens.from_settings(settings))
 

@@ -1,8 +1,9 @@
 """`python -m starter config`: check the configuration from the environment before serving.
 
 Prints the effective settings as JSON, secrets only as set or unset; exits 2 with one line
-per problem when the environment does not make a valid configuration (in production: no
-database, no payload keys). The container's entry point runs it before every service.
+per problem when the environment does not make a valid configuration for the service named (in
+production: no database, no payload keys; no person keys for the worker and the API; person
+keys given to the codec server). The container's entry point runs it before every service.
 """
 
 import argparse
@@ -12,14 +13,33 @@ import sys
 from pydantic import SecretStr, ValidationError
 
 from infra.codec import KeyringError, configured_keyring
+from infra.person_keys import keep_from_codec_server, person_keyring
 from infra.settings import Settings
+
+SERVICES = ("worker", "api", "codec", "migrate")
+OPENS_PERSONAL_DATA = frozenset({"worker", "api"})
+"""Services that seal, read or match personal data, and so need the person keys (commands of
+the command line that do ask for them themselves)."""
 
 
 def add_parser(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
-    """`config`; run by `args.run(args) -> exit code`."""
-    subparsers.add_parser(
+    """`config [SERVICE]`; run by `args.run(args) -> exit code`."""
+    config = subparsers.add_parser(
         "config", help="check the configuration from the environment and show it without secrets"
-    ).set_defaults(run=run)
+    )
+    config.add_argument(
+        "service", nargs="?", choices=SERVICES, help="also check what this service needs"
+    )
+    config.set_defaults(run=run)
+
+
+def check(settings: Settings, service: str | None) -> None:
+    """Raise `KeyringError` when `service` may not run with these keys."""
+    configured_keyring(settings)
+    if service in OPENS_PERSONAL_DATA:
+        person_keyring(settings)
+    if service == "codec":
+        keep_from_codec_server(settings)
 
 
 def problems(error: ValidationError) -> list[str]:
@@ -46,10 +66,10 @@ def shown(settings: Settings) -> dict[str, object]:
     return values
 
 
-def run(_: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     try:
         settings = Settings()
-        configured_keyring(settings)
+        check(settings, getattr(args, "service", None))
     except ValidationError as error:
         lines = problems(error)
     except KeyringError as error:
@@ -63,4 +83,4 @@ def run(_: argparse.Namespace) -> int:
 
 if __name__ == "__main__":
     # The entry point's check before every service: without the imports of the whole CLI.
-    sys.exit(run(argparse.Namespace()))
+    sys.exit(run(argparse.Namespace(service=sys.argv[1] if len(sys.argv) > 1 else None)))

@@ -27,6 +27,7 @@ from temporalio.common import SearchAttributeIndexedValueType
 from infra.contract import SEARCH_ATTRIBUTES
 from infra.database import embedded_database_url, open_pool
 from infra.logging import configure_logging
+from infra.person_keys import SETTING as PERSON_KEYS
 from infra.settings import Settings, get_settings
 from infra.temporal import connect, register_search_attributes
 from readmodel import migrate
@@ -75,6 +76,12 @@ class Program:
     """Answers 200 once the process serves; the programs after it start only then."""
     gets_demo_keys: bool = False
     """Receives the keys of this start in its environment."""
+    withheld: frozenset[str] = frozenset()
+    """Variables of the stack's environment this process must not receive."""
+
+    def environment(self, stack: dict[str, str]) -> dict[str, str]:
+        """The stack's environment as this process gets it."""
+        return {name: value for name, value in stack.items() if name not in self.withheld}
 
 
 @dataclass
@@ -146,7 +153,12 @@ def stack_programs(settings: Settings) -> list[Program]:
     python = sys.executable
     return [
         Program("worker", (python, "-m", "worker"), settings.data_dir / "worker.log"),
-        Program("codec", (python, "-m", "starter", "codec"), settings.data_dir / "codec.log"),
+        Program(
+            "codec",
+            (python, "-m", "starter", "codec"),
+            settings.data_dir / "codec.log",
+            withheld=frozenset({PERSON_KEYS}),
+        ),
         Program(
             "api",
             (python, "-m", "starter", "api"),
@@ -245,7 +257,7 @@ async def _start(settings: Settings, children: list[Child]) -> None:
     }
     for program in stack_programs(settings):
         keys_env = {DEMO_KEYS_ENV: keys.model_dump_json()} if program.gets_demo_keys else {}
-        child = await Child.start(program, {**env, **keys_env})
+        child = await Child.start(program, program.environment({**env, **keys_env}))
         children.append(child)
         if program.ready_url is not None:
             await _wait_until_ready(child, program.ready_url)

@@ -18,7 +18,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from infra.contract import TASK_QUEUE, workflow_id
-from infra.persons import fingerprints, read_person, store_person
+from infra.persons import read_person, store_person
 from infra.settings import get_settings
 from readmodel.enrolment import add_participant, as_enrolled, claim_person, store_entry_profile
 from trajectory.actors import Actor
@@ -61,7 +61,7 @@ async def enrol(
     async with pool.acquire() as con, con.transaction():
         participant_id, created = await add_participant(con, enrolment)
         if created:
-            holder = await claim_person(con, participant_id, fingerprints(person.national_number))
+            holder = await claim_person(con, participant_id, person.national_number)
             if holder is not None:
                 raise AlreadyEnrolled(holder)
             await store_person(con, participant_id, person, enrolment.status)

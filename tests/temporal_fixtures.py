@@ -16,6 +16,7 @@ from temporalio.worker import Worker
 
 from infra.contract import SEARCH_ATTRIBUTES
 from infra.database import Pool
+from readmodel.other_measures import register_other_measure
 from starter.enrolment import enrol
 from tests.journeys import Journey, Start, born_years_ago
 from tests.keys import ENCRYPTED
@@ -108,13 +109,10 @@ def follow(env: WorkflowEnvironment, pool: Pool) -> Start:
         today = (await env.get_current_time()).date()
         request = enrolment(partner_id, **_person(today, details))
         if details.get("registry"):
-            await pool.execute(
-                "INSERT INTO other_measures (national_number, measure, started_on)"
-                " VALUES ($1, $2, $3)",
-                request.person.national_number,
-                "Activa.brussels",
-                today,
-            )
+            async with pool.acquire() as con:
+                await register_other_measure(
+                    con, request.person.national_number, "Activa.brussels", today
+                )
         enrolled = await enrol(
             env.client, pool, request, history_limit=details.get("history_limit", 10_000)
         )

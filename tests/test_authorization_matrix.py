@@ -26,6 +26,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app, hold
 from infra.database import Pool
+from infra.person_keys import default_person_keys
 from infra.settings import Settings
 from readmodel.timeline import timeline
 from starter.keys import Role, create_key, revoke_key
@@ -351,7 +352,9 @@ async def _until_listed(world: World) -> None:
 async def footprint(world: World, target: Target) -> tuple[Any, ...]:
     """What a refused call must leave as it was."""
     snapshot = await target.handle.query(ParticipantTrajectory.snapshot)
-    entries = await timeline(world.pool, target.participant_id, None, 10_000)
+    entries = await timeline(
+        world.pool, target.participant_id, None, 10_000, default_person_keys(None)
+    )
     participants = await world.pool.fetchval("SELECT count(*) FROM participants")
     return snapshot.model_dump(mode="json"), len(entries), participants
 

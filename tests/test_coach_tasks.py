@@ -122,12 +122,13 @@ async def test_a_silent_jes_youth_s_coach_call_is_listed_closed_as_reached_and_t
     }
     assert entries[-1]["actor"]["key_id"] == key_id_of(keys.jes)
     row = await pool.fetchrow(
-        "SELECT done_at, reached, note, actor_role, actor_partner_id, actor_key_id FROM tasks"
-        " WHERE task_id = $1",
+        "SELECT done_at, reached, note, note_sealed, actor_role, actor_partner_id, actor_key_id"
+        " FROM tasks WHERE task_id = $1",
         task["task_id"],
     )
     assert row is not None and row["done_at"] is not None
-    assert (row["reached"], row["note"]) == (True, "called, coming on Monday")
+    assert (row["reached"], row["note"]) == (True, None)
+    assert row["note_sealed"] is not None and b"Monday" not in row["note_sealed"]
     assert (row["actor_role"], row["actor_partner_id"], row["actor_key_id"]) == (
         "partner",
         "jes",

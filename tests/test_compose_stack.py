@@ -45,8 +45,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The stack up to the API and the workers, healthy, with throwaway secrets."""
     env_file = tmp_path_factory.mktemp("compose") / ".env"
     key = base64.b64encode(os.urandom(32)).decode()
+    person_key = base64.b64encode(os.urandom(32)).decode()
     env_file.write_text(
         f"PARCOURS_CODEC_KEYS=ci:{key}\n"
+        f"PARCOURS_PERSON_KEYS=ci-persons:{person_key}\n"
         f"PARCOURS_DB_PASSWORD={os.urandom(12).hex()}\n"
         f"TEMPORAL_DB_PASSWORD={os.urandom(12).hex()}\n"
         "OIDC_ISSUER=https://login.invalid/realms/ci\n"

@@ -429,8 +429,8 @@ def _got_there(rows: list[asyncpg.Record]) -> bool:
     return (
         steady["reported"] >= 7
         and "follow_up" in steady["phases"]
-        and any(cause.startswith("paused: long illness") for cause in paused["causes"])
-        and any(cause.startswith("resumed: back after") for cause in paused["causes"])
+        and "paused" in paused["causes"]  # the case manager's reasons are sealed
+        and "resumed" in paused["causes"]
         and "training" in trainee["phases"]
         and moves["outcome"] == "moved_away"
     )

@@ -18,8 +18,11 @@ import yaml
 from api.app import create_app
 from api.metrics import ApiMetrics
 from infra.codec import Keyring
+from infra.person_keys import SETTING as PERSON_KEYS
 from infra.settings import Settings
 from starter.codec_server import create_codec_app
+from starter.config import OPENS_PERSONAL_DATA, check
+from starter.devstack import stack_programs
 
 ROOT = Path(__file__).parents[1]
 DEPLOY = ROOT / "deploy"
@@ -42,6 +45,7 @@ THIRD_PARTY_SECRET = re.compile(r"PASSWORD|PWD|_SECRET$")
 ENTRY_COMMANDS = {"worker", "api", "codec", "migrate", "cli", "probe"}
 _INTERPOLATION = re.compile(r"\$\{(\w+)(?::?([-?])([^}]*))?\}")
 _KEY = Keyring.generate("deploy-test")
+_PERSON_KEY = Keyring.generate("deploy-test-persons")
 
 
 # -- reading the files ---------------------------------------------------------------------------
@@ -126,23 +130,31 @@ def codec_routes() -> set[str]:
     return route_paths(create_codec_app(Settings(PARCOURS_CODEC_KEYS=_spec())))
 
 
-def _spec() -> str:
+def _spec(keyring: Keyring = _KEY) -> str:
     import base64
 
-    return f"{_KEY.current}:{base64.b64encode(_KEY.key(_KEY.current)).decode()}"
+    return f"{keyring.current}:{base64.b64encode(keyring.key(keyring.current)).decode()}"
+
+
+SECRETS = {
+    "PARCOURS_CODEC_KEYS": _spec(),
+    PERSON_KEYS: _spec(_PERSON_KEY),
+    "PARCOURS_DB_PASSWORD": "secret",
+    "DATABASE_URL": "postgresql://db.invalid/parcours",
+}
+"""Values for the secrets the files take from the environment or a Secret."""
 
 
 # -- variables -------------------------------------------------------------------------------------
 
 
 def test_every_compose_service_of_parcours_is_configured_for_production() -> None:
-    secrets = {"PARCOURS_CODEC_KEYS": _spec(), "PARCOURS_DB_PASSWORD": "secret"}
     for name, service in parcours_services().items():
         env = {key: str(value) for key, value in service["environment"].items()}
         assert env.keys() >= PRODUCTION_NEEDS | REQUIRED_ENV, name
         assert env.keys() <= SETTINGS_ENV | LIBRARY_ENV, f"{name} sets what no process reads"
         # Only what the container holds: validated without this process's environment.
-        settings = Settings.model_validate({k: resolved(v, secrets) for k, v in env.items()})
+        settings = Settings.model_validate({k: resolved(v, SECRETS) for k, v in env.items()})
         assert settings.environment == "production", name
         assert settings.database_url is not None
         assert urlsplit(settings.database_url).hostname in compose_services(), name
@@ -161,12 +173,54 @@ def test_every_kubernetes_container_is_configured_for_production() -> None:
         assert env.keys() >= PRODUCTION_NEEDS | REQUIRED_ENV, name
         assert env.keys() <= SETTINGS_ENV | LIBRARY_ENV, f"{name} sets what no process reads"
         plain = {key: value for key, value in env.items() if key not in SECRET_ENV}
-        secrets = {
-            "DATABASE_URL": "postgresql://db.invalid/parcours",
-            "PARCOURS_CODEC_KEYS": _spec(),
-        }
+        secrets = {key: SECRETS[key] for key in env.keys() & SECRET_ENV if key in SECRETS}
         settings = Settings.model_validate({**plain, **secrets})
         assert settings.environment == "production", name
+
+
+def _service_environments() -> Iterator[tuple[str, str, dict[str, str]]]:
+    """(where, entry command, environment as the process gets it) of every Parcours process
+    that `deploy/` and `make dev` start."""
+    for name, service in parcours_services().items():
+        env = {key: resolved(str(value), SECRETS) for key, value in service["environment"].items()}
+        yield f"compose {name}", service["command"][0], env
+    for name, container in pod_containers():
+        env = {
+            key: SECRETS.get(key, value)
+            for key, value in container_env(container).items()
+            if key in SECRETS or value != "(from a Secret)"  # optional ones left out
+        }
+        yield f"k8s {name}", container["args"][0], env
+    stack = {"PARCOURS_ENV": "production", **SECRETS}
+    for program in stack_programs(Settings()):
+        command = "worker" if program.args[1:] == ("-m", "worker") else program.args[-1]
+        yield f"make dev {program.name}", command, program.environment(stack)
+
+
+def test_the_person_keys_reach_the_worker_and_the_api_and_never_the_codec_server() -> None:
+    seen = set()
+    for where, command, env in _service_environments():
+        settings = Settings.model_validate(env)
+        if command in OPENS_PERSONAL_DATA:
+            assert PERSON_KEYS in env, f"{where} needs {PERSON_KEYS}"
+            check(settings, command)
+        if command == "codec":
+            assert PERSON_KEYS not in env, f"{where} must not receive {PERSON_KEYS}"
+            seen.add(where.split()[0])
+    assert seen == {"compose", "k8s", "make"}
+    codec = next(c for name, c in pod_containers() if name == "parcours-codec")
+    apart = {
+        entry["valueFrom"]["secretKeyRef"]["name"]
+        for name, container in pod_containers()
+        for entry in container.get("env", [])
+        if entry["name"] == PERSON_KEYS
+    }
+    mounted_by_codec = {
+        entry["valueFrom"]["secretKeyRef"]["name"]
+        for entry in codec.get("env", [])
+        if "valueFrom" in entry
+    }
+    assert apart and not apart & mounted_by_codec, "the person keys need a Secret of their own"
 
 
 def test_no_secret_is_written_in_clear() -> None:

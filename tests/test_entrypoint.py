@@ -27,6 +27,11 @@ ENTRYPOINT = Path(__file__).parents[1] / "deploy" / "entrypoint.sh"
 BIN = Path(sys.executable).parent
 KEYRING = Keyring.generate("prod-2026-11")
 KEYS = f"{KEYRING.current}:{base64.b64encode(KEYRING.key(KEYRING.current)).decode()}"
+PERSON_KEYRING = Keyring.generate("persons-2026-11")
+PERSON_KEYS = (
+    f"{PERSON_KEYRING.current}:"
+    f"{base64.b64encode(PERSON_KEYRING.key(PERSON_KEYRING.current)).decode()}"
+)
 
 
 async def entry(cwd: Path, *args: str, **env: str) -> tuple[int, str, str]:
@@ -75,6 +80,37 @@ async def test_a_production_service_without_payload_keys_refuses_to_start(tmp_pa
     assert code == 2
     assert "configuration refused: PARCOURS_CODEC_KEYS is required in production" in err
     assert not list(tmp_path.rglob("codec-keys.json")), "no development key may appear"
+
+
+@pytest.mark.parametrize("command", ["worker", "api"])
+async def test_a_production_worker_or_api_without_person_keys_refuses_to_start(
+    command: str, tmp_path: Path
+) -> None:
+    code, _, err = await entry(
+        tmp_path,
+        command,
+        PARCOURS_ENV="production",
+        DATABASE_URL="postgresql://db.invalid/p",
+        PARCOURS_CODEC_KEYS=KEYS,
+    )
+
+    assert code == 2
+    assert "configuration refused: PARCOURS_PERSON_KEYS is required in production" in err
+    assert not list(tmp_path.rglob("person-keys.json")), "no development key may appear"
+
+
+async def test_a_codec_server_given_the_person_keys_refuses_to_start(tmp_path: Path) -> None:
+    code, _, err = await entry(
+        tmp_path,
+        "codec",
+        PARCOURS_ENV="production",
+        DATABASE_URL="postgresql://db.invalid/p",
+        PARCOURS_CODEC_KEYS=KEYS,
+        PARCOURS_PERSON_KEYS=PERSON_KEYS,
+    )
+
+    assert code == 2
+    assert "PARCOURS_PERSON_KEYS must not reach the codec server" in err
 
 
 async def test_without_parcours_env_nothing_starts(tmp_path: Path) -> None:

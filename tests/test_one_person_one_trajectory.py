@@ -16,8 +16,9 @@ from temporalio.worker import Worker
 
 from infra.codec import Keyring
 from infra.database import Pool, open_pool
-from infra.persons import erase_person, fingerprints, store_person
-from infra.settings import Settings
+from infra.person_keys import PersonKeys, configured_person_keys
+from infra.persons import erase_person, store_person
+from infra.settings import Settings, get_settings
 from readmodel import migrate
 from readmodel.enrolment import claim_enrolled_persons
 from starter.cohort import enrol_cohort, read_cohort, write_report
@@ -127,11 +128,12 @@ async def test_the_stored_fingerprint_is_a_keyed_hash_not_the_number(
         enrolled.json()["participant_id"],
     )
     number = body["person"]["national_number"]
+    person_keys = configured_person_keys(get_settings())
     assert number.encode() not in stored and len(stored) == 32
-    assert stored == fingerprints(number)[0]
-    assert fingerprints(number, keyring=Keyring.generate("other"))[0] != stored
+    assert stored == person_keys.fingerprint(number)
+    assert PersonKeys.of(Keyring.generate("other")).fingerprint(number) != stored
     dotted = f"{number[:2]}.{number[2:4]}.{number[4:6]}-{number[6:9]}.{number[9:]}"
-    assert fingerprints(dotted)[0] == stored
+    assert person_keys.fingerprint(dotted) == stored
 
 
 async def test_a_cohort_row_for_someone_enrolled_under_another_reference_is_skipped_and_listed(

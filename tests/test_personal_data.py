@@ -7,16 +7,18 @@ import asyncpg
 import pytest
 from cryptography.exceptions import InvalidTag
 
-from infra.codec import Keyring
+from infra.codec import Keyring, KeyringError, configured_keyring
 from infra.database import Pool
+from infra.person_keys import PersonKeys
 from infra.persons import erase_person, read_person, seal_clear_persons, store_person
+from infra.settings import get_settings
 from tests.people import enrolment
 from trajectory.enrolment import Enrolment
 
 CASE_MANAGER = "case_manager:3f2a9c01b2de"
 
 
-async def _enrol(pool: Pool, request: Enrolment, *, keyring: Keyring | None = None) -> str:
+async def _enrol(pool: Pool, request: Enrolment, *, keys: PersonKeys | None = None) -> str:
     """Record a participant as enrolment does, with the person's data sealed."""
     participant_id = f"p-{uuid.uuid4().hex[:20]}"
     async with pool.acquire() as con, con.transaction():
@@ -30,7 +32,7 @@ async def _enrol(pool: Pool, request: Enrolment, *, keyring: Keyring | None = No
             request.person.postcode,
             request.person.language,
         )
-        await store_person(con, participant_id, request.person, request.status, keyring=keyring)
+        await store_person(con, participant_id, request.person, request.status, keys=keys)
     return participant_id
 
 
@@ -71,7 +73,7 @@ def _secrets(request: Enrolment) -> list[str]:
 
 async def _stored(pool: Pool, participant_id: str) -> asyncpg.Record:
     row = await pool.fetchrow(
-        "SELECT s.*, k.master_key_id, k.wrapped_key, k.erased_at, p.external_ref"
+        "SELECT s.*, k.keyring, k.master_key_id, k.wrapped_key, k.erased_at, p.external_ref"
         " FROM persons s JOIN participants p USING (participant_id)"
         " LEFT JOIN person_keys k USING (participant_id) WHERE participant_id = $1",
         participant_id,
@@ -149,16 +151,74 @@ async def test_rows_cannot_be_swapped_between_participants(pool: Pool) -> None:
 async def test_after_a_master_key_rotation_earlier_persons_still_read(pool: Pool) -> None:
     before = Keyring.generate("2026-01")
     request = enrolment("orientaeuro")
-    participant_id = await _enrol(pool, request, keyring=before)
+    participant_id = await _enrol(pool, request, keys=PersonKeys.of(before))
     rotated = Keyring(current="2026-07", keys={**Keyring.generate("2026-07").keys, **before.keys})
 
     async with pool.acquire() as con:
         person = await read_person(
-            con, participant_id, CASE_MANAGER, purpose="file", keyring=rotated
+            con, participant_id, CASE_MANAGER, purpose="file", keys=PersonKeys.of(rotated)
         )
 
     assert person == request.person
     assert (await _stored(pool, participant_id))["master_key_id"] == "2026-01"
+
+
+async def test_a_person_wrapped_under_the_payload_keys_before_person_keys_still_reads(
+    pool: Pool,
+) -> None:
+    codec = Keyring.generate("codec-2025")
+    request = enrolment("jes")
+    # What releases before PARCOURS_PERSON_KEYS did: the same wrapping, from the payload keys.
+    participant_id = await _enrol(pool, request, keys=PersonKeys.of(codec))
+    await pool.execute(
+        "UPDATE person_keys SET keyring = 'codec_keys' WHERE participant_id = $1", participant_id
+    )
+    person_keys = Keyring.generate("persons-2026")
+
+    async with pool.acquire() as con:
+        with pytest.raises(KeyringError, match="PARCOURS_CODEC_KEYS"):
+            await read_person(
+                con, participant_id, CASE_MANAGER, purpose="file", keys=PersonKeys.of(person_keys)
+            )
+        other_codec = PersonKeys.of(person_keys, Keyring.generate("codec-2025"))
+        with pytest.raises(InvalidTag):
+            await read_person(con, participant_id, CASE_MANAGER, purpose="file", keys=other_codec)
+        person = await read_person(
+            con,
+            participant_id,
+            CASE_MANAGER,
+            purpose="file",
+            keys=PersonKeys.of(person_keys, codec),
+        )
+
+    assert person == request.person
+
+
+async def test_the_payload_keys_of_the_codec_server_cannot_unwrap_a_persons_data_key(
+    pool: Pool,
+) -> None:
+    request = enrolment("jes")
+    participant_id = await _enrol(pool, request)
+    row = await _stored(pool, participant_id)
+    codec = configured_keyring(get_settings())
+    # Whatever the key id, the codec server's key material is not what wrapped the data key.
+    as_codec_server = Keyring(
+        current=row["master_key_id"], keys={row["master_key_id"]: codec.key(codec.current)}
+    )
+
+    assert row["keyring"] == "person_keys"
+    async with pool.acquire() as con:
+        with pytest.raises(InvalidTag):
+            await read_person(
+                con,
+                participant_id,
+                CASE_MANAGER,
+                purpose="file",
+                keys=PersonKeys.of(as_codec_server),
+            )
+        assert await read_person(con, participant_id, CASE_MANAGER, purpose="file") == (
+            request.person
+        )
 
 
 async def test_an_erased_person_is_unreadable_while_the_programme_counts_stay(pool: Pool) -> None:

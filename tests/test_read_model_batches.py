@@ -176,10 +176,12 @@ async def test_a_seat_release_retried_after_the_seat_moved_on_changes_nothing(
         assert await seats.release_seat(con, late) == offer
 
     rows = await pool.fetch(
-        "SELECT participant_id, status, qualification FROM seat_requests WHERE course_id = $1",
+        "SELECT participant_id, status, qualified, qualification FROM seat_requests"
+        " WHERE course_id = $1",
         course_id,
     )
-    assert {r["participant_id"]: (r["status"], r["qualification"]) for r in rows} == {
-        first: ("completed", "welder"),
+    assert {r["participant_id"]: (r["status"], r["qualified"]) for r in rows} == {
+        first: ("completed", True),
         second: ("offered", None),
     }
+    assert [r["qualification"] for r in rows] == [None, None], "the words stay sealed"

@@ -137,17 +137,21 @@ async def test_the_milestone_log_keeps_the_reporting_key_and_reassignment_names_
     }
     await steered(pool, participant_id, 1)
     steering = await pool.fetchrow(
-        "SELECT action, reason, actor_role, actor_key_id FROM steering_actions"
+        "SELECT action, reason, reason_sealed, actor_role, actor_key_id FROM steering_actions"
         " WHERE participant_id = $1",
         participant_id,
     )
     assert steering is not None
-    assert dict(steering) == {
+    sealed = steering["reason_sealed"]
+    assert {k: v for k, v in dict(steering).items() if k != "reason_sealed"} == {
         "action": "reassign",
-        "reason": "moved to Laeken",
+        "reason": None,
         "actor_role": "case_manager",
         "actor_key_id": key_id_of(keys.case_manager),
     }
+    assert sealed is not None and b"Laeken" not in sealed
+    seen_by_case_manager = await timeline(api, keys.case_manager, participant_id)
+    assert seen_by_case_manager[-1]["detail"]["reason"] == "moved to Laeken"
     new_partner = await timeline(api, keys.inbrussel, participant_id)
     assert "reason" not in new_partner[-1]["detail"]
 

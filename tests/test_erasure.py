@@ -1,0 +1,216 @@
+"""Erasing a person leaves nothing of them anywhere: not in any table or column of the read model
+(found by enumerating the schema, so a new table is covered by itself), not in the workflow's
+search attributes, and not in Temporal's histories once the trajectory's workflow has ended.
+
+A youth goes through JES's programme on the real dev server with every kind of free text a
+coach or a case manager writes; before the erasure the scan finds their PES reference where it
+is stored in clear (so it sees text and JSON), and a case manager's timeline shows every text.
+"""
+
+import asyncio
+import os
+import socket
+import sys
+import uuid
+from datetime import date
+from typing import Any
+
+import httpx
+from temporalio.client import WorkflowHandle
+from temporalio.service import RPCError, RPCStatusCode
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from infra.database import Pool
+from readmodel import seats
+from readmodel.free_text import ERASED
+from starter.enrolment import enrol
+from tests.api_fixtures import Keys, bearer, starter
+from tests.case_file import DAY_SECONDS, CaseFile, identifiers, someone, state_of, until
+from tests.conftest import Enrol
+from tests.read_model_scan import found_in_read_model, in_any, search_attribute_values
+
+
+async def gone(handle: WorkflowHandle[Any, Any], env: WorkflowEnvironment) -> bool:
+    """Whether Temporal no longer knows any run of the workflow (deletion is asynchronous)."""
+    deadline = asyncio.get_running_loop().time() + 30
+    while asyncio.get_running_loop().time() < deadline:
+        try:
+            await handle.describe()
+        except RPCError as error:
+            assert error.status == RPCStatusCode.NOT_FOUND
+            listed = [e async for e in env.client.list_workflows(f'WorkflowId = "{handle.id}"')]
+            if not listed:
+                return True
+        await asyncio.sleep(0.2)
+    return False
+
+
+async def free_course(pool: Pool) -> str:
+    async with pool.acquire() as con:
+        left = await seats.seats_left(con)
+    return max(left, key=lambda course_id: left[course_id])
+
+
+async def test_after_erasure_no_table_column_search_attribute_or_history_holds_the_person(
+    dev_env: WorkflowEnvironment,
+    dev_worker: Worker,
+    api: httpx.AsyncClient,
+    keys: Keys,
+    pool: Pool,
+    database_url: str,
+) -> None:
+    tag = uuid.uuid4().hex[:8]
+    request = someone(tag)
+    texts = {
+        "task note": f"reached her aunt {tag}, calls back Monday",
+        "pause reason": f"hospital stay {tag}",
+        "resume reason": f"out of hospital {tag}",
+        "coach reference": f"coach-amira-{tag}",
+        "qualification": f"forklift certificate {tag}",
+        "employer": f"Boulangerie Dupont {tag}",
+        "contract": f"CDD-{tag}",
+        "close reason": f"moved in with family abroad {tag}",
+    }
+    enrolled = await enrol(dev_env.client, pool, request, day_seconds=DAY_SECONDS)
+    participant_id, handle = enrolled.participant_id, enrolled.handle
+    case = CaseFile(api, keys, participant_id)
+
+    # Silent after enrolment: the coach is asked to call, and notes the call.
+    state = await until(handle, lambda s: any(t.is_open for t in s.tasks), "the coach's call")
+    task_id = next(t.task_id for t in state.tasks if t.is_open)
+    done = await api.post(
+        f"/v1/tasks/{task_id}/done",
+        json={"reached": True, "note": texts["task note"]},
+        headers=bearer(keys.jes),
+    )
+    assert done.status_code == 200, done.text
+    await case.report("intake_interview_held")
+    await case.steer("pause", {"reason": texts["pause reason"]})
+    await case.steer("resume", {"reason": texts["resume reason"]})
+    await case.report("language_assessed", {"language": "fr", "level": "B1"})
+    answer = await case.report("digital_assessed", {"level": 4})
+    while answer["phase"] == "coaching" and answer["next_steps"]:
+        kind = answer["next_steps"][0]
+        answer = await case.report(
+            kind, {"coach_ref": texts["coach reference"]} if kind == "coach_assigned" else None
+        )
+    answer = await case.report("training_enrolled", {"course_id": await free_course(pool)})
+    assert answer["phase"] == "training", answer
+    await case.report("training_completed", {"qualification": texts["qualification"]})
+    answer = await case.report(
+        "placement_started",
+        {
+            "kind": "employment",
+            "start_date": date.today().isoformat(),
+            "employer": texts["employer"],
+            "contract": texts["contract"],
+        },
+    )
+    assert answer["phase"] == "placement", answer
+    await case.steer("close", {"outcome": "withdrawn", "reason": texts["close reason"]})
+    await until(handle, lambda s: s.is_closed, "the close")
+    seen_by_case_manager = await case.timeline()  # waits for nothing: poll until all is there
+    deadline = asyncio.get_running_loop().time() + 10
+    while texts["close reason"] not in seen_by_case_manager:
+        assert asyncio.get_running_loop().time() < deadline, seen_by_case_manager
+        await asyncio.sleep(0.1)
+        seen_by_case_manager = await case.timeline()
+
+    everything = [*identifiers(request), *texts.values()]
+    assert [name for name, text in texts.items() if text not in seen_by_case_manager] == []
+    found = await found_in_read_model(pool, everything)
+    # The scan sees text columns and JSON: the PES reference and the course are stored in clear.
+    assert found.keys() == {request.external_ref}, found
+    course = (await state_of(handle)).training
+    assert course is not None
+    assert (
+        "milestones.payload"
+        in (await found_in_read_model(pool, [course.course_id]))[course.course_id]
+    )
+    attributes = await search_attribute_values(handle)
+    assert in_any(attributes, ["jes", request.person.postcode]) == ["jes", request.person.postcode]
+    assert in_any(attributes, everything) == []
+
+    await handle.result()  # the result on leaving went unanswered: the workflow has ended
+    erased, out, err = await starter(dev_env, database_url, "erase", participant_id)
+
+    assert erased == 0, out + err
+    assert f"erased the personal data of {participant_id}" in out
+    assert "deleted 1 workflow run(s) from Temporal" in out
+    assert await gone(handle, dev_env), "Temporal still holds the trajectory's history"
+    assert await found_in_read_model(pool, everything) == {}
+    after = await case.timeline()
+    assert [text for text in everything if text in after] == []
+    assert after.count(ERASED) >= len(texts), "each text is shown as erased"
+    assert after.count('"kind":"milestone"') >= 8, "the programme's facts stay"
+    again, _, err = await starter(dev_env, database_url, "erase", participant_id)
+    assert again == 1 and "nothing to erase" in err
+
+
+async def test_an_open_trajectorys_person_is_erased_at_once_and_later_words_are_not_kept(
+    dev_env: WorkflowEnvironment,
+    dev_worker: Worker,
+    api: httpx.AsyncClient,
+    keys: Keys,
+    pool: Pool,
+    database_url: str,
+) -> None:
+    tag = uuid.uuid4().hex[:8]
+    request = someone(tag)
+    enrolled = await enrol(dev_env.client, pool, request)
+    case = CaseFile(api, keys, enrolled.participant_id)
+    await case.report("intake_interview_held")
+    pause_reason = f"detention {tag}"
+    await case.steer("pause", {"reason": pause_reason})
+
+    attributes = await search_attribute_values(enrolled.handle)
+    assert in_any(attributes, ["jes", request.person.postcode]) == ["jes", request.person.postcode]
+
+    erased, out, err = await starter(dev_env, database_url, "erase", enrolled.participant_id)
+
+    assert erased == 3, out + err
+    assert f"erased the personal data of {enrolled.participant_id}" in out
+    assert "its trajectory is still paused: close it (outcome withdrawn)" in err
+    close_reason = f"asked to be forgotten {tag}"
+    await case.steer("close", {"outcome": "withdrawn", "reason": close_reason})
+    await until(enrolled.handle, lambda s: s.is_closed, "the close")
+    everything = [*identifiers(request), pause_reason, close_reason]
+    steered = "SELECT count(*) FROM steering_actions WHERE participant_id = $1"
+    deadline = asyncio.get_running_loop().time() + 10
+    while await pool.fetchval(steered, enrolled.participant_id) < 2:
+        assert asyncio.get_running_loop().time() < deadline, "the close never reached PostgreSQL"
+        await asyncio.sleep(0.05)
+    assert await found_in_read_model(pool, everything) == {}
+    assert in_any(await search_attribute_values(enrolled.handle), everything) == []
+    assert ERASED in await case.timeline()
+    # Closed, its workflow now waits weeks for the result on leaving: its history stays till then.
+    again, _, err = await starter(dev_env, database_url, "erase", enrolled.participant_id)
+    assert again == 3
+    assert "its trajectory is closed but its workflow still runs" in err
+
+
+async def test_with_temporal_away_the_person_is_erased_and_the_command_asks_to_run_again(
+    enrol: Enrol, pool: Pool, database_url: str
+) -> None:
+    participant_id = await enrol()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        nobody = f"127.0.0.1:{sock.getsockname()[1]}"
+    environment = {**os.environ, "TEMPORAL_ADDRESS": nobody, "DATABASE_URL": database_url}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "starter",
+        "erase",
+        participant_id,
+        env=environment,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), timeout=120)
+
+    assert process.returncode == 3, out + err
+    assert b"Temporal did not answer" in err and b"run erase again" in err
+    erased_at = "SELECT erased_at FROM person_keys WHERE participant_id = $1"
+    assert await pool.fetchval(erased_at, participant_id) is not None
