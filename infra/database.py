@@ -17,8 +17,11 @@ DATABASE_DOWN: tuple[type[Exception], ...] = (
     TimeoutError,
     asyncpg.PostgresConnectionError,
     asyncpg.InterfaceError,
+    asyncpg.OperatorInterventionError,
 )
-"""What PostgreSQL being away (stopped, failing over, stalled) looks like to asyncpg."""
+"""What PostgreSQL being away (stopped, failing over, stalled) looks like to asyncpg; while it
+shuts down or starts up it refuses with `CannotConnectNowError` and ends sessions with
+`AdminShutdownError` (SQLSTATE class 57, operator intervention)."""
 
 Connection: TypeAlias = "asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]"
 """A connection on its own or borrowed from the pool."""

@@ -1,0 +1,1 @@
+"""The fault suite (`make test-faults`): crashes and outages under load, nothing lost after."""
