@@ -7,7 +7,9 @@ SIGINT/SIGTERM: running activities finish, then the worker leaves.
 
 import asyncio
 import signal
+from collections.abc import Callable, Sequence
 from datetime import timedelta
+from typing import Any
 
 import asyncpg
 import structlog
@@ -38,25 +40,36 @@ from workflows.trajectory import ParticipantTrajectory
 log = structlog.get_logger()
 
 
-def build_worker(client: Client, pool: asyncpg.Pool, settings: Settings | None = None) -> Worker:
-    """A worker with every workflow and activity of Parcours registered, sized by `settings`."""
+def build_worker(
+    client: Client,
+    pool: asyncpg.Pool,
+    settings: Settings | None = None,
+    *,
+    stand_ins: Sequence[Callable[..., Any]] = (),
+) -> Worker:
+    """A worker with every workflow and activity of Parcours registered, sized by `settings`.
+
+    `stand_ins` replace the activities of the same name (tests inject failures this way).
+    """
     settings = settings or get_settings()
     activities = TrajectoryActivities(pool, configured_person_keys(settings))
     training = TrainingActivities(pool)
+    replaced = {stand_in.__name__: stand_in for stand_in in stand_ins}
+    own: list[Callable[..., Any]] = [
+        activities.check_eligibility,
+        activities.load_programme,
+        activities.record_changes,
+        activities.write_read_model,
+        activities.send_nudge,
+        training.request_seat,
+        training.release_seat,
+        training.recommend_training,
+    ]
     return Worker(
         client,
         task_queue=TASK_QUEUE,
         workflows=[ParticipantTrajectory],
-        activities=[
-            activities.check_eligibility,
-            activities.load_programme,
-            activities.record_changes,
-            activities.write_read_model,
-            activities.send_nudge,
-            training.request_seat,
-            training.release_seat,
-            training.recommend_training,
-        ],
+        activities=[replaced.get(activity.__name__, activity) for activity in own],
         max_concurrent_workflow_tasks=settings.worker_workflow_tasks,
         max_concurrent_activities=settings.worker_activities,
         max_cached_workflows=settings.worker_cached_workflows,

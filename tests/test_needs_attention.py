@@ -15,8 +15,6 @@ from temporalio.client import WorkflowExecutionStatus, WorkflowHandle, WorkflowU
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from activities.failures import ClassifiedFailures
-from activities.training import TrainingActivities
 from activities.trajectory import TrajectoryActivities
 from infra import contract
 from infra.contract import TASK_QUEUE, workflow_id
@@ -31,6 +29,7 @@ from trajectory.programmes import load_programme
 from trajectory.records import NudgeRequest
 from trajectory.requests import CloseRequest, ResumeRequest
 from trajectory.state import TrajectoryInput
+from worker import build_worker
 from workflows.trajectory import RETRY, ParticipantTrajectory
 
 NATIONAL_NUMBER = "03051412345"
@@ -53,25 +52,8 @@ class Failing:
 
 
 def worker_with(env: WorkflowEnvironment, pool: Pool, failing: Failing | None = None) -> Worker:
-    """The production worker's registrations and interceptor, with `send_nudge` replaceable."""
-    real = TrajectoryActivities(pool)
-    training = TrainingActivities(pool)
-    return Worker(
-        env.client,
-        task_queue=TASK_QUEUE,
-        workflows=[ParticipantTrajectory],
-        activities=[
-            real.check_eligibility,
-            real.load_programme,
-            real.record_changes,
-            real.write_read_model,
-            failing.send_nudge if failing else real.send_nudge,
-            training.request_seat,
-            training.release_seat,
-            training.recommend_training,
-        ],
-        interceptors=[ClassifiedFailures()],
-    )
+    """The production worker, with `send_nudge` failing as `failing` says."""
+    return build_worker(env.client, pool, stand_ins=[failing.send_nudge] if failing else [])
 
 
 async def status_attribute(handle: WorkflowHandle[Any, Any]) -> str | None:
