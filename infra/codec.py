@@ -2,7 +2,9 @@
 
 A payload is encrypted with the keyring's current key and tagged with that key's id; decoding
 picks the key by the id it finds, so payloads written under an older key stay readable after
-rotation. Payloads in another encoding (histories recorded before encryption) pass through.
+rotation. Payloads in another encoding (histories recorded before encryption, or sent by
+someone without the key) pass through marked as unsealed, for the worker to refuse where it
+matters (`infra.sealed`).
 
 Keys come from `PARCOURS_CODEC_KEYS` (`k2:BASE64,k1:BASE64`, the first is current); in
 development a key file under the data directory is generated once and used when that is unset.
@@ -32,10 +34,13 @@ from temporalio.converter import (
     PayloadCodec,
 )
 
+from infra.sealed import UNSEALED, SealedInputConverter
 from infra.settings import Settings
 
 ENCODING = b"binary/encrypted"
 """The `encoding` metadata of a payload this codec encrypted."""
+NULL_ENCODING = b"binary/null"
+"""What the SDK writes for None: carries no data, so there is nothing to seal or forge."""
 KEY_ID_METADATA = "encryption-key-id"
 DEV_KEY_FILE = "codec-keys.json"
 KEY_BYTES = 32
@@ -171,24 +176,43 @@ class EncryptionCodec(PayloadCodec):
         ]
 
     async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        """Decrypt what this codec sealed; mark anything else `UNSEALED` (never raise for it:
+        a decode error inside a workflow activation fails the task again and again)."""
         decoded: list[Payload] = []
         for payload in payloads:
             if payload.metadata.get("encoding") != ENCODING:
-                decoded.append(payload)
+                decoded.append(_unsealed(payload))
                 continue
             key_id = payload.metadata.get(KEY_ID_METADATA, b"").decode()
             try:
                 plaintext = unseal(self._keyring.key(key_id), payload.data)
             except InvalidTag:
                 raise ValueError(f"a payload under key {key_id!r} fails authentication") from None
-            decoded.append(Payload.FromString(plaintext))
+            opened = Payload.FromString(plaintext)
+            if UNSEALED in opened.metadata:  # only a key holder could have put it there
+                del opened.metadata[UNSEALED]
+            decoded.append(opened)
         return decoded
 
 
+def _unsealed(payload: Payload) -> Payload:
+    """`payload` marked as not sealed by this codec; an empty null passes as it is."""
+    if payload.metadata.get("encoding") == NULL_ENCODING and not payload.data:
+        return payload
+    marked = Payload()
+    marked.CopyFrom(payload)
+    marked.metadata[UNSEALED] = b"1"
+    return marked
+
+
 def data_converter(keyring: Keyring) -> DataConverter:
-    """Pydantic payloads, encrypted; failure messages and stack traces are encrypted too."""
+    """Pydantic payloads, encrypted; failure messages and stack traces are encrypted too.
+
+    A workflow refuses inputs that were not encrypted (`infra.sealed`).
+    """
     return dataclasses.replace(
         pydantic_data_converter,
+        payload_converter_class=SealedInputConverter,
         payload_codec=EncryptionCodec(keyring),
         failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
     )

@@ -23,6 +23,7 @@ from infra.codec import (
     data_converter,
     ensure_dev_keyring,
 )
+from infra.sealed import UNSEALED
 from infra.settings import Settings
 from trajectory.programmes import load_programme
 from trajectory.state import TrajectoryInput
@@ -95,14 +96,16 @@ async def test_a_tampered_payload_is_refused() -> None:
         await codec.decode([payload])
 
 
-async def test_payloads_in_other_encodings_pass_through_untouched() -> None:
+async def test_payloads_in_other_encodings_pass_through_marked_as_unsealed() -> None:
     codec = EncryptionCodec(Keyring.generate("k1"))
     recorded_before_encryption = Payload(metadata={"encoding": b"json/plain"}, data=b'"fr"')
     compressed_by_another_codec = Payload(metadata={"encoding": b"binary/zlib"}, data=b"x\x9c")
 
     decoded = await codec.decode([recorded_before_encryption, compressed_by_another_codec])
 
-    assert decoded == [recorded_before_encryption, compressed_by_another_codec]
+    assert [p.data for p in decoded] == [b'"fr"', b"x\x9c"]
+    assert [p.metadata["encoding"] for p in decoded] == [b"json/plain", b"binary/zlib"]
+    assert all(p.metadata[UNSEALED] == b"1" for p in decoded)
 
 
 async def test_failure_messages_are_encrypted_too() -> None:
@@ -120,7 +123,9 @@ async def test_failure_messages_are_encrypted_too() -> None:
 async def test_the_encrypted_converter_still_speaks_pydantic() -> None:
     converter = data_converter(Keyring.generate("k1"))
 
-    assert converter.payload_converter_class is pydantic_data_converter.payload_converter_class
+    assert issubclass(
+        converter.payload_converter_class, pydantic_data_converter.payload_converter_class
+    )
 
 
 def test_keys_come_from_the_environment_current_first() -> None:
