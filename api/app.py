@@ -14,6 +14,7 @@ from temporalio.client import Client
 
 from api import health, participants, reports, tasks, timeline
 from api.auth import KeyCache
+from api.body_guard import BodyGuard
 from api.errors import install_error_handlers
 from api.metrics import install_metrics
 from infra.database import Pool, open_pool
@@ -56,6 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
+    app.add_middleware(BodyGuard)
     app.include_router(participants.router)
     app.include_router(timeline.router)
     app.include_router(tasks.router)
