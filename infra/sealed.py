@@ -3,8 +3,10 @@
 Someone with access to Temporal but not to the payload key could send an Update, a signal or a
 start with a clear JSON payload (`temporal workflow update execute --input ...`), and the
 workflow would take it as genuine. `EncryptionCodec.decode` marks every payload it did not
-decrypt with `UNSEALED`; `SealedInputConverter` refuses a marked payload that is meant for the
-workflow itself (start input, Update, signal and query arguments) in a *live* activation:
+decrypt (`UNSEALED`: in clear; `UNDECRYPTABLE`: a key it does not hold, or tampered) instead of
+raising, which would fail the workflow task again and again. `SealedInputConverter` refuses a
+marked payload that is meant for the workflow itself (start input, Update, signal and query
+arguments) in a *live* activation:
 
 - an Update is rejected before its validator: the caller gets the error, nothing is recorded;
 - a signal is dropped (the SDK logs it); the workflow goes on;
@@ -14,6 +16,7 @@ Left alone, so that nothing wedges a trajectory: histories being replayed (they 
 payloads that releases before encryption recorded, and a replay must decide as it did then),
 `binary/null` payloads without data (what the SDK writes for None), and results and failures of
 the workflow's own activities (a refusal there fails the workflow task, which retries forever).
+Anywhere else an undecryptable payload cannot be converted, and the error says why.
 
 Whether an activation is live comes from `SealedInputsRunner`, which wraps the worker's runner:
 the converter runs inside `activate`, on the activation's thread, where the SDK says nothing
@@ -36,6 +39,9 @@ from temporalio.workflow import Info
 
 UNSEALED = "parcours-unsealed"
 """Metadata the codec sets on a payload that arrived without its encryption."""
+UNDECRYPTABLE = "parcours-undecryptable"
+"""Metadata the codec sets, with the reason, on a payload it could not decrypt (a key it does
+not hold, or tampered ciphertext)."""
 UNSEALED_ERROR = "UnsealedPayload"
 """`ApplicationError.type` of the refusal."""
 
@@ -63,13 +69,17 @@ class SealedInputConverter(PydanticPayloadConverter):
     def from_payloads(
         self, payloads: Sequence[Payload], type_hints: list[type] | None = None
     ) -> list[Any]:
-        if self._workflow_inputs and _live() and any(UNSEALED in p.metadata for p in payloads):
+        marked = [p for p in payloads if UNSEALED in p.metadata or UNDECRYPTABLE in p.metadata]
+        if marked and self._workflow_inputs and _live():
             raise ApplicationError(
                 "refused a payload that is not sealed with this deployment's key: "
                 "send it through the Parcours API, or through the codec server",
                 type=UNSEALED_ERROR,
                 non_retryable=True,
             )
+        for payload in marked:
+            if why := payload.metadata.get(UNDECRYPTABLE):
+                raise ValueError(f"cannot decrypt a payload: {why.decode()}")
         return super().from_payloads(payloads, type_hints)
 
 

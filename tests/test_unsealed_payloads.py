@@ -7,7 +7,6 @@ the trajectory goes on as if nothing had been sent.
 
 import dataclasses
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -20,12 +19,13 @@ from temporalio.client import (
     WorkflowUpdateFailedError,
 )
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
-from infra.codec import ENCODING, EncryptionCodec, Keyring
+from infra.codec import ENCODING, EncryptionCodec, Keyring, data_converter
 from infra.contract import TASK_QUEUE, workflow_id
 from infra.database import Pool
 from infra.sealed import UNSEALED, UNSEALED_ERROR, SealedInputsRunner
@@ -41,12 +41,23 @@ BEFORE_ENCRYPTION = sorted((Path(__file__).parent / "histories").glob("v1-*.json
 """Release 1 recorded its payloads in clear."""
 
 
+SENDERS: dict[str, DataConverter] = {
+    "in clear": dataclasses.replace(pydantic_data_converter),
+    "under another key": data_converter(Keyring.generate("elsewhere")),
+}
+"""Plain JSON, as the Temporal CLI sends it; and sealed with another deployment's key."""
+
+
+def client_of(env: WorkflowEnvironment, sender: str) -> Client:
+    """A client of the same server that speaks as `sender` does."""
+    config = env.client.config()
+    config["data_converter"] = SENDERS[sender]
+    return Client(**config)
+
+
 @pytest.fixture
-async def without_key(dev_env: WorkflowEnvironment) -> AsyncIterator[Client]:
-    """A client of the same server that speaks plain JSON, like the Temporal CLI."""
-    config = dev_env.client.config()
-    config["data_converter"] = dataclasses.replace(pydantic_data_converter)
-    yield Client(**config)
+def without_key(dev_env: WorkflowEnvironment) -> Client:
+    return client_of(dev_env, "in clear")
 
 
 def contact(milestone_id: str) -> dict[str, object]:
@@ -87,13 +98,15 @@ async def test_a_milestone_sent_in_clear_is_refused_and_the_trajectory_goes_on(
     await assert_no_trajectory_broke(dev_env, [participant_id], started)
 
 
-async def test_a_seat_offer_signalled_in_clear_is_dropped(
+@pytest.mark.parametrize("sender", list(SENDERS))
+async def test_a_seat_offer_signalled_without_this_deployments_key_is_dropped(
     dev_env: WorkflowEnvironment,
-    without_key: Client,
     api: httpx.AsyncClient,
     keys: Keys,
     enrol_by_api: EnrolByApi,
+    sender: str,
 ) -> None:
+    client = client_of(dev_env, sender)
     participant_id = await enrol_by_api("jes")
     started = datetime.now(UTC)
     offer = SeatOffer(
@@ -102,7 +115,7 @@ async def test_a_seat_offer_signalled_in_clear_is_dropped(
         offered_until=datetime.now(UTC) + timedelta(days=3),
     )
 
-    await without_key.get_workflow_handle(workflow_id(participant_id)).signal("seat_offered", offer)
+    await client.get_workflow_handle(workflow_id(participant_id)).signal("seat_offered", offer)
 
     # An Update is handled after the signal, in a later workflow task: the state shows both.
     path = f"/v1/participants/{participant_id}"
@@ -112,9 +125,11 @@ async def test_a_seat_offer_signalled_in_clear_is_dropped(
     await assert_no_trajectory_broke(dev_env, [participant_id], started)
 
 
-async def test_a_trajectory_started_in_clear_fails_at_once_and_writes_nothing(
-    without_key: Client, pool: Pool
+@pytest.mark.parametrize("sender", list(SENDERS))
+async def test_a_trajectory_started_without_this_deployments_key_fails_at_once_and_writes_nothing(
+    dev_env: WorkflowEnvironment, pool: Pool, sender: str
 ) -> None:
+    client = client_of(dev_env, sender)
     participant_id = f"p-{uuid.uuid4().hex[:20]}"
     forged = TrajectoryInput(
         participant_id=participant_id,
@@ -123,7 +138,7 @@ async def test_a_trajectory_started_in_clear_fails_at_once_and_writes_nothing(
         language="fr",
     )
 
-    handle = await without_key.start_workflow(
+    handle = await client.start_workflow(
         "ParticipantTrajectory",
         forged,
         id=workflow_id(participant_id),
@@ -154,7 +169,7 @@ async def test_the_codec_marks_what_it_did_not_seal_and_lets_the_sdks_nulls_thro
     assert sealed.metadata["encoding"] == ENCODING
     assert UNSEALED not in opened.metadata
     assert passed == null
-    assert marked.metadata[UNSEALED] == b"1"
+    assert marked.metadata[UNSEALED] == b"not encrypted"
     assert marked.data == plain.data
 
 
