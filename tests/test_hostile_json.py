@@ -103,7 +103,6 @@ async def settled(env: WorkflowEnvironment, participant_id: str) -> str:
     raise AssertionError(f"{participant_id}: the intake check never finished")
 
 
-@pytest.mark.parametrize("value", list(HOSTILE), ids=list(HOSTILE))
 @pytest.mark.parametrize("endpoint", list(ENDPOINTS), ids=list(ENDPOINTS))
 async def test_hostile_json_anywhere_in_any_body_gets_a_clear_4xx_and_changes_nothing(
     api: httpx.AsyncClient,
@@ -112,24 +111,24 @@ async def test_hostile_json_anywhere_in_any_body_gets_a_clear_4xx_and_changes_no
     pool: Pool,
     dev_env: WorkflowEnvironment,
     endpoint: str,
-    value: str,
 ) -> None:
     participant_id = await settled(dev_env, await enrol_by_api("jes"))
     since = datetime.now(UTC)
     path, role, body = ENDPOINTS[endpoint]
-    hostile, status, detail = HOSTILE[value]
     state = f"/v1/participants/{participant_id}"
     before = await api.get(state, headers=bearer(keys.backend))
 
-    answer = await api.post(
-        path.replace("{p}", participant_id),
-        content=body.replace('"HOLE"', hostile).replace("HOLE", hostile),
-        headers={**bearer(getattr(keys, role)), "Content-Type": "application/json"},
-    )
+    for value, (hostile, status, detail) in HOSTILE.items():
+        answer = await api.post(
+            path.replace("{p}", participant_id),
+            content=body.replace('"HOLE"', hostile).replace("HOLE", hostile),
+            headers={**bearer(getattr(keys, role)), "Content-Type": "application/json"},
+        )
 
-    assert answer.status_code == status, answer.text
-    assert answer.json()["error"] == ("payload_too_large" if status == 413 else "invalid_request")
-    assert answer.json()["detail"].startswith(detail)
+        assert answer.status_code == status, (value, answer.text)
+        code = "payload_too_large" if status == 413 else "invalid_request"
+        assert answer.json()["error"] == code, value
+        assert answer.json()["detail"].startswith(detail), (value, answer.text)
     after = await api.get(state, headers=bearer(keys.backend))
     assert after.json() == before.json()
     await assert_no_trajectory_broke(dev_env, [participant_id], since)
