@@ -14,9 +14,12 @@ arguments) in a *live* activation:
 
 Left alone, so that nothing wedges a trajectory: histories being replayed (they hold the clear
 payloads that releases before encryption recorded, and a replay must decide as it did then),
-`binary/null` payloads without data (what the SDK writes for None), and results and failures of
-the workflow's own activities (a refusal there fails the workflow task, which retries forever).
-Anywhere else an undecryptable payload cannot be converted, and the error says why.
+`binary/null` payloads without data (what the SDK writes for None), and clear results and
+failures of the workflow's own activities (a refusal there fails the workflow task, which
+retries forever). Anywhere else an undecryptable payload cannot be converted, and the error
+says why. What is left open: completing an activity that is in flight from outside
+(`temporal activity complete`) in clear is accepted, and with garbage ciphertext it fails the
+workflow task; Temporal's own authorization has to keep such callers out.
 
 Whether an activation is live comes from `SealedInputsRunner`, which wraps the worker's runner:
 the converter runs inside `activate`, on the activation's thread, where the SDK says nothing
