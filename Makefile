@@ -14,7 +14,7 @@ dev: $(INSTALLED)
 test: $(INSTALLED) browser
 	$(BIN)/pytest
 
-# The schema-driven API fuzz at length: 20,000 examples (about 15 minutes here) unless
+# The schema-driven API fuzz at length: 20,000 examples (about 7 minutes here) unless
 # PARCOURS_FUZZ_EXAMPLES says otherwise; PARCOURS_FUZZ_SEED picks other examples than CI's.
 test-fuzz: $(INSTALLED)
 	PARCOURS_FUZZ_EXAMPLES=$${PARCOURS_FUZZ_EXAMPLES:-20000} $(BIN)/pytest tests/test_api_fuzz.py
