@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: dev test test-faults lint lock clean browser bench bench-quick
+.PHONY: dev test test-faults test-fuzz lint lock clean browser bench bench-quick
 
 dev: $(INSTALLED)
 	$(BIN)/python -m starter dev
@@ -18,6 +18,11 @@ test: $(INSTALLED) browser
 # runs them too.
 test-faults: $(INSTALLED)
 	$(BIN)/pytest -m faults
+
+# The schema-driven API fuzz at length: 20,000 examples (about 7 minutes here) unless
+# PARCOURS_FUZZ_EXAMPLES says otherwise; PARCOURS_FUZZ_SEED picks other examples than CI's.
+test-fuzz: $(INSTALLED)
+	PARCOURS_FUZZ_EXAMPLES=$${PARCOURS_FUZZ_EXAMPLES:-20000} $(BIN)/pytest tests/test_api_fuzz.py
 
 # Bare Temporal against Parcours on a stack of their own (ports picked free); see README, Performance.
 bench: $(INSTALLED)

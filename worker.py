@@ -27,6 +27,7 @@ from infra.database import open_pool
 from infra.logging import configure_logging
 from infra.person_keys import configured_person_keys
 from infra.persons import seal_clear_persons
+from infra.sealed import SealedInputsRunner
 from infra.settings import Settings, get_settings
 from infra.telemetry import worker_runtime
 from infra.temporal import connect
@@ -73,7 +74,7 @@ def build_worker(
         max_concurrent_workflow_tasks=settings.worker_workflow_tasks,
         max_concurrent_activities=settings.worker_activities,
         max_cached_workflows=settings.worker_cached_workflows,
-        workflow_runner=(
+        workflow_runner=SealedInputsRunner(
             SandboxedWorkflowRunner() if settings.workflow_sandbox else UnsandboxedWorkflowRunner()
         ),
         interceptors=[ClassifiedFailures()],

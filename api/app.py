@@ -16,6 +16,7 @@ from temporalio.client import Client
 
 from api import health, participants, reports, tasks, timeline
 from api.auth import FailedAuthentications, KeyCache
+from api.body_guard import BodyGuard
 from api.connection import TemporalConnection
 from api.errors import install_error_handlers
 from api.metrics import install_metrics
@@ -81,6 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings.auth_failures, settings.auth_failure_window
     )
     install_error_handlers(app)
+    app.add_middleware(BodyGuard)
     app.include_router(participants.router)
     app.include_router(timeline.router)
     app.include_router(tasks.router)

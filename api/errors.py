@@ -2,9 +2,9 @@
 
 Validation errors name the field (`person.national_number: ...`) and never echo the input,
 which may be personal data. Unexpected errors answer 500 without a trace and are logged.
+What a body may be before it is parsed is `api.body_guard`'s job.
 """
 
-import codecs
 from collections.abc import Sequence
 from typing import Any
 
@@ -13,17 +13,12 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
-from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.service import RPCError
 
 from infra.database import DATABASE_DOWN
 
 log = structlog.stdlib.get_logger(__name__)
-
-MAX_BODY_BYTES = 64 * 1024
-"""The largest request body accepted; one enrolment or milestone is a few hundred bytes."""
 
 _CODES = {
     400: "bad_request",
@@ -134,59 +129,3 @@ def install_error_handlers(app: FastAPI) -> None:
     for down in DATABASE_DOWN:
         app.add_exception_handler(down, _database_down)
     app.add_exception_handler(Exception, _unexpected)
-    app.add_middleware(BodyGuard, max_bytes=MAX_BODY_BYTES)
-
-
-class BodyGuard:
-    """Refuse request bodies over `max_bytes` (413) and JSON bodies that are not UTF-8 (422).
-
-    Both are checked as the body streams in, so nothing large is ever buffered; the declared
-    Content-Length is refused before reading anything.
-    """
-
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        headers = Headers(scope=scope)
-        declared = headers.get("content-length")
-        if declared is not None and not declared.isdigit():
-            response = error_response(400, "bad_request", "Content-Length is not a number")
-            await response(scope, receive, send)
-            return
-        if declared is not None and int(declared) > self.max_bytes:
-            response = error_response(413, "payload_too_large", self._too_large())
-            await response(scope, receive, send)
-            return
-        media_type = headers.get("content-type", "").split(";")[0].strip().lower()
-        utf8 = None
-        if media_type == "application/json" or media_type.endswith("+json"):
-            utf8 = codecs.getincrementaldecoder("utf-8")()
-        received = 0
-
-        # FastAPI hands an HTTPException raised while it reads the body to the error handlers.
-        async def guarded() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                chunk = message.get("body", b"")
-                received += len(chunk)
-                if received > self.max_bytes:
-                    raise ApiError(413, "payload_too_large", self._too_large())
-                if utf8 is not None:
-                    try:
-                        utf8.decode(chunk, final=not message.get("more_body", False))
-                    except UnicodeDecodeError:
-                        raise ApiError(
-                            422, "invalid_request", "body: not valid JSON (not UTF-8)"
-                        ) from None
-            return message
-
-        await self.app(scope, guarded, send)
-
-    def _too_large(self) -> str:
-        return f"the request body exceeds {self.max_bytes // 1024} KiB"

@@ -14,7 +14,7 @@ from trajectory.enrolment import Enrolment, Person
 from trajectory.niss import parse_niss
 from trajectory.programmes import UnknownPartner, load_programme
 from trajectory.records import TrajectorySnapshot
-from trajectory.text import plain_text
+from trajectory.text import visible_text
 
 
 def known_partner(partner_id: str) -> str:
@@ -51,8 +51,8 @@ class PersonCreate(Person):
 
     @field_validator("given_name", "family_name")
     @classmethod
-    def _plain_names(cls, value: str) -> str:
-        return plain_text(value)
+    def _visible_names(cls, value: str) -> str:
+        return visible_text(value)
 
 
 class ParticipantCreate(Enrolment):

@@ -63,6 +63,7 @@ from trajectory.requests import (
     ReassignRequest,
     ResumeRequest,
 )
+from trajectory.text import hidden_controls
 from workflows.trajectory import NOT_FOUND, REFUSED, REUSED, ParticipantTrajectory
 
 log = structlog.stdlib.get_logger(__name__)
@@ -302,6 +303,7 @@ async def record_milestone(
     404 to a partner that does not hold the participant (any more).
     """
     refuse_server_fields(body, SERVER_FIELDS)
+    refuse_hidden_controls(body)
     recorder = Recorder.CASE_MANAGER if caller.role == Role.CASE_MANAGER else Recorder.PARTNER
     milestone = body.model_copy(update={"recorded_by": recorder, "actor": caller.actor})
 
@@ -323,6 +325,13 @@ async def record_milestone(
 
 SERVER_FIELDS = frozenset({"recorded_by", "actor"})
 """Set from the caller's key; a body that sets them is refused rather than silently overruled."""
+
+
+def refuse_hidden_controls(body: BaseModel | None) -> None:
+    """422 naming the first text field that holds a bidirectional control (`visible_text`)."""
+    if body is not None and (found := next(hidden_controls(body), None)):
+        field, why = found
+        raise ApiError(422, "invalid_request", f"{field}: {why}")
 
 
 def refuse_server_fields(
@@ -432,6 +441,7 @@ async def pause(
 ) -> ParticipantPublic:
     """Stop every clock (illness, parental leave, detention, ...); 409 when paused or closed."""
     refuse_server_fields(body, SERVER_FIELDS)
+    refuse_hidden_controls(body)
     request = (body or PauseRequest()).model_copy(update={"actor": caller.actor})
     return await run_update(
         client, pool, participant_id, ParticipantTrajectory.pause, request, "pause_refused"
@@ -453,6 +463,7 @@ async def resume(
 ) -> ParticipantPublic:
     """Restart the clocks where they stopped; 409 when the trajectory is not paused."""
     refuse_server_fields(body, SERVER_FIELDS)
+    refuse_hidden_controls(body)
     request = (body or ResumeRequest()).model_copy(update={"actor": caller.actor})
     return await run_update(
         client, pool, participant_id, ParticipantTrajectory.resume, request, "resume_refused"
@@ -478,6 +489,7 @@ async def reassign(
     except ValueError as error:
         raise ApiError(422, "invalid_request", f"partner_id: {error}") from None
     refuse_server_fields(body, SERVER_FIELDS)
+    refuse_hidden_controls(body)
     request = body.model_copy(update={"actor": caller.actor})
     return await run_update(
         client, pool, participant_id, ParticipantTrajectory.reassign, request, "reassign_refused"
@@ -499,6 +511,7 @@ async def close(
 ) -> ParticipantPublic:
     """End the trajectory with `outcome`; 409 when it is already closed."""
     refuse_server_fields(body, SERVER_FIELDS)
+    refuse_hidden_controls(body)
     request = body.model_copy(update={"actor": caller.actor})
     return await run_update(
         client, pool, participant_id, ParticipantTrajectory.close, request, "close_refused"

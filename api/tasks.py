@@ -17,6 +17,7 @@ from api.participants import (
     _AUTH_ERRORS,
     _NOT_FOUND,
     _REFUSED,
+    refuse_hidden_controls,
     refuse_server_fields,
     run_update,
 )
@@ -199,6 +200,7 @@ async def complete_task(
     `participant_contact` milestone, and resets the nudge ladder. The same request again is the
     same Temporal Update (answered once); closing a task already done answers 409."""
     refuse_server_fields(body, frozenset({"task_id", "actor"}), "the path and your API key")
+    refuse_hidden_controls(body)
     participant_id = participant_of(task_id)
     if participant_id is None:
         raise ApiError(404, "not_found", f"no task {task_id}")

@@ -2,7 +2,9 @@
 
 A payload is encrypted with the keyring's current key and tagged with that key's id; decoding
 picks the key by the id it finds, so payloads written under an older key stay readable after
-rotation. Payloads in another encoding (histories recorded before encryption) pass through.
+rotation. Payloads in another encoding (histories recorded before encryption, or sent by
+someone without the key), and payloads that fail to decrypt, pass through marked, for the
+worker to refuse where it matters (`infra.sealed`).
 
 Keys come from `PARCOURS_CODEC_KEYS` (`k2:BASE64,k1:BASE64`, the first is current); in
 development a key file under the data directory is generated once and used when that is unset.
@@ -30,11 +32,13 @@ from temporalio.converter import (
     PayloadCodec,
 )
 
-from infra.conversion import PayloadConverter
+from infra.sealed import UNDECRYPTABLE, UNSEALED, SealedInputConverter
 from infra.settings import Settings
 
 ENCODING = b"binary/encrypted"
 """The `encoding` metadata of a payload this codec encrypted."""
+NULL_ENCODING = b"binary/null"
+"""What the SDK writes for None: carries no data, so there is nothing to seal or forge."""
 KEY_ID_METADATA = "encryption-key-id"
 DEV_KEY_FILE = "codec-keys.json"
 KEY_BYTES = 32
@@ -173,24 +177,57 @@ class EncryptionCodec(PayloadCodec):
         ]
 
     async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
-        decoded: list[Payload] = []
-        for payload in payloads:
-            if payload.metadata.get("encoding") != ENCODING:
-                decoded.append(payload)
-                continue
-            key_id = payload.metadata.get(KEY_ID_METADATA, b"").decode()
-            try:
-                plaintext = unseal(self._keyring.key(key_id), payload.data)
-            except InvalidTag:
-                raise ValueError(f"a payload under key {key_id!r} fails authentication") from None
-            decoded.append(Payload.FromString(plaintext))
-        return decoded
+        """Decrypt what this codec sealed and mark everything else, never raising: a decode
+        error inside a workflow activation fails the task again and again. The converter
+        decides what a marked payload may still be used for (`infra.sealed`)."""
+        return [self._open(payload) for payload in payloads]
+
+    async def decrypt(self, payloads: Sequence[Payload]) -> list[Payload]:
+        """Decrypt what this codec sealed, pass the rest through as it is; raises
+        `UnknownKeyError` or `ValueError` (tampered) for what cannot be decrypted."""
+        return [self._decrypt(payload) for payload in payloads]
+
+    def _open(self, payload: Payload) -> Payload:
+        if payload.metadata.get("encoding") != ENCODING:
+            if payload.metadata.get("encoding") == NULL_ENCODING and not payload.data:
+                return payload
+            return _marked(payload, UNSEALED, "not encrypted")
+        try:
+            return self._decrypt(payload)
+        except (UnknownKeyError, ValueError) as error:
+            return _marked(payload, UNDECRYPTABLE, str(error))
+
+    def _decrypt(self, payload: Payload) -> Payload:
+        if payload.metadata.get("encoding") != ENCODING:
+            return payload
+        key_id = payload.metadata.get(KEY_ID_METADATA, b"").decode()
+        try:
+            plaintext = unseal(self._keyring.key(key_id), payload.data)
+        except InvalidTag:
+            raise ValueError(f"a payload under key {key_id!r} fails authentication") from None
+        opened = Payload.FromString(plaintext)
+        for mark in (UNSEALED, UNDECRYPTABLE):  # only a key holder could have put them there
+            if mark in opened.metadata:
+                del opened.metadata[mark]
+        return opened
+
+
+def _marked(payload: Payload, mark: str, why: str) -> Payload:
+    """A copy of `payload` whose metadata says it did not come sealed by this codec, and why."""
+    marked = Payload()
+    marked.CopyFrom(payload)
+    marked.metadata[mark] = why.encode()
+    return marked
 
 
 def data_converter(keyring: Keyring) -> DataConverter:
-    """Pydantic payloads, encrypted; failure messages and stack traces are encrypted too."""
+    """Pydantic payloads, encrypted; failure messages and stack traces are encrypted too.
+
+    A workflow refuses inputs that were not encrypted (`infra.sealed`), and decoding errors name
+    fields, never values (`infra.conversion`).
+    """
     return DataConverter(
-        payload_converter_class=PayloadConverter,
+        payload_converter_class=SealedInputConverter,
         payload_codec=EncryptionCodec(keyring),
         failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
     )

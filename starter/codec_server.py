@@ -273,7 +273,7 @@ def create_codec_app(settings: Settings) -> FastAPI:
     @router.post("/decode")
     async def decode(request: Request) -> Response:
         """Decrypt payloads with the key each one names."""
-        return await transform(request, codec.decode)
+        return await transform(request, codec.decrypt)
 
     app = FastAPI(title="Parcours codec server", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.include_router(router)

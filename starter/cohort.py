@@ -9,10 +9,12 @@ The ESF+ entry-profile columns are optional: a row leaves them all empty or fill
 
 import argparse
 import asyncio
+import codecs
 import csv
+import io
 import sys
 import unicodedata
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -28,6 +30,7 @@ from infra.settings import get_settings
 from infra.temporal import connect
 from readmodel import migrate
 from starter.enrolment import AlreadyEnrolled, enrol
+from trajectory.text import BIDI_CONTROLS
 
 PERSON = (
     "given_name",
@@ -57,6 +60,18 @@ ENTRY_PROFILE = (
 REGISTERED = "pes_registered_on"
 """Optional column: the day of registration with the PES (YYYY-MM-DD), when known."""
 REPORT_COLUMNS = ("row", "external_ref", "reason")
+SHOWN_REF_LENGTH = 80
+"""A reference longer than this is cut when shown (a valid one has at most 64 characters)."""
+FORMULA_PREFIXES = ("=", "+", "-", "@")
+"""What makes a spreadsheet read a cell as a formula."""
+_BYTE_ORDER_MARKS = (
+    (codecs.BOM_UTF32_LE, "UTF-32"),
+    (codecs.BOM_UTF32_BE, "UTF-32"),
+    (codecs.BOM_UTF16_LE, "UTF-16"),
+    (codecs.BOM_UTF16_BE, "UTF-16"),
+)
+_OTHER_DELIMITERS = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}
+_SAVE_AS = "save it from the spreadsheet as 'CSV UTF-8 (comma delimited)'"
 
 Row = Mapping[str | None, Any]
 """A row as `csv.DictReader` gives it: surplus fields land under the key None."""
@@ -102,19 +117,62 @@ class CohortSummary:
 
 
 def read_cohort(path: Path) -> list[tuple[int, Row]]:
-    """The numbered rows of a cohort file; raises `CohortFileError` when columns are missing."""
-    with path.open(newline="", encoding="utf-8-sig") as file:
-        reader = csv.DictReader(file)
-        missing = [column for column in COLUMNS if column not in (reader.fieldnames or [])]
+    """The numbered rows of a cohort file, all read before anyone is enrolled.
+
+    Raises `CohortFileError` naming what keeps the file from being read (its encoding, its
+    delimiter, a missing column, a malformed line), so a file that cannot be read enrols no one.
+    """
+    reader = csv.DictReader(io.StringIO(_text_of(path), newline=""))
+    try:
+        header = reader.fieldnames or []
+        missing = [column for column in COLUMNS if column not in header]
         if missing:
-            raise CohortFileError(f"{path}: missing columns: {', '.join(missing)}")
+            raise CohortFileError(
+                _other_delimiter(path, header) or f"{path}: missing columns: {', '.join(missing)}"
+            )
         return [(number, row) for number, row in enumerate(reader, start=2)]
+    except csv.Error as error:
+        raise CohortFileError(f"{path}: line {reader.reader.line_num}: {error}") from None
+
+
+def _text_of(path: Path) -> str:
+    """The file as UTF-8 text (a UTF-8 byte order mark is fine); anything else is refused."""
+    data = path.read_bytes()
+    for mark, encoding in _BYTE_ORDER_MARKS:
+        if data.startswith(mark):
+            raise CohortFileError(f"{path}: the file is {encoding}, not UTF-8; {_SAVE_AS}")
+    data = data.removeprefix(codecs.BOM_UTF8)
+    if (nul := data.find(b"\0")) >= 0:
+        line = data.count(b"\n", 0, nul) + 1
+        raise CohortFileError(
+            f"{path}: line {line} holds a NUL byte, so this is not a CSV text file "
+            f"(binary, or UTF-16); {_SAVE_AS}"
+        )
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        raise CohortFileError(
+            f"{path}: line {line} is not UTF-8 (byte 0x{data[error.start]:02X}; Latin-1 and "
+            f"Windows-1252 are not guessed); {_SAVE_AS}"
+        ) from None
+
+
+def _other_delimiter(path: Path, header: Sequence[str]) -> str | None:
+    """Why the columns are missing when the header is separated by something else than commas."""
+    line = ",".join(header)
+    for delimiter, name in _OTHER_DELIMITERS.items():
+        if set(COLUMNS) <= {column.strip() for column in line.split(delimiter)}:
+            return f"{path}: the columns are separated by {name}, not commas; {_SAVE_AS}"
+    return None
 
 
 def enrolment_of(row: Row) -> ParticipantCreate:
     """The enrolment a row describes, checked like an API request; raises `ValidationError`."""
     if row.get(None):
         raise ValueError(f"{len(row[None])} more fields than the header has")
+    if short := sum(1 for column, raw in row.items() if column is not None and raw is None):
+        raise ValueError(f"{short} fewer fields than the header has")
 
     def value(column: str) -> str | None:
         raw = row.get(column)
@@ -189,10 +247,18 @@ async def enrol_cohort(
     return summary
 
 
-def inert(text: str) -> str:
-    """`text` safe to show: no control characters (ANSI escapes), no spreadsheet formula."""
-    shown = "".join(c for c in text if unicodedata.category(c) != "Cc")
-    return f"'{shown}" if shown.startswith(("=", "+", "-", "@")) else shown
+def inert(text: str, limit: int | None = None) -> str:
+    """`text` safe to show in a terminal or a spreadsheet: without control characters (ANSI
+    escapes, tab, CR) or bidirectional controls, never read as a formula, cut at `limit`."""
+    shown = "".join(c for c in text if unicodedata.category(c) != "Cc" and c not in BIDI_CONTROLS)
+    if limit is not None and len(shown) > limit:
+        shown = shown[: limit - 1] + "…"
+    return f"'{shown}" if shown.startswith(FORMULA_PREFIXES) else shown
+
+
+def shown_ref(ref: str) -> str:
+    """A row's `external_ref` as the terminal and the report show it."""
+    return inert(ref, SHOWN_REF_LENGTH)
 
 
 def write_report(path: Path, left_out: Iterable[RowOutcome]) -> None:
@@ -200,7 +266,9 @@ def write_report(path: Path, left_out: Iterable[RowOutcome]) -> None:
     with path.open("w", newline="", encoding="utf-8") as file:
         writer = csv.writer(file)
         writer.writerow(REPORT_COLUMNS)
-        writer.writerows((r.row, inert(r.external_ref), inert(r.reason or "")) for r in left_out)
+        writer.writerows(
+            (r.row, shown_ref(r.external_ref), inert(r.reason or "")) for r in left_out
+        )
 
 
 # -- CLI ----------------------------------------------------------------------------------------
@@ -238,7 +306,7 @@ def run(args: argparse.Namespace) -> int:
     """0 when every row is enrolled (now or before), 1 when some were not, 2 on a bad file."""
     try:
         rows = read_cohort(args.file)
-    except (OSError, CohortFileError, UnicodeDecodeError, csv.Error) as error:
+    except (OSError, CohortFileError) as error:
         sys.stderr.write(f"starter enrol: error: {error}\n")
         return 2
     try:
@@ -254,9 +322,8 @@ def run(args: argparse.Namespace) -> int:
     )
     left_out = summary.not_enrolled
     for row in left_out:
-        out.write(
-            f"row {row.row} ({inert(row.external_ref) or 'no ref'}): {inert(row.reason or '')}\n"
-        )
+        ref = shown_ref(row.external_ref) or "no ref"
+        out.write(f"row {row.row} ({ref}): {inert(row.reason or '')}\n")
     if args.report is not None:
         write_report(args.report, left_out)
         out.write(f"rows not enrolled written to {args.report}\n")

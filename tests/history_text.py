@@ -6,6 +6,7 @@ from google.protobuf.message import Message
 from temporalio.api.common.v1 import Payload
 from temporalio.client import WorkflowHistory
 
+from infra.codec import EncryptionCodec
 from tests.keys import ENCRYPTED
 
 
@@ -32,7 +33,7 @@ def payloads(message: Message, path: str = "") -> Iterator[tuple[str, Payload]]:
 async def decrypted_text(history: WorkflowHistory) -> str:
     """The data of every payload of `history`, decrypted with the test key, as one text."""
     codec = ENCRYPTED.payload_codec
-    assert codec is not None
+    assert isinstance(codec, EncryptionCodec)
     found = [payload for event in history.events for _, payload in payloads(event)]
-    decoded = await codec.decode(found)
+    decoded = await codec.decrypt(found)
     return "\n".join(payload.data.decode("utf-8", "replace") for payload in decoded)

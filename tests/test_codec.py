@@ -24,6 +24,7 @@ from infra.codec import (
     ensure_dev_keyring,
 )
 from infra.conversion import PayloadRefused
+from infra.sealed import UNDECRYPTABLE, UNSEALED
 from infra.settings import Settings
 from trajectory.programmes import load_programme
 from trajectory.requests import PauseRequest
@@ -80,31 +81,51 @@ async def test_after_rotation_payloads_of_the_old_key_still_decrypt() -> None:
 
 
 async def test_a_payload_under_a_key_no_longer_configured_fails_with_a_clear_error() -> None:
-    [payload] = await EncryptionCodec(Keyring.generate("k0")).encode(
-        [Payload(metadata={"encoding": b"json/plain"}, data=b"42")]
-    )
+    [payload] = await data_converter(Keyring.generate("k0")).encode([42])
+    converter = data_converter(Keyring.generate("k1"))
+    codec = converter.payload_codec
+    assert isinstance(codec, EncryptionCodec)
 
     with pytest.raises(UnknownKeyError, match=r"no key 'k0' in the keyring \(it holds k1\)"):
-        await EncryptionCodec(Keyring.generate("k1")).decode([payload])
+        await codec.decrypt([payload])
+    with pytest.raises(ValueError, match=r"cannot decrypt a payload: no key 'k0' in the keyring"):
+        await converter.decode([payload], [int])
 
 
 async def test_a_tampered_payload_is_refused() -> None:
-    codec = EncryptionCodec(Keyring.generate("k1"))
-    [payload] = await codec.encode([Payload(metadata={"encoding": b"json/plain"}, data=b"42")])
+    converter = data_converter(Keyring.generate("k1"))
+    codec = converter.payload_codec
+    assert isinstance(codec, EncryptionCodec)
+    [payload] = await converter.encode([42])
     payload.data = payload.data[:-1] + bytes([payload.data[-1] ^ 1])
 
     with pytest.raises(ValueError, match="fails authentication"):
-        await codec.decode([payload])
+        await codec.decrypt([payload])
+    with pytest.raises(ValueError, match=r"cannot decrypt a payload: .* fails authentication"):
+        await converter.decode([payload], [int])
 
 
-async def test_payloads_in_other_encodings_pass_through_untouched() -> None:
+async def test_decoding_inside_the_worker_never_raises_it_marks_what_it_cannot_open() -> None:
+    [foreign] = await EncryptionCodec(Keyring.generate("k0")).encode(
+        [Payload(metadata={"encoding": b"json/plain"}, data=b"42")]
+    )
+
+    [marked] = await EncryptionCodec(Keyring.generate("k1")).decode([foreign])
+
+    assert marked.data == foreign.data
+    assert marked.metadata[UNDECRYPTABLE].startswith(b"no key 'k0' in the keyring")
+
+
+async def test_payloads_in_other_encodings_pass_through_marked_as_unsealed() -> None:
     codec = EncryptionCodec(Keyring.generate("k1"))
     recorded_before_encryption = Payload(metadata={"encoding": b"json/plain"}, data=b'"fr"')
     compressed_by_another_codec = Payload(metadata={"encoding": b"binary/zlib"}, data=b"x\x9c")
 
     decoded = await codec.decode([recorded_before_encryption, compressed_by_another_codec])
 
-    assert decoded == [recorded_before_encryption, compressed_by_another_codec]
+    assert [p.data for p in decoded] == [b'"fr"', b"x\x9c"]
+    assert [p.metadata["encoding"] for p in decoded] == [b"json/plain", b"binary/zlib"]
+    assert all(p.metadata[UNSEALED] == b"not encrypted" for p in decoded)
 
 
 async def test_failure_messages_are_encrypted_too() -> None:
