@@ -31,6 +31,7 @@ from starlette.exceptions import HTTPException
 from temporalio.api.common.v1 import Payload, Payloads
 
 from api.auth import authenticate
+from api.body_guard import BodyGuard
 from api.errors import ApiError, error_response
 from infra.codec import EncryptionCodec, UnknownKeyError, configured_keyring
 from infra.database import Pool, open_pool
@@ -45,6 +46,9 @@ _CHALLENGE = {"WWW-Authenticate": "Bearer"}
 _bearer = HTTPBearer(auto_error=False, description="an OIDC access token or a case-manager key")
 
 Transform = Callable[[Sequence[Payload]], Awaitable[list[Payload]]]
+
+MAX_BODY_BYTES = 16 * 1024 * 1024
+"""The largest batch of payloads the codec takes (413 beyond); Temporal caps one at 2 MiB."""
 
 
 ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512")
@@ -279,6 +283,7 @@ def create_codec_app(settings: Settings) -> FastAPI:
     app.include_router(router)
     app.include_router(health_router)
     app.add_exception_handler(HTTPException, _http_error)
+    app.add_middleware(BodyGuard, max_bytes=MAX_BODY_BYTES)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=[settings.ui_origin],

@@ -26,7 +26,7 @@ from temporalio.api.common.v1 import Payload, Payloads
 from infra.codec import ENCODING, Keyring, data_converter
 from infra.database import Pool
 from infra.settings import Settings
-from starter.codec_server import create_codec_app
+from starter.codec_server import MAX_BODY_BYTES, create_codec_app
 from starter.keys import Role, create_key, revoke_key
 from trajectory.programmes import load_programme
 from trajectory.state import TrajectoryInput
@@ -311,6 +311,17 @@ async def test_a_body_that_is_not_payloads_is_a_bad_request(
 
     assert response.status_code == 400
     assert response.json()["error"] == "bad_request"
+
+
+async def test_a_body_beyond_the_codecs_limit_is_refused_before_it_is_read_whole(
+    development: httpx.AsyncClient,
+) -> None:
+    huge = b'{"payloads": [{"data": "' + b"A" * (MAX_BODY_BYTES + 1) + b'"}]}'
+
+    response = await development.post("/codec/decode", content=huge, headers=_headers())
+
+    assert response.status_code == 413
+    assert response.json()["error"] == "payload_too_large"
 
 
 # -- tokens that must not open the payloads -------------------------------------------------------
