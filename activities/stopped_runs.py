@@ -26,6 +26,8 @@ STOPPED = {
     WorkflowExecutionStatus.TIMED_OUT: "timed out",
     WorkflowExecutionStatus.CANCELED: "cancelled",
 }
+_PASSING: tuple[type[Exception], ...] = (RPCError, *DATABASE_DOWN)
+"""Temporal or PostgreSQL away: the next sweep tries again."""
 LOOK_BACK = timedelta(days=1)
 """How far back the first sweep after a start looks."""
 _QUERY = (
@@ -49,9 +51,7 @@ class StoppedRunSweep:
             try:
                 await self.sweep(since)
                 since = started - self._interval  # overlap: visibility may lag a little
-            except RPCError as error:
-                log.warning("stopped_run_sweep_failed", error=type(error).__name__)
-            except DATABASE_DOWN as error:
+            except _PASSING as error:
                 log.warning("stopped_run_sweep_failed", error=type(error).__name__)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), self._interval.total_seconds())

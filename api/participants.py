@@ -414,6 +414,23 @@ async def run_update(
 
 # -- steering by case managers --------------------------------------------------------------------
 
+
+async def _steer(
+    client: Client,
+    pool: Pool,
+    participant_id: str,
+    update: UpdateMethodMultiParam[[ParticipantTrajectory, UpdateInput], TrajectorySnapshot],
+    body: UpdateInput,
+    caller: Caller,
+    code: str,
+) -> ParticipantPublic:
+    """A case manager's steering request, checked and signed with their key, as an Update."""
+    refuse_server_fields(body, SERVER_FIELDS)
+    refuse_hidden_controls(body)
+    request = body.model_copy(update={"actor": caller.actor})
+    return await run_update(client, pool, participant_id, update, request, code)
+
+
 _CASE_MANAGER = [Depends(require(Role.CASE_MANAGER))]
 _PAUSE_EXAMPLES: dict[str, Example] = {
     "illness": {"summary": "With a reason", "value": {"reason": "illness: hospital stay"}},
@@ -440,11 +457,14 @@ async def pause(
     body: Annotated[PauseRequest | None, Body(openapi_examples=_PAUSE_EXAMPLES)] = None,
 ) -> ParticipantPublic:
     """Stop every clock (illness, parental leave, detention, ...); 409 when paused or closed."""
-    refuse_server_fields(body, SERVER_FIELDS)
-    refuse_hidden_controls(body)
-    request = (body or PauseRequest()).model_copy(update={"actor": caller.actor})
-    return await run_update(
-        client, pool, participant_id, ParticipantTrajectory.pause, request, "pause_refused"
+    return await _steer(
+        client,
+        pool,
+        participant_id,
+        ParticipantTrajectory.pause,
+        body or PauseRequest(),
+        caller,
+        "pause_refused",
     )
 
 
@@ -461,12 +481,16 @@ async def resume(
     pool: PoolDep,
     body: Annotated[ResumeRequest | None, Body(openapi_examples=_RESUME_EXAMPLES)] = None,
 ) -> ParticipantPublic:
-    """Restart the clocks where they stopped; 409 when the trajectory is not paused."""
-    refuse_server_fields(body, SERVER_FIELDS)
-    refuse_hidden_controls(body)
-    request = (body or ResumeRequest()).model_copy(update={"actor": caller.actor})
-    return await run_update(
-        client, pool, participant_id, ParticipantTrajectory.resume, request, "resume_refused"
+    """Restart the clocks where they stopped, and retry a step that needed attention; 409 when
+    the trajectory is neither paused nor waiting for a case manager."""
+    return await _steer(
+        client,
+        pool,
+        participant_id,
+        ParticipantTrajectory.resume,
+        body or ResumeRequest(),
+        caller,
+        "resume_refused",
     )
 
 
@@ -488,11 +512,14 @@ async def reassign(
         known_partner(body.partner_id)
     except ValueError as error:
         raise ApiError(422, "invalid_request", f"partner_id: {error}") from None
-    refuse_server_fields(body, SERVER_FIELDS)
-    refuse_hidden_controls(body)
-    request = body.model_copy(update={"actor": caller.actor})
-    return await run_update(
-        client, pool, participant_id, ParticipantTrajectory.reassign, request, "reassign_refused"
+    return await _steer(
+        client,
+        pool,
+        participant_id,
+        ParticipantTrajectory.reassign,
+        body,
+        caller,
+        "reassign_refused",
     )
 
 
@@ -510,9 +537,6 @@ async def close(
     pool: PoolDep,
 ) -> ParticipantPublic:
     """End the trajectory with `outcome`; 409 when it is already closed."""
-    refuse_server_fields(body, SERVER_FIELDS)
-    refuse_hidden_controls(body)
-    request = body.model_copy(update={"actor": caller.actor})
-    return await run_update(
-        client, pool, participant_id, ParticipantTrajectory.close, request, "close_refused"
+    return await _steer(
+        client, pool, participant_id, ParticipantTrajectory.close, body, caller, "close_refused"
     )

