@@ -34,7 +34,7 @@ ON CONFLICT (participant_id) DO UPDATE SET
 WHERE trajectories.revision < EXCLUDED.revision OR trajectories.step_at < EXCLUDED.step_at
 RETURNING revision
 """
-"""Newer revisions win; so do later steps, which only a reset numbers lower (migration 009)."""
+"""Newer revisions win; so do later steps (`step_at`), which only a reset numbers lower."""
 
 _SELECT = f"SELECT {', '.join(COLUMNS)} FROM trajectories"
 

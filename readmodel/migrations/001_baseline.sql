@@ -1,0 +1,438 @@
+-- The read model of participant trajectories (DESIGN §6), release 1's baseline.
+--
+-- Workflows own the truth; these tables hold what lists, tasks and reports read. Personal data
+-- lives only in `persons`, sealed with a data key per participant (`person_keys`): erasing a
+-- person destroys that key and leaves every count of the programme intact. Every other table is
+-- keyed by the opaque participant id. Until the first production deployment, schema changes
+-- fold into this file (docs/operations.md, "Schema and workflow changes").
+
+-- -- Who is enrolled ---------------------------------------------------------------------------
+
+-- `pes_registered_on` is the day the person registered with the PES, when the backend gives it:
+-- the Youth Guarantee's four months to a first offer count from it (else from enrolment).
+CREATE TABLE participants (
+    participant_id    text PRIMARY KEY,
+    external_ref      text NOT NULL UNIQUE,
+    partner_id        text NOT NULL,
+    postcode          text NOT NULL,
+    language          text NOT NULL,
+    enrolled_at       timestamptz NOT NULL,
+    created_at        timestamptz NOT NULL DEFAULT now(),
+    pes_registered_on date
+);
+
+CREATE INDEX participants_partner_idx ON participants (partner_id);
+
+-- `sealed` holds given and family name, birth date, national number, phone and email, encrypted
+-- with the participant's data key. Birth year and sex (from the national number) stay in clear
+-- for the ESF+ counts: they identify nobody and survive erasure, like the declared status.
+-- The clear columns stay empty: a sealed row may not hold any of them.
+CREATE TABLE persons (
+    participant_id       text PRIMARY KEY REFERENCES participants ON DELETE CASCADE,
+    given_name           text,
+    family_name          text,
+    birth_date           date,
+    national_number      text,
+    phone                text,
+    email                text,
+    status_employed      boolean NOT NULL,
+    status_in_education  boolean NOT NULL,
+    status_in_training   boolean NOT NULL,
+    status_other_measure boolean NOT NULL,
+    sealed               bytea,
+    birth_year           smallint,
+    sex                  text CHECK (sex IN ('female', 'male')),
+    CONSTRAINT persons_sealed_rows_hold_no_clear_data CHECK (
+        sealed IS NULL
+        OR num_nonnulls(given_name, family_name, birth_date, national_number, phone, email) = 0
+    )
+);
+
+-- One data key per participant, stored wrapped (AES-256-GCM) under a person key of
+-- PARCOURS_PERSON_KEYS (`infra/person_keys.py`), named by its key id so person keys can rotate
+-- (`python -m starter persons rewrap`). `keyring` 'codec_keys' names keys derived from
+-- PARCOURS_CODEC_KEYS instead.
+CREATE TABLE person_keys (
+    participant_id text PRIMARY KEY REFERENCES participants ON DELETE CASCADE,
+    master_key_id  text,
+    wrapped_key    bytea,
+    created_at     timestamptz NOT NULL DEFAULT now(),
+    erased_at      timestamptz,
+    keyring        text NOT NULL DEFAULT 'codec_keys' CHECK (keyring IN ('person_keys', 'codec_keys')),
+    CHECK ((erased_at IS NULL) = (wrapped_key IS NOT NULL AND master_key_id IS NOT NULL))
+);
+
+CREATE INDEX person_keys_keyring_idx ON person_keys (keyring, master_key_id)
+    WHERE erased_at IS NULL;
+
+-- One person, one open trajectory (DESIGN §8.1): a keyed hash (HMAC-SHA256) of each enrolled
+-- person's national number, never the number itself. The partial unique index lets only one
+-- open trajectory hold a fingerprint, so two enrolments racing under two references cannot both
+-- win; closing a trajectory releases it, and erasing the person deletes it.
+CREATE TABLE person_fingerprints (
+    participant_id text PRIMARY KEY REFERENCES participants ON DELETE CASCADE,
+    fingerprint    bytea NOT NULL,
+    open           boolean NOT NULL DEFAULT true,
+    keyring        text NOT NULL DEFAULT 'codec_keys' CHECK (keyring IN ('person_keys', 'codec_keys')),
+    key_id         text
+);
+
+CREATE UNIQUE INDEX person_fingerprints_open_idx ON person_fingerprints (fingerprint) WHERE open;
+
+-- Who read a participant's personal data, when and why. Kept without a foreign key so that the
+-- trail outlives the participant's rows; it holds only the opaque participant id.
+CREATE TABLE personal_data_reads (
+    read_id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    participant_id   text NOT NULL,
+    reader           text NOT NULL,
+    purpose          text NOT NULL,
+    read_at          timestamptz NOT NULL DEFAULT now(),
+    actor_role       text CHECK (actor_role IN ('backend', 'case_manager', 'partner')),
+    actor_partner_id text,
+    actor_key_id     text,
+    actor_user_id    text
+);
+
+CREATE INDEX personal_data_reads_participant_idx ON personal_data_reads (participant_id, read_at);
+
+-- The situation at entry for the ESF+ common indicators. Sensitive answers may be declined;
+-- the refusal is stored as 'declined', never guessed.
+CREATE TABLE entry_profiles (
+    participant_id        text PRIMARY KEY REFERENCES participants ON DELETE CASCADE,
+    age_at_entry          integer NOT NULL,
+    labour_status         text NOT NULL CHECK (labour_status IN ('unemployed', 'long_term_unemployed', 'inactive', 'employed')),
+    education_level       text NOT NULL CHECK (education_level IN ('isced_0_2', 'isced_3_4', 'isced_5_8')),
+    gender                text NOT NULL CHECK (gender IN ('woman', 'man', 'non_binary')),
+    disability            text NOT NULL CHECK (disability IN ('yes', 'no', 'declined')),
+    third_country_national text NOT NULL CHECK (third_country_national IN ('yes', 'no', 'declined')),
+    foreign_background    text NOT NULL CHECK (foreign_background IN ('yes', 'no', 'declined')),
+    minority              text NOT NULL CHECK (minority IN ('yes', 'no', 'declined')),
+    homeless              text NOT NULL CHECK (homeless IN ('yes', 'no', 'declined'))
+);
+
+-- Which partner held a participant, from when: the figures of a stretch (entry, first offer,
+-- leaving, closing) count with the partner that held the participant then, so a reassignment
+-- moves no partner's past results to the next one.
+CREATE TABLE partner_stints (
+    participant_id text NOT NULL REFERENCES participants ON DELETE CASCADE,
+    partner_id     text NOT NULL,
+    since          timestamptz NOT NULL,
+    PRIMARY KEY (participant_id, since)
+);
+
+-- The partner holding `participant` at `moment`: the stint begun last by then, else the first
+-- one; null for a participant without stints.
+CREATE FUNCTION partner_at(participant text, moment timestamptz) RETURNS text
+LANGUAGE sql STABLE AS $$
+    SELECT coalesce(
+        (SELECT s.partner_id FROM partner_stints s
+         WHERE s.participant_id = participant AND s.since <= moment
+         ORDER BY s.since DESC LIMIT 1),
+        (SELECT s.partner_id FROM partner_stints s
+         WHERE s.participant_id = participant AND moment IS NOT NULL
+         ORDER BY s.since LIMIT 1)
+    )
+$$;
+
+-- -- Intake ------------------------------------------------------------------------------------
+
+-- The PES registry of other support measures, queried at intake by fingerprint (DESIGN §8.1:
+-- matching uses a keyed hash), under every person key; a row holds a fingerprint or else a
+-- national number, never both.
+CREATE TABLE other_measures (
+    national_number text,
+    measure         text NOT NULL,
+    started_on      date NOT NULL,
+    ended_on        date,
+    fingerprint     bytea,
+    key_id          text,
+    CHECK (ended_on IS NULL OR ended_on >= started_on),
+    CONSTRAINT other_measures_number_or_fingerprint CHECK (
+        (national_number IS NULL) = (fingerprint IS NOT NULL AND key_id IS NOT NULL)
+    )
+);
+
+CREATE UNIQUE INDEX other_measures_fingerprint_idx ON other_measures (fingerprint, measure)
+    WHERE fingerprint IS NOT NULL;
+CREATE UNIQUE INDEX other_measures_clear_idx ON other_measures (national_number, measure)
+    WHERE national_number IS NOT NULL;
+
+CREATE TABLE eligibility_checks (
+    participant_id text PRIMARY KEY REFERENCES participants ON DELETE CASCADE,
+    eligible       boolean NOT NULL,
+    reasons        jsonb NOT NULL DEFAULT '[]',
+    checked_at     timestamptz NOT NULL DEFAULT now()
+);
+
+-- -- Trajectories ------------------------------------------------------------------------------
+
+-- One row per trajectory: the latest snapshot the workflow reported (highest revision wins).
+-- A trajectory the engine cannot take further by itself waits for a case manager with status
+-- 'needs_attention' and says why in `attention` (the engine's words, never personal data); the
+-- worker's sweep marks a workflow stopped from outside the same way. `step_at` is the workflow
+-- time of the step a snapshot belongs to: after a reset the workflow counts its revisions again
+-- from an earlier point, but its steps are later in time, so the read model follows them while a
+-- late retry of an older step still changes nothing.
+CREATE TABLE trajectories (
+    participant_id      text PRIMARY KEY REFERENCES participants ON DELETE CASCADE,
+    workflow_id         text NOT NULL UNIQUE,
+    partner_id          text NOT NULL,
+    phase               text NOT NULL CHECK (phase IN (
+        'intake', 'assessment', 'coaching', 'training', 'placement', 'follow_up', 'closed'
+    )),
+    status              text NOT NULL CHECK (
+        status IN ('active', 'paused', 'dormant', 'closed', 'needs_attention')
+    ),
+    nudge_level         integer NOT NULL CHECK (nudge_level >= 0),
+    milestone_count     integer NOT NULL CHECK (milestone_count >= 0),
+    last_milestone_type text,
+    last_milestone_at   timestamptz,
+    last_contact_at     timestamptz NOT NULL,
+    outcome             text CHECK (outcome IN (
+        'employed', 'self_employed', 'traineeship', 'apprenticeship', 'education',
+        'ineligible', 'withdrawn', 'moved_away', 'lost_contact', 'other_support_measure',
+        'max_duration_reached'
+    )),
+    next_deadline       timestamptz,
+    enrolled_at         timestamptz NOT NULL,
+    closed_at           timestamptz,
+    revision            bigint NOT NULL,
+    updated_at          timestamptz NOT NULL DEFAULT now(),
+    first_offer_at      timestamptz,
+    left_at             timestamptz,
+    placement_kind      text,
+    course_id           text,
+    waiting_position    integer CHECK (waiting_position >= 1),
+    seat_offered_until  timestamptz,
+    next_steps          text[] NOT NULL DEFAULT '{}',
+    open_tasks          jsonb NOT NULL DEFAULT '[]',
+    attention           text,
+    step_at             timestamptz
+);
+
+CREATE INDEX trajectories_partner_idx ON trajectories (partner_id, phase, status, participant_id);
+CREATE INDEX trajectories_phase_idx ON trajectories (phase, status, participant_id);
+CREATE INDEX trajectories_status_idx ON trajectories (status, participant_id);
+
+-- Append-only: a milestone id is recorded once per participant, whatever the retries. The texts
+-- of a payload (employer, contract, qualification, coach reference, reasons) are sealed with the
+-- participant's data key in `sealed_payload`, so erasing the person shreds them too
+-- (readmodel/free_text.py); `sealed_fields` names them, and what the programme counts stays in
+-- clear. `actor_*` is who reported it: role, partner and key id (a user id once people sign in
+-- through OIDC); all null for the engine itself.
+CREATE TABLE milestones (
+    participant_id   text NOT NULL REFERENCES participants ON DELETE CASCADE,
+    milestone_id     text NOT NULL,
+    type             text NOT NULL,
+    occurred_at      timestamptz NOT NULL,
+    recorded_by      text NOT NULL CHECK (recorded_by IN ('partner', 'case_manager', 'system')),
+    payload          jsonb NOT NULL DEFAULT '{}',
+    phase            text NOT NULL,
+    recorded_at      timestamptz NOT NULL DEFAULT now(),
+    actor_role       text CHECK (actor_role IN ('backend', 'case_manager', 'partner')),
+    actor_partner_id text,
+    actor_key_id     text,
+    actor_user_id    text,
+    sealed_payload   bytea,
+    sealed_fields    text[] NOT NULL DEFAULT '{}',
+    PRIMARY KEY (participant_id, milestone_id)
+);
+
+CREATE INDEX milestones_type_idx ON milestones (type, occurred_at);
+CREATE INDEX milestones_clear_text_idx ON milestones (participant_id)
+    WHERE payload ?| ARRAY['coach_ref', 'contract', 'employer', 'qualification', 'reason', 'sector'];
+
+-- `cause` is the engine's coded cause; a case manager's words in it are sealed in `cause_sealed`.
+CREATE TABLE phase_transitions (
+    participant_id text NOT NULL REFERENCES participants ON DELETE CASCADE,
+    seq            integer NOT NULL,
+    from_phase     text NOT NULL,
+    to_phase       text NOT NULL,
+    status         text NOT NULL CHECK (
+        status IN ('active', 'paused', 'dormant', 'closed', 'needs_attention')
+    ),
+    cause          text NOT NULL,
+    at             timestamptz NOT NULL,
+    cause_sealed   bytea,
+    PRIMARY KEY (participant_id, seq)
+);
+
+CREATE INDEX phase_transitions_clear_text_idx ON phase_transitions (participant_id)
+    WHERE cause LIKE 'paused: %' OR cause LIKE 'resumed: %'
+       OR cause LIKE 'closed by case manager: %' OR cause LIKE 'reassigned from %: %';
+
+-- A case manager's pause, resume, reassignment or closure; `seq` is the phase transition it
+-- caused, so the timeline shows one entry for both. The case manager's reason is sealed in
+-- `reason_sealed`.
+CREATE TABLE steering_actions (
+    participant_id   text NOT NULL REFERENCES participants ON DELETE CASCADE,
+    seq              integer NOT NULL,
+    action           text NOT NULL CHECK (action IN ('pause', 'resume', 'reassign', 'close')),
+    reason           text,
+    at               timestamptz NOT NULL,
+    actor_role       text CHECK (actor_role IN ('backend', 'case_manager', 'partner')),
+    actor_partner_id text,
+    actor_key_id     text,
+    actor_user_id    text,
+    reason_sealed    bytea,
+    PRIMARY KEY (participant_id, seq)
+);
+
+CREATE INDEX steering_actions_clear_text_idx ON steering_actions (participant_id)
+    WHERE reason IS NOT NULL;
+
+-- -- The nudge ladder and coach tasks ----------------------------------------------------------
+
+-- Each rung of the nudge ladder carried out, and when contact followed (the nudge's effect).
+CREATE TABLE nudges (
+    participant_id text NOT NULL REFERENCES participants ON DELETE CASCADE,
+    seq            integer NOT NULL,
+    level          integer NOT NULL CHECK (level >= 1),
+    action         text NOT NULL CHECK (action IN ('message', 'coach_call', 'outreach')),
+    channel        text NOT NULL CHECK (channel IN ('sms', 'email', 'whatsapp', 'phone', 'street_worker')),
+    language       text NOT NULL,
+    phase          text NOT NULL,
+    partner_id     text NOT NULL,
+    silent_since   timestamptz NOT NULL,
+    sent_at        timestamptz NOT NULL DEFAULT now(),
+    contact_at     timestamptz,
+    PRIMARY KEY (participant_id, seq)
+);
+
+CREATE INDEX nudges_partner_idx ON nudges (partner_id, sent_at);
+
+-- Nudge messages leave through the outbox only: the ladder's activity queues a row in its
+-- transaction, and a sender delivers it afterwards, claiming rows for a while so that several
+-- workers can drain together, and marking each one sent once its channel took it.
+CREATE TABLE outbox (
+    participant_id text NOT NULL,
+    nudge_seq      integer NOT NULL,
+    channel        text NOT NULL,
+    language       text NOT NULL,
+    body           text NOT NULL,
+    created_at     timestamptz NOT NULL DEFAULT now(),
+    claimed_until  timestamptz,
+    attempts       integer NOT NULL DEFAULT 0,
+    sent_at        timestamptz,
+    PRIMARY KEY (participant_id, nudge_seq),
+    FOREIGN KEY (participant_id, nudge_seq) REFERENCES nudges ON DELETE CASCADE
+);
+
+CREATE INDEX outbox_unsent_idx ON outbox (created_at) WHERE sent_at IS NULL;
+
+-- Work for people that they list and close: a coach's call or a street worker's outreach.
+-- `task_id` is `participant_id.nudge_seq`; `opened_at`, `due_at` and `done_at` are the
+-- workflow's time. A coach's note is sealed in `note_sealed`.
+CREATE TABLE tasks (
+    participant_id   text NOT NULL REFERENCES participants ON DELETE CASCADE,
+    task_key         text NOT NULL,
+    kind             text NOT NULL CHECK (kind IN ('coach_call', 'outreach')),
+    partner_id       text NOT NULL,
+    created_at       timestamptz NOT NULL DEFAULT now(),
+    done_at          timestamptz,
+    task_id          text NOT NULL UNIQUE,
+    opened_at        timestamptz NOT NULL,
+    due_at           timestamptz,
+    reached          boolean,
+    note             text,
+    actor_role       text CHECK (actor_role IN ('backend', 'case_manager', 'partner')),
+    actor_partner_id text,
+    actor_key_id     text,
+    actor_user_id    text,
+    note_sealed      bytea,
+    PRIMARY KEY (participant_id, task_key),
+    CONSTRAINT tasks_done_says_whether_reached CHECK ((done_at IS NULL) = (reached IS NULL))
+);
+
+CREATE INDEX tasks_partner_idx ON tasks (partner_id, (done_at IS NULL), task_id);
+CREATE INDEX tasks_clear_text_idx ON tasks (participant_id) WHERE note IS NOT NULL;
+
+-- -- Training and results ----------------------------------------------------------------------
+
+CREATE TABLE courses (
+    course_id             text PRIMARY KEY,
+    catalogue_version     integer NOT NULL,
+    provider              text NOT NULL,
+    title                 text NOT NULL,
+    domain                text NOT NULL,
+    sector                text NOT NULL,
+    occupation            text NOT NULL,
+    bottleneck_occupation boolean NOT NULL,
+    language              text NOT NULL,
+    min_language_level    text NOT NULL CHECK (min_language_level IN ('A1', 'A2', 'B1', 'B2', 'C1', 'C2')),
+    min_digital_level     integer NOT NULL CHECK (min_digital_level BETWEEN 1 AND 8),
+    seats                 integer NOT NULL CHECK (seats > 0),
+    starts_on             date NOT NULL,
+    ends_on               date NOT NULL,
+    location              text NOT NULL,
+    CHECK (ends_on >= starts_on)
+);
+
+-- One row per participant asking for a course. `queue_no` orders the waiting list; a seat is
+-- held while `status` is 'seated' or 'offered', so held seats never exceed `courses.seats`.
+-- `freed_by` names whose release led to this offer, so a retried release offers nothing twice.
+-- The report counts `qualified`; the words of a qualification stay in the sealed milestone.
+CREATE TABLE seat_requests (
+    course_id      text NOT NULL REFERENCES courses,
+    participant_id text NOT NULL REFERENCES participants ON DELETE CASCADE,
+    status         text NOT NULL CHECK (status IN (
+        'seated', 'offered', 'waiting', 'expired', 'completed', 'dropped'
+    )),
+    queue_no       bigint GENERATED ALWAYS AS IDENTITY,
+    requested_at   timestamptz NOT NULL,
+    offered_until  timestamptz,
+    seated_at      timestamptz,
+    ended_at       timestamptz,
+    qualification  text,
+    freed_by       text,
+    qualified      boolean,
+    PRIMARY KEY (course_id, participant_id)
+);
+
+CREATE INDEX seat_requests_queue_idx ON seat_requests (course_id, queue_no) WHERE status = 'waiting';
+CREATE INDEX seat_requests_clear_text_idx ON seat_requests (participant_id)
+    WHERE qualification IS NOT NULL;
+
+CREATE TABLE recommendations (
+    participant_id text NOT NULL REFERENCES participants ON DELETE CASCADE,
+    rank           integer NOT NULL,
+    course_id      text NOT NULL REFERENCES courses,
+    reasons        jsonb NOT NULL,
+    recommended_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (participant_id, rank)
+);
+
+-- Follow-up check-ins after leaving: the ESF+ results on leaving and at six months, and the
+-- Youth Guarantee statuses at 12 and 18 months. Unanswered checks are kept, not guessed. Each
+-- row carries the revision that wrote it, so a late or repeated write never overwrites a newer
+-- answer.
+CREATE TABLE follow_up_checks (
+    participant_id           text NOT NULL REFERENCES participants ON DELETE CASCADE,
+    name                     text NOT NULL CHECK (name IN ('on_leaving', '6_months', '12_months', '18_months')),
+    due_at                   timestamptz NOT NULL,
+    answered_at              timestamptz,
+    unanswered               boolean NOT NULL DEFAULT false,
+    in_employment            boolean,
+    in_education_or_training boolean,
+    job_searching            boolean,
+    qualification_gained     boolean,
+    revision                 bigint NOT NULL DEFAULT 0,
+    PRIMARY KEY (participant_id, name)
+);
+
+-- -- API keys ----------------------------------------------------------------------------------
+
+-- API keys (DESIGN §8): only a SHA-256 of each key is kept; the key itself is shown once.
+-- Keys are long random tokens, so a fast hash is enough: there is nothing to brute-force.
+-- `key_id` is the public part of a key (it appears in the key after `prc_`), used to find the
+-- row and to name the key in `keys list` and `keys revoke`.
+CREATE TABLE api_keys (
+    key_id     text PRIMARY KEY,
+    key_hash   bytea NOT NULL UNIQUE,
+    role       text NOT NULL CHECK (role IN ('backend', 'case_manager', 'partner')),
+    partner_id text,
+    label      text,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    revoked_at timestamptz,
+    CHECK ((role = 'partner') = (partner_id IS NOT NULL))
+);
