@@ -26,15 +26,11 @@ from infra.contract import TASK_QUEUE
 from infra.database import open_pool
 from infra.logging import configure_logging
 from infra.person_keys import configured_person_keys
-from infra.persons import seal_clear_persons
 from infra.sealed import SealedInputsRunner
 from infra.settings import Settings, get_settings
 from infra.telemetry import worker_runtime
 from infra.temporal import connect
 from readmodel import migrate
-from readmodel.clear_texts import seal_clear_texts
-from readmodel.enrolment import claim_enrolled_persons
-from readmodel.other_measures import fingerprint_clear_registry
 from readmodel.seats import store_catalogue
 from workflows.trajectory import ParticipantTrajectory
 
@@ -85,17 +81,11 @@ def build_worker(
 async def main() -> None:
     settings = get_settings()
     configure_logging(settings.log_level)
-    keys = configured_person_keys(settings)
     client = await connect(settings, worker_runtime(settings))
     pool = await open_pool(settings)
     try:
         await migrate(pool)
         await store_catalogue(pool)
-        async with pool.acquire() as con:
-            await seal_clear_persons(con, keys=keys)
-            await claim_enrolled_persons(con, keys=keys)
-            await fingerprint_clear_registry(con, keys=keys)
-        await seal_clear_texts(pool, keys)
         worker = build_worker(client, pool, settings)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

@@ -58,12 +58,6 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 
 _CLEAR_COLUMNS = "given_name, family_name, birth_date, national_number, phone, email"
 
-_SEAL_CLEAR_ROW = f"""
-UPDATE persons SET sealed = $2, birth_year = $3, sex = $4,
-    ({_CLEAR_COLUMNS}) = (NULL, NULL, NULL, NULL, NULL, NULL)
-WHERE participant_id = $1
-"""
-
 _SHRED_KEY = """
 INSERT INTO person_keys (participant_id, erased_at) VALUES ($1, now())
 ON CONFLICT (participant_id) DO UPDATE
@@ -195,31 +189,6 @@ async def read_person(
     return Person.model_validate(
         {**fields.model_dump(), "postcode": row["postcode"], "language": row["language"]}
     )
-
-
-async def seal_clear_persons(con: Connection, *, keys: PersonKeys | None = None) -> int:
-    """Seal the rows still in clear (written before migration 003); return how many."""
-    keys = default_person_keys(keys)
-    sealed = 0
-    async with con.transaction():
-        rows = await con.fetch(
-            f"SELECT participant_id, {_CLEAR_COLUMNS} FROM persons"
-            " WHERE sealed IS NULL AND given_name IS NOT NULL FOR UPDATE"
-        )
-        for row in rows:
-            fields = PersonalFields.model_validate(dict(row))
-            participant_id: str = row["participant_id"]
-            await con.execute(
-                _SEAL_CLEAR_ROW,
-                participant_id,
-                await _seal(con, participant_id, fields, keys),
-                fields.birth_date.year,
-                _sex(fields.national_number),
-            )
-            sealed += 1
-    if sealed:
-        log.info("clear_persons_sealed", count=sealed)
-    return sealed
 
 
 async def erase_person(con: Connection, participant_id: str) -> bool:

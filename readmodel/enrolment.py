@@ -4,11 +4,8 @@ situation at entry."""
 import uuid
 from typing import Any
 
-import structlog
-
 from infra.database import Connection
 from infra.person_keys import PersonKeys, default_person_keys
-from infra.persons import read_person
 from trajectory.enrolment import DeclaredStatus, Enrolment, EntryProfile
 
 _INSERT_PARTICIPANT = """
@@ -38,18 +35,6 @@ ON CONFLICT (fingerprint) WHERE open DO NOTHING
 RETURNING participant_id
 """
 
-_UNCLAIMED = """
-SELECT p.participant_id
-FROM participants p
-JOIN persons s USING (participant_id)
-LEFT JOIN trajectories t USING (participant_id)
-WHERE t.status IS DISTINCT FROM 'closed'
-  AND (s.sealed IS NOT NULL OR s.national_number IS NOT NULL)
-  AND NOT EXISTS (SELECT 1 FROM person_fingerprints f WHERE f.participant_id = p.participant_id)
-ORDER BY p.enrolled_at, p.participant_id
-"""
-
-log = structlog.stdlib.get_logger(__name__)
 
 _INSERT_ENTRY_PROFILE = """
 INSERT INTO entry_profiles (participant_id, age_at_entry, labour_status, education_level, gender,
@@ -98,34 +83,6 @@ async def claim_person(
         return None
     other: str = await con.fetchval(_OPEN_HOLDER, found, participant_id)
     return other
-
-
-async def claim_enrolled_persons(
-    con: Connection, *, keys: PersonKeys | None = None
-) -> list[tuple[str, str]]:
-    """Fingerprint the people of open trajectories enrolled before fingerprints (migration 007).
-
-    Returns the pairs (participant, earlier participant holding the same person) found enrolled
-    twice, for a case manager to close one of; each read of a number is audited.
-    """
-    twice: list[tuple[str, str]] = []
-    async with con.transaction():
-        for row in await con.fetch(_UNCLAIMED):
-            participant_id: str = row["participant_id"]
-            person = await read_person(
-                con,
-                participant_id,
-                "worker:claim_enrolled_persons",
-                purpose="one open trajectory per person",
-                keys=keys,
-            )
-            if person is None:
-                continue
-            holder = await claim_person(con, participant_id, person.national_number, keys)
-            if holder is not None:
-                twice.append((participant_id, holder))
-                log.warning("person_enrolled_twice", participant_id=participant_id, holder=holder)
-    return twice
 
 
 async def store_entry_profile(

@@ -8,12 +8,8 @@ moves them under the new key (the numbers themselves are not kept, so nothing el
 
 from datetime import date
 
-import structlog
-
 from infra.database import Connection
 from infra.person_keys import PersonKeys, default_person_keys
-
-log = structlog.stdlib.get_logger(__name__)
 
 _REGISTER = """
 INSERT INTO other_measures (fingerprint, key_id, measure, started_on, ended_on)
@@ -28,20 +24,6 @@ SELECT EXISTS (
     WHERE fingerprint = ANY($1::bytea[]) AND (ended_on IS NULL OR ended_on >= $2)
 )
 """
-
-_CLEAR_ROWS = """
-SELECT national_number, measure FROM other_measures
-WHERE national_number IS NOT NULL
-LIMIT $1
-FOR UPDATE SKIP LOCKED
-"""
-
-_FINGERPRINT_ROW = """
-UPDATE other_measures SET fingerprint = $3, key_id = $4, national_number = NULL
-WHERE national_number = $1 AND measure = $2
-"""
-
-_BATCH = 500
 
 
 async def register_other_measure(
@@ -68,30 +50,3 @@ async def in_other_measure(
         _IN_OTHER_MEASURE, default_person_keys(keys).fingerprints(national_number), on
     )
     return found
-
-
-async def fingerprint_clear_registry(con: Connection, *, keys: PersonKeys | None = None) -> int:
-    """Replace the numbers still in clear (loaded before migration 010) by fingerprints."""
-    keys = default_person_keys(keys)
-    done = 0
-    while True:
-        async with con.transaction():
-            rows = await con.fetch(_CLEAR_ROWS, _BATCH)
-            await con.executemany(
-                _FINGERPRINT_ROW,
-                [
-                    (
-                        row["national_number"],
-                        row["measure"],
-                        keys.fingerprint(row["national_number"]),
-                        keys.current,
-                    )
-                    for row in rows
-                ],
-            )
-        done += len(rows)
-        if len(rows) < _BATCH:
-            break
-    if done:
-        log.info("other_measures_fingerprinted", count=done)
-    return done

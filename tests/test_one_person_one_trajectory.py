@@ -4,28 +4,21 @@ while the first trajectory is open (DESIGN §8.1), matched by a keyed hash, neve
 import asyncio
 import csv
 import uuid
-from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg
 import httpx
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from infra.codec import Keyring
-from infra.database import Pool, open_pool
+from infra.database import Pool
 from infra.person_keys import PersonKeys, configured_person_keys
-from infra.persons import erase_person, store_person
-from infra.settings import Settings, get_settings
-from readmodel import migrate
-from readmodel.enrolment import claim_enrolled_persons
+from infra.persons import erase_person
+from infra.settings import get_settings
 from starter.cohort import enrol_cohort, read_cohort, write_report
 from tests.api_fixtures import Keys, bearer, enrolment_body
-from tests.people import enrolment
 from tests.test_cohort_import import cohort_row, write_cohort
-from trajectory.enrolment import Enrolment
 
 
 def under_another_reference(body: dict[str, Any]) -> dict[str, Any]:
@@ -163,53 +156,3 @@ async def test_a_cohort_row_for_someone_enrolled_under_another_reference_is_skip
     assert lines[0] == ("4", f"'{again['external_ref']}", skipped)
     assert lines[1][:2] == ("5", '\'=HYPERLINK("http://x")[31m')
     assert known["national_number"] not in report.read_text()
-
-
-async def test_people_enrolled_before_fingerprints_are_claimed_and_those_enrolled_twice_named(
-    database_url: str,
-) -> None:
-    name = f"claim_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(database_url)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        url = urlunsplit(urlsplit(database_url)._replace(path=f"/{name}"))
-        pool = await open_pool(Settings(database_url=url))
-        try:
-            await migrate(pool)
-            twice = enrolment("jes")
-            first = await _enrolled_without_fingerprint(pool, twice, "2025-03-03")
-            again = await _enrolled_without_fingerprint(
-                pool, twice.model_copy(update={"external_ref": "PES-AGAIN"}), "2025-09-01"
-            )
-            other = await _enrolled_without_fingerprint(pool, enrolment("jes"), "2025-04-01")
-            async with pool.acquire() as con:
-                assert await claim_enrolled_persons(con) == [(again, first)]
-                claimed = await con.fetch(
-                    "SELECT participant_id FROM person_fingerprints WHERE open"
-                )
-                assert {row["participant_id"] for row in claimed} == {first, other}
-                assert await claim_enrolled_persons(con) == [(again, first)]
-        finally:
-            await pool.close()
-    finally:
-        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-        await admin.close()
-
-
-async def _enrolled_without_fingerprint(pool: Pool, request: Enrolment, day: str) -> str:
-    """A participant recorded as enrolment did before migration 007."""
-    participant_id = f"p-{uuid.uuid4().hex[:20]}"
-    async with pool.acquire() as con, con.transaction():
-        await con.execute(
-            "INSERT INTO participants"
-            " (participant_id, external_ref, partner_id, postcode, language, enrolled_at)"
-            " VALUES ($1, $2, $3, $4, $5, $6)",
-            participant_id,
-            request.external_ref,
-            request.partner_id,
-            request.person.postcode,
-            request.person.language,
-            datetime.fromisoformat(f"{day}T10:00:00+00:00"),
-        )
-        await store_person(con, participant_id, request.person, request.status)
-    return participant_id

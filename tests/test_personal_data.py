@@ -10,7 +10,7 @@ from cryptography.exceptions import InvalidTag
 from infra.codec import Keyring, KeyringError, configured_keyring
 from infra.database import Pool
 from infra.person_keys import PersonKeys
-from infra.persons import erase_person, read_person, seal_clear_persons, store_person
+from infra.persons import erase_person, read_person, store_person
 from infra.settings import get_settings
 from tests.people import enrolment
 from trajectory.enrolment import Enrolment
@@ -266,43 +266,3 @@ async def test_erasing_twice_or_an_unknown_participant_erases_nothing(pool: Pool
         assert await erase_person(con, "p-unknown") is False
 
     assert (await _stored(pool, participant_id))["erased_at"] == erased_at
-
-
-async def test_a_person_recorded_in_clear_before_encryption_is_sealed_then_erasable(
-    pool: Pool,
-) -> None:
-    request = enrolment("groep-intro", born=date(1999, 12, 3))
-    person = request.person
-    participant_id = f"p-{uuid.uuid4().hex[:20]}"
-    await pool.execute(
-        "INSERT INTO participants"
-        " (participant_id, external_ref, partner_id, postcode, language, enrolled_at)"
-        " VALUES ($1, $2, 'groep-intro', $3, $4, now())",
-        participant_id,
-        request.external_ref,
-        person.postcode,
-        person.language,
-    )
-    await pool.execute(
-        "INSERT INTO persons (participant_id, given_name, family_name, birth_date,"
-        " national_number, phone, email, status_employed, status_in_education,"
-        " status_in_training, status_other_measure)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, false, false, false, false)",
-        participant_id,
-        person.given_name,
-        person.family_name,
-        person.birth_date,
-        person.national_number,
-        person.phone,
-        person.email,
-    )
-
-    async with pool.acquire() as con:
-        assert await read_person(con, participant_id, CASE_MANAGER, purpose="file") == person
-        assert await seal_clear_persons(con) >= 1
-        row = await _stored(pool, participant_id)
-        assert row["sealed"] is not None and row["given_name"] is None
-        assert (row["birth_year"], row["sex"]) == (1999, _registered_sex(person.national_number))
-        assert await read_person(con, participant_id, CASE_MANAGER, purpose="file") == person
-        assert await erase_person(con, participant_id) is True
-        assert await read_person(con, participant_id, CASE_MANAGER, purpose="file") is None

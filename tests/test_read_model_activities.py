@@ -12,7 +12,7 @@ from activities.trajectory import TrajectoryActivities
 from infra.database import Pool
 from infra.person_keys import configured_person_keys
 from infra.settings import get_settings
-from readmodel.other_measures import fingerprint_clear_registry, register_other_measure
+from readmodel.other_measures import register_other_measure
 from tests.conftest import Enrol
 from tests.people import national_number
 from trajectory.milestones import LastMilestone, Milestone, MilestoneType
@@ -284,33 +284,6 @@ async def test_a_measure_that_ended_before_enrolment_does_not_bar_the_youth(
         await _forget_measures(pool, number)
 
     assert decision.eligible, decision.reasons
-
-
-async def test_a_registry_loaded_in_clear_keeps_fingerprints_only_and_still_bars_the_youth(
-    env: ActivityEnvironment, activities: TrajectoryActivities, enrol: Enrol, pool: Pool
-) -> None:
-    born, number = unique_person()
-    participant_id = await enrol(birth_date=born, number=number)
-    await pool.execute(
-        "INSERT INTO other_measures (national_number, measure, started_on) VALUES ($1, $2, $3)",
-        number,
-        "Activa.brussels",
-        ENROLLED_ON - timedelta(days=40),
-    )
-    try:
-        async with pool.acquire() as con:
-            assert await fingerprint_clear_registry(con) >= 1
-        registry = await pool.fetch("SELECT * FROM other_measures")
-        decision = await env.run(
-            activities.check_eligibility,
-            EligibilityRequest(participant_id=participant_id, enrolled_on=ENROLLED_ON),
-        )
-    finally:
-        await _forget_measures(pool, number)
-
-    assert [row for row in registry if number in str(dict(row))] == []
-    assert [row["national_number"] for row in registry] == [None] * len(registry)
-    assert [reason.code for reason in decision.reasons] == ["other_support_measure"]
 
 
 async def _forget_measures(pool: Pool, number: str) -> None:

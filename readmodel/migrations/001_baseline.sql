@@ -239,8 +239,6 @@ CREATE TABLE milestones (
 );
 
 CREATE INDEX milestones_type_idx ON milestones (type, occurred_at);
-CREATE INDEX milestones_clear_text_idx ON milestones (participant_id)
-    WHERE payload ?| ARRAY['coach_ref', 'contract', 'employer', 'qualification', 'reason', 'sector'];
 
 -- `cause` is the engine's coded cause; a case manager's words in it are sealed in `cause_sealed`.
 CREATE TABLE phase_transitions (
@@ -256,10 +254,6 @@ CREATE TABLE phase_transitions (
     cause_sealed   bytea,
     PRIMARY KEY (participant_id, seq)
 );
-
-CREATE INDEX phase_transitions_clear_text_idx ON phase_transitions (participant_id)
-    WHERE cause LIKE 'paused: %' OR cause LIKE 'resumed: %'
-       OR cause LIKE 'closed by case manager: %' OR cause LIKE 'reassigned from %: %';
 
 -- A case manager's pause, resume, reassignment or closure; `seq` is the phase transition it
 -- caused, so the timeline shows one entry for both. The case manager's reason is sealed in
@@ -277,9 +271,6 @@ CREATE TABLE steering_actions (
     reason_sealed    bytea,
     PRIMARY KEY (participant_id, seq)
 );
-
-CREATE INDEX steering_actions_clear_text_idx ON steering_actions (participant_id)
-    WHERE reason IS NOT NULL;
 
 -- -- The nudge ladder and coach tasks ----------------------------------------------------------
 
@@ -345,7 +336,6 @@ CREATE TABLE tasks (
 );
 
 CREATE INDEX tasks_partner_idx ON tasks (partner_id, (done_at IS NULL), task_id);
-CREATE INDEX tasks_clear_text_idx ON tasks (participant_id) WHERE note IS NOT NULL;
 
 -- -- Training and results ----------------------------------------------------------------------
 
@@ -390,8 +380,6 @@ CREATE TABLE seat_requests (
 );
 
 CREATE INDEX seat_requests_queue_idx ON seat_requests (course_id, queue_no) WHERE status = 'waiting';
-CREATE INDEX seat_requests_clear_text_idx ON seat_requests (participant_id)
-    WHERE qualification IS NOT NULL;
 
 CREATE TABLE recommendations (
     participant_id text NOT NULL REFERENCES participants ON DELETE CASCADE,
