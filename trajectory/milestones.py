@@ -15,9 +15,7 @@ from pydantic import (
     ValidationInfo,
     field_validator,
 )
-from pydantic.json_schema import SkipJsonSchema
 
-from trajectory.actors import Actor
 from trajectory.phases import OPEN_PHASES, Phase
 from trajectory.text import plain_text
 
@@ -210,8 +208,7 @@ AnyPayload = (
 class Milestone(BaseModel):
     """A reported fact about a participant; `milestone_id` is the sender's idempotency key.
 
-    The same model is the API's request body: `recorded_by` and `actor` are set from the
-    caller's key, never from the body.
+    The API's request body as it is: who sent it travels beside it (`RecordMilestone`).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -219,13 +216,11 @@ class Milestone(BaseModel):
     milestone_id: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:\-]+$")
     type: MilestoneType
     occurred_at: AwareDatetime
-    recorded_by: SkipJsonSchema[Recorder] = Recorder.PARTNER
     payload: AnyPayload = Field(
         default_factory=NoDetails,
         validate_default=True,
         description="depends on `type`: see each payload model; most types take `{}`",
     )
-    actor: SkipJsonSchema[Actor | None] = None
 
     @field_validator("payload", mode="before")
     @classmethod
@@ -257,9 +252,8 @@ class Milestone(BaseModel):
         return hashlib.sha256(json.dumps(said, sort_keys=True).encode()).hexdigest()[:32]
 
     def report_json(self) -> dict[str, Any]:
-        """The milestone as a partner sends it to the API (who sent it is the API's to say)."""
-        body = self.model_dump(mode="json", exclude={"recorded_by", "actor", "payload"})
-        return {**body, "payload": self.payload_json()}
+        """The milestone as a partner sends it to the API."""
+        return {**self.model_dump(mode="json", exclude={"payload"}), "payload": self.payload_json()}
 
     @property
     def is_contact(self) -> bool:

@@ -50,3 +50,32 @@ class Outcome(StrEnum):
     LOST_CONTACT = "lost_contact"
     OTHER_SUPPORT_MEASURE = "other_support_measure"
     MAX_DURATION_REACHED = "max_duration_reached"
+
+
+class Cause(StrEnum):
+    """Why a trajectory changed phase or status: a code the read model and reports keep in clear.
+
+    The words of a person (a case manager's reason) travel apart, in `PhaseTransition.reason`.
+    """
+
+    REQUIRED_STEPS_DONE = "required_steps_done"
+    TRAINING_ENROLLED = "training_enrolled"
+    TRAINING_COMPLETED = "training_completed"
+    TRAINING_DROPPED = "training_dropped"
+    PLACEMENT_STARTED = "placement_started"
+    PLACEMENT_ENDED = "placement_ended"
+    LEFT_IN_PLACEMENT = "left_in_placement"
+    FOLLOW_UP_COMPLETE = "follow_up_complete"
+    DORMANT = "dormant"
+    RE_MOBILISED = "re_mobilised"
+    LOST_CONTACT = "lost_contact"
+    MAX_DURATION_REACHED = "max_duration_reached"
+    WITHDRAWN = "withdrawn"
+    MOVED_AWAY = "moved_away"
+    INELIGIBLE = "ineligible"
+    PAUSED = "paused"
+    RESUMED = "resumed"
+    NEEDS_ATTENTION = "needs_attention"
+    ATTENDED = "attended"
+    REASSIGNED = "reassigned"
+    CLOSED_BY_CASE_MANAGER = "closed_by_case_manager"

@@ -7,10 +7,11 @@ from pydantic import BaseModel, Field
 
 from trajectory.actors import Actor
 from trajectory.catalogue import Assessment
-from trajectory.milestones import LastMilestone, Milestone, MilestoneType
-from trajectory.phases import Outcome, Phase, Status
+from trajectory.milestones import LastMilestone, MilestoneType
+from trajectory.phases import Cause, Outcome, Phase, Status
 from trajectory.programme import Channel
 from trajectory.programmes import load_programme
+from trajectory.requests import RecordMilestone
 from trajectory.tasks import OpenTask, TaskRecord
 
 
@@ -77,7 +78,13 @@ class PhaseTransition(BaseModel):
     from_phase: Phase
     to_phase: Phase
     status: Status
-    cause: str
+    code: Cause
+    detail: str | None = Field(
+        default=None, description="the engine's words, without personal data (what failed, ...)"
+    )
+    reason: str | None = Field(
+        default=None, description="a case manager's words: sealed in the read model"
+    )
     at: datetime
 
 
@@ -85,8 +92,7 @@ class SteeringRecord(BaseModel):
     """A case manager's pause, resume, reassignment or closure, and who did it."""
 
     action: Literal["pause", "resume", "reassign", "close"]
-    seq: int = Field(description="the phase transition it caused")
-    reason: str | None
+    seq: int = Field(description="the phase transition it caused, which holds the reason")
     actor: Actor | None
     at: datetime
 
@@ -108,7 +114,7 @@ class ReadModelChanges(BaseModel):
     """Everything one step of a trajectory changed, written to PostgreSQL in one transaction."""
 
     snapshot: TrajectorySnapshot
-    milestone: Milestone | None = None
+    milestone: RecordMilestone | None = None
     milestone_phase: Phase | None = None
     transitions: list[PhaseTransition] = Field(default_factory=list)
     contact_at: datetime | None = Field(
@@ -161,6 +167,7 @@ class SeatRequest(BaseModel):
     participant_id: str
     course_id: str
     at: datetime
+    milestone_id: str = Field(description="the `training_enrolled` asking: who holds what")
 
 
 class SeatDecision(BaseModel):
@@ -169,6 +176,9 @@ class SeatDecision(BaseModel):
     course_id: str
     granted: bool
     position: int | None = Field(default=None, description="place on the waiting list, from 1")
+    new_hold: bool = Field(
+        default=True, description="this request made the hold; only then may its refusal free it"
+    )
 
 
 class SeatRelease(BaseModel):

@@ -1,65 +1,119 @@
-"""How a case manager steers a trajectory: the API's request bodies and the workflow's inputs.
+"""What callers ask of a trajectory: the API's request bodies, and the workflow's inputs that
+wrap each body with who sent it.
 
-`actor` is set by the API from the caller's key, never taken from the body, so it stays out of
-the published schema.
+A body holds only what the caller chooses; the wrapper adds what the server knows (the actor
+from the caller's key, the milestone's fingerprint, the task id from the path), so no public
+model carries a field the caller must not set.
 """
 
 from pydantic import BaseModel, ConfigDict, Field
-from pydantic.json_schema import SkipJsonSchema
 
 from trajectory.actors import Actor
+from trajectory.milestones import Milestone, Recorder
 from trajectory.phases import Outcome
+from trajectory.tasks import TaskDone
 from trajectory.text import PlainText
 
 PARTNER_ID_PATTERN = r"^[a-z][a-z0-9-]{1,31}$"
 """The shape of a partner id (partners are data: which ones exist is the programmes' say)."""
 
 
-class SteeringRequest(BaseModel):
-    """What every steering action carries besides its own fields."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    actor: SkipJsonSchema[Actor | None] = None
-
-
-class PauseRequest(SteeringRequest):
+class PauseRequest(BaseModel):
     """Stop every clock (illness, parental leave, detention, ...)."""
 
     model_config = ConfigDict(
-        json_schema_extra={"examples": [{"reason": "illness: hospital stay"}]}
+        extra="forbid", json_schema_extra={"examples": [{"reason": "illness: hospital stay"}]}
     )
 
     reason: PlainText | None = Field(default=None, max_length=200)
 
 
-class ResumeRequest(SteeringRequest):
+class ResumeRequest(BaseModel):
     """Restart the clocks where they stopped."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{"reason": "back from hospital"}]})
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"reason": "back from hospital"}]}
+    )
 
     reason: PlainText | None = Field(default=None, max_length=200)
 
 
-class ReassignRequest(SteeringRequest):
+class ReassignRequest(BaseModel):
     """Hand the participant to another partner."""
 
     model_config = ConfigDict(
+        extra="forbid",
         json_schema_extra={
             "examples": [{"partner_id": "orientaeuro", "reason": "wants coaching in Spanish"}]
-        }
+        },
     )
 
     partner_id: str = Field(pattern=PARTNER_ID_PATTERN)
     reason: PlainText | None = Field(default=None, max_length=200)
 
 
-class CloseRequest(SteeringRequest):
+class CloseRequest(BaseModel):
     """End the trajectory with an outcome and the case manager's reason."""
 
     model_config = ConfigDict(
-        json_schema_extra={"examples": [{"outcome": "moved_away", "reason": "moved to Liège"}]}
+        extra="forbid",
+        json_schema_extra={"examples": [{"outcome": "moved_away", "reason": "moved to Liège"}]},
     )
 
     outcome: Outcome
     reason: PlainText = Field(min_length=1, max_length=200)
+
+
+SteeringBody = PauseRequest | ResumeRequest | ReassignRequest | CloseRequest
+
+
+class RecordMilestone(BaseModel):
+    """The workflow's input for a milestone: the body, its fingerprint and who sent it."""
+
+    milestone: Milestone
+    fingerprint: str = Field(
+        description="what the milestone says, hashed once by the sender of the Update; tells a "
+        "repeat from a reused id"
+    )
+    actor: Actor | None = None
+
+    @classmethod
+    def of(cls, milestone: Milestone, actor: Actor | None = None) -> "RecordMilestone":
+        """The input for `milestone` as `actor` (None: the engine) sends it."""
+        return cls(milestone=milestone, fingerprint=milestone.fingerprint(), actor=actor)
+
+    @property
+    def recorded_by(self) -> Recorder:
+        if self.actor is None:
+            return Recorder.SYSTEM
+        if self.actor.role == "case_manager":
+            return Recorder.CASE_MANAGER
+        return Recorder.PARTNER if self.actor.role == "partner" else Recorder.SYSTEM
+
+
+class PauseTrajectory(BaseModel):
+    request: PauseRequest = Field(default_factory=PauseRequest)
+    actor: Actor | None = None
+
+
+class ResumeTrajectory(BaseModel):
+    request: ResumeRequest = Field(default_factory=ResumeRequest)
+    actor: Actor | None = None
+
+
+class ReassignParticipant(BaseModel):
+    request: ReassignRequest
+    actor: Actor | None = None
+
+
+class CloseTrajectory(BaseModel):
+    request: CloseRequest
+    actor: Actor | None = None
+
+
+class CompleteTask(BaseModel):
+    """The workflow's input for a coach task's closure: the task from the path, the body, who."""
+
+    task_id: str
+    done: TaskDone
+    actor: Actor | None = None
