@@ -55,7 +55,6 @@ def build_worker(
     own: list[Callable[..., Any]] = [
         activities.check_eligibility,
         activities.load_programme,
-        activities.record_changes,
         activities.write_read_model,
         activities.send_nudge,
         training.request_seat,

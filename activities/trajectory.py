@@ -26,7 +26,6 @@ from trajectory.records import (
     EligibilityRequest,
     NudgeRequest,
     ReadModelBatch,
-    ReadModelChanges,
 )
 
 log = structlog.stdlib.get_logger(__name__)
@@ -112,18 +111,8 @@ class TrajectoryActivities:
             return programme
 
     @activity.defn
-    async def record_changes(self, changes: ReadModelChanges) -> None:
-        """Write one step to the read model (trajectories started before the write-behind)."""
-        await self._write(
-            ReadModelBatch(participant_id=changes.snapshot.participant_id, steps=[changes])
-        )
-
-    @activity.defn
     async def write_read_model(self, batch: ReadModelBatch) -> None:
         """Write the steps the workflow accepted since the last write, all or nothing."""
-        await self._write(batch)
-
-    async def _write(self, batch: ReadModelBatch) -> None:
         with bound_to_workflow(batch.participant_id):
             try:
                 async with self._pool.acquire() as con, con.transaction():

@@ -14,8 +14,7 @@ from starter.keys import Role
 from trajectory.actors import Actor
 
 FREE_TEXT = frozenset({"reason", "note"})
-"""Fields of an entry that hold someone's words (a milestone's are in its payload; a phase
-change's `cause` holds them after the action it names)."""
+"""Fields of an entry that hold someone's words (a milestone's are in its payload)."""
 
 
 def may_read(caller: Caller, written_by: Actor | None) -> bool:

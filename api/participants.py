@@ -53,18 +53,25 @@ from infra.database import Pool
 from readmodel import trajectories
 from starter.enrolment import AlreadyEnrolled, enrol, ignored_fields
 from starter.keys import Role
-from trajectory.milestones import Milestone, Recorder
+from trajectory.actors import Actor
+from trajectory.milestones import Milestone
 from trajectory.phases import Phase, Status
 from trajectory.records import TrajectorySnapshot
 from trajectory.requests import (
     PARTNER_ID_PATTERN,
     CloseRequest,
+    CloseTrajectory,
     PauseRequest,
+    PauseTrajectory,
+    ReassignParticipant,
     ReassignRequest,
+    RecordMilestone,
     ResumeRequest,
+    ResumeTrajectory,
 )
 from trajectory.text import hidden_controls
-from workflows.trajectory import NOT_FOUND, REFUSED, REUSED, ParticipantTrajectory
+from workflows.errors import NOT_FOUND, REFUSED, REUSED
+from workflows.trajectory import ParticipantTrajectory
 
 log = structlog.stdlib.get_logger(__name__)
 
@@ -302,29 +309,39 @@ async def record_milestone(
     from the milestone id and content, so a retried request is the same update; it also answers
     404 to a partner that does not hold the participant (any more).
     """
-    refuse_server_fields(body, SERVER_FIELDS)
     refuse_hidden_controls(body)
-    recorder = Recorder.CASE_MANAGER if caller.role == Role.CASE_MANAGER else Recorder.PARTNER
-    milestone = body.model_copy(update={"recorded_by": recorder, "actor": caller.actor})
+    recorded = RecordMilestone.of(body, caller.actor)
 
     async def recorded_before() -> bool:  # a retry after the milestone closed the trajectory
-        return await trajectories.milestone_recorded(pool, participant_id, milestone.milestone_id)
+        said = await trajectories.milestone_fingerprint(pool, participant_id, body.milestone_id)
+        if said is not None and said != recorded.fingerprint:
+            raise ApiError(
+                409,
+                "milestone_id_reused",
+                f"milestone_id {body.milestone_id} was recorded with other content",
+            )
+        return said is not None
 
     return await run_update(
         client,
         pool,
         participant_id,
         ParticipantTrajectory.record_milestone,
-        milestone,
+        recorded,
         "milestone_refused",
-        update_id=f"milestone-{milestone.milestone_id}-{milestone.fingerprint()}",
+        update_id=update_id(
+            "milestone", body.milestone_id, recorded.fingerprint, actor=caller.actor
+        ),
         caller=caller,
         done_before=recorded_before,
     )
 
 
-SERVER_FIELDS = frozenset({"recorded_by", "actor"})
-"""Set from the caller's key; a body that sets them is refused rather than silently overruled."""
+def update_id(kind: str, *key: str, actor: Actor | None = None) -> str:
+    """The id of an Update: the same request from the same caller is the same Update (answered
+    once by Temporal), while another caller's reaches the workflow, which checks that caller."""
+    who = (actor.key_id or actor.role) if actor is not None else "engine"
+    return "-".join((kind, *key, "by", who))
 
 
 def refuse_hidden_controls(body: BaseModel | None) -> None:
@@ -332,14 +349,6 @@ def refuse_hidden_controls(body: BaseModel | None) -> None:
     if body is not None and (found := next(hidden_controls(body), None)):
         field, why = found
         raise ApiError(422, "invalid_request", f"{field}: {why}")
-
-
-def refuse_server_fields(
-    body: BaseModel | None, fields: frozenset[str], source: str = "your API key"
-) -> None:
-    """422 for a body that sets `fields`, which the API fills in from `source`."""
-    if body is not None and (sent := sorted(body.model_fields_set & fields)):
-        raise ApiError(422, "invalid_request", f"{sent[0]}: set from {source}, not the body")
 
 
 def _refusal(code: str, participant_id: str, error: WorkflowUpdateFailedError) -> ApiError:
@@ -420,14 +429,11 @@ async def _steer(
     pool: Pool,
     participant_id: str,
     update: UpdateMethodMultiParam[[ParticipantTrajectory, UpdateInput], TrajectorySnapshot],
-    body: UpdateInput,
-    caller: Caller,
+    request: UpdateInput,
     code: str,
 ) -> ParticipantPublic:
-    """A case manager's steering request, checked and signed with their key, as an Update."""
-    refuse_server_fields(body, SERVER_FIELDS)
-    refuse_hidden_controls(body)
-    request = body.model_copy(update={"actor": caller.actor})
+    """A case manager's steering request, with the actor of their key, as an Update."""
+    refuse_hidden_controls(request)
     return await run_update(client, pool, participant_id, update, request, code)
 
 
@@ -462,8 +468,7 @@ async def pause(
         pool,
         participant_id,
         ParticipantTrajectory.pause,
-        body or PauseRequest(),
-        caller,
+        PauseTrajectory(request=body or PauseRequest(), actor=caller.actor),
         "pause_refused",
     )
 
@@ -488,8 +493,7 @@ async def resume(
         pool,
         participant_id,
         ParticipantTrajectory.resume,
-        body or ResumeRequest(),
-        caller,
+        ResumeTrajectory(request=body or ResumeRequest(), actor=caller.actor),
         "resume_refused",
     )
 
@@ -517,8 +521,7 @@ async def reassign(
         pool,
         participant_id,
         ParticipantTrajectory.reassign,
-        body,
-        caller,
+        ReassignParticipant(request=body, actor=caller.actor),
         "reassign_refused",
     )
 
@@ -538,5 +541,10 @@ async def close(
 ) -> ParticipantPublic:
     """End the trajectory with `outcome`; 409 when it is already closed."""
     return await _steer(
-        client, pool, participant_id, ParticipantTrajectory.close, body, caller, "close_refused"
+        client,
+        pool,
+        participant_id,
+        ParticipantTrajectory.close,
+        CloseTrajectory(request=body, actor=caller.actor),
+        "close_refused",
     )

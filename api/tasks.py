@@ -18,7 +18,7 @@ from api.participants import (
     _NOT_FOUND,
     _REFUSED,
     refuse_hidden_controls,
-    refuse_server_fields,
+    update_id,
     run_update,
 )
 from readmodel import tasks
@@ -26,6 +26,7 @@ from readmodel.actors import actor_from_row
 from starter.keys import Role
 from trajectory.actors import Actor
 from trajectory.requests import PARTNER_ID_PATTERN
+from trajectory.requests import CompleteTask
 from trajectory.tasks import TaskDone, TaskKind, participant_of
 from workflows.trajectory import ParticipantTrajectory
 
@@ -199,19 +200,18 @@ async def complete_task(
     """200 with the participant's new state; `reached: true` counts as contact, like a
     `participant_contact` milestone, and resets the nudge ladder. The same request again is the
     same Temporal Update (answered once); closing a task already done answers 409."""
-    refuse_server_fields(body, frozenset({"task_id", "actor"}), "the path and your API key")
     refuse_hidden_controls(body)
     participant_id = participant_of(task_id)
     if participant_id is None:
         raise ApiError(404, "not_found", f"no task {task_id}")
-    done = body.model_copy(update={"task_id": task_id, "actor": caller.actor})
+    outcome = "reached" if body.reached else "unreached"
     return await run_update(
         client,
         pool,
         participant_id,
         ParticipantTrajectory.complete_task,
-        done,
+        CompleteTask(task_id=task_id, done=body, actor=caller.actor),
         "task_refused",
-        update_id=f"task-done-{task_id}-{'reached' if done.reached else 'unreached'}",
+        update_id=update_id("task-done", task_id, outcome, actor=caller.actor),
         caller=caller,
     )

@@ -20,7 +20,7 @@ from api.errors import ApiError
 from api.free_text import FREE_TEXT, may_read, with_texts
 from api.participants import _AUTH_ERRORS, _NOT_FOUND, ParticipantId, current_state
 from readmodel.actors import actor_from_row
-from readmodel.free_text import TEXT_FIELDS, coded_cause
+from readmodel.free_text import TEXT_FIELDS
 from readmodel.timeline import timeline
 from starter.keys import Role
 from trajectory.actors import Actor
@@ -51,14 +51,15 @@ class TimelineEntry(BaseModel):
 
 
 class Timeline(BaseModel):
-    """One page of a timeline, oldest first; pass `next_cursor` back as `cursor` (null: done)."""
+    """One page of a timeline in record order; pass `next_cursor` back as `cursor` for what
+    follows (also after the last page: later entries come after it)."""
 
     model_config = ConfigDict(
-        json_schema_extra={"examples": [{"items": [_EXAMPLE], "next_cursor": None}]}
+        json_schema_extra={"examples": [{"items": [_EXAMPLE], "next_cursor": "WyI0MiJd"}]}
     )
 
     items: list[TimelineEntry]
-    next_cursor: str | None
+    next_cursor: str
 
 
 router = APIRouter(
@@ -76,10 +77,8 @@ def _as_seen_by(caller: Caller, row: dict[str, Any]) -> TimelineEntry:
     detail: dict[str, Any] = row["detail"]
     if may_read(caller, actor):
         detail = with_texts(detail, row["texts"])
-    else:  # what is in clear, less any words written before the texts were sealed
+    else:  # what is in clear
         detail = {k: v for k, v in detail.items() if k not in FREE_TEXT}
-        if isinstance(cause := detail.get("cause"), str):
-            detail["cause"] = coded_cause(cause)
         if isinstance(payload := detail.get("payload"), dict):
             detail["payload"] = {k: v for k, v in payload.items() if k not in TEXT_FIELDS}
     return TimelineEntry(at=row["at"], kind=row["kind"], detail=detail, actor=actor)
@@ -102,24 +101,18 @@ async def read_timeline(
     ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> Timeline:
-    """Milestones, phase changes, steering actions, nudges and tasks, oldest first, from the
-    read model (it follows the workflow within moments)."""
+    """Milestones, phase changes, steering actions, nudges and tasks in the order they were
+    recorded (oldest first), from the read model, which follows the workflow within moments.
+    An entry recorded late comes after the pages already read: a poller that keeps
+    `next_cursor` sees it on its next call."""
     await current_state(client, pool, participant_id, caller)
-    after = None
+    after = 0
     if cursor is not None:
-        at, kind, key = cursor_key(cursor, 3)
-        try:
-            after = (datetime.fromisoformat(at), kind, key)
-        except ValueError:
-            raise ApiError(
-                422, "invalid_request", "cursor: not a cursor this API handed out"
-            ) from None
-    rows = await timeline(pool, participant_id, after, limit + 1, keys)
-    entries = [_as_seen_by(caller, row) for row in rows[:limit]]
-    last = rows[limit - 1] if len(rows) > limit else None
-    return Timeline(
-        items=entries,
-        next_cursor=cursor_after(last["at"].isoformat(), last["kind"], last["key"])
-        if last
-        else None,
-    )
+        (recorded,) = cursor_key(cursor, 1)
+        if not recorded.isdigit():
+            raise ApiError(422, "invalid_request", "cursor: not a cursor this API handed out")
+        after = int(recorded)
+    rows = await timeline(pool, participant_id, after, limit, keys)
+    entries = [_as_seen_by(caller, row) for row in rows]
+    last = str(rows[-1]["recorded"]) if rows else str(after)
+    return Timeline(items=entries, next_cursor=cursor_after(last))

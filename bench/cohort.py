@@ -40,6 +40,7 @@ from trajectory.milestones import Milestone, MilestoneType
 from trajectory.phases import Phase, Status
 from trajectory.programme import PartnerProgramme
 from trajectory.programmes import load_programmes
+from trajectory.requests import RecordMilestone
 from trajectory.state import TrajectoryState
 from workflows.trajectory import ParticipantTrajectory
 
@@ -274,7 +275,9 @@ async def act(member: Member, day: int, now: datetime, tally: Tally, pick: rando
     member.steps += 1
     began = time.monotonic()
     try:
-        await member.handle.execute_update(ParticipantTrajectory.record_milestone, milestone)
+        await member.handle.execute_update(
+            ParticipantTrajectory.record_milestone, RecordMilestone.of(milestone)
+        )
         tally.milestones += 1
         tally.update_s += time.monotonic() - began
     except WorkflowUpdateFailedError as error:

@@ -27,6 +27,7 @@ from infra.settings import Settings
 from starter.enrolment import enrol
 from tests.people import enrolment
 from trajectory.milestones import Milestone, MilestoneType
+from trajectory.requests import RecordMilestone
 from worker import build_worker
 
 PEOPLE, CLIENTS, PER_CLIENT = 40, 10, 30
@@ -67,7 +68,8 @@ async def main(mode: str) -> None:
                     )
                     started = time.perf_counter()
                     await handle.execute_update(
-                        trajectory_workflow.ParticipantTrajectory.record_milestone, contact
+                        trajectory_workflow.ParticipantTrajectory.record_milestone,
+                        RecordMilestone.of(contact),
                     )
                     latencies.append(time.perf_counter() - started)
 

@@ -16,7 +16,7 @@ import structlog
 from infra.database import Connection
 from infra.person_keys import PersonKeys
 from readmodel.actors import actor_values
-from readmodel.free_text import Sealer, coded_cause, sealer, split_payload
+from readmodel.free_text import Sealer, sealer, split_payload
 from readmodel.trajectories import store_snapshot
 from trajectory.phases import Status
 from trajectory.records import ReadModelChanges
@@ -26,9 +26,10 @@ log = structlog.stdlib.get_logger(__name__)
 _INSERT_MILESTONE = """
 INSERT INTO milestones (
     participant_id, milestone_id, type, occurred_at, recorded_by, payload, phase,
-    actor_role, actor_partner_id, actor_key_id, actor_user_id, sealed_payload, sealed_fields
+    actor_role, actor_partner_id, actor_key_id, actor_user_id, sealed_payload, sealed_fields,
+    fingerprint
 )
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
 ON CONFLICT DO NOTHING
 """
 
@@ -48,18 +49,17 @@ WHERE steering_actions.at < EXCLUDED.at
 
 _CLOSE_TASK = """
 UPDATE tasks SET done_at = $2, reached = $3, note_sealed = $4,
-    actor_role = $5, actor_partner_id = $6, actor_key_id = $7, actor_user_id = $8
+    actor_role = $5, actor_partner_id = $6, actor_key_id = $7, actor_user_id = $8,
+    done_recorded = nextval('timeline_order')
 WHERE task_id = $1 AND done_at IS NULL
 """
 
 _INSERT_TRANSITION = """
-INSERT INTO phase_transitions (
-    participant_id, seq, from_phase, to_phase, status, cause, at, cause_sealed
-)
+INSERT INTO phase_transitions (participant_id, seq, from_phase, to_phase, status, code, detail, at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 ON CONFLICT (participant_id, seq) DO UPDATE SET
     from_phase = EXCLUDED.from_phase, to_phase = EXCLUDED.to_phase, status = EXCLUDED.status,
-    cause = EXCLUDED.cause, at = EXCLUDED.at, cause_sealed = EXCLUDED.cause_sealed
+    code = EXCLUDED.code, detail = EXCLUDED.detail, at = EXCLUDED.at
 WHERE phase_transitions.at < EXCLUDED.at
 """
 """Once per step; a later step under the same number comes from a reset and replaces it."""
@@ -106,12 +106,19 @@ async def _each(con: Connection, statement: str, rows: list[tuple[Any, ...]]) ->
 def _has_free_text(batch: Sequence[ReadModelChanges]) -> bool:
     """Whether any step carries text to seal (most carry none: no key needed)."""
     return any(
-        (changes.milestone is not None and split_payload(changes.milestone.payload_json())[1])
-        or (changes.steering is not None and changes.steering.reason is not None)
+        (
+            changes.milestone is not None
+            and split_payload(changes.milestone.milestone.payload_json())[1]
+        )
         or (changes.task_done is not None and changes.task_done.note is not None)
-        or any(coded_cause(t.cause) != t.cause for t in changes.transitions)
+        or any(t.reason is not None for t in changes.transitions)
         for changes in batch
     )
+
+
+def _reason(changes: ReadModelChanges, seq: int) -> str | None:
+    """A case manager's words for the transition `seq` of this step."""
+    return next((t.reason for t in changes.transitions if t.seq == seq), None)
 
 
 async def write_changes(
@@ -135,19 +142,20 @@ async def write_changes(
         [
             (
                 pid,
-                m.milestone_id,
-                m.type,
-                m.occurred_at,
+                m.milestone.milestone_id,
+                m.milestone.type,
+                m.milestone.occurred_at,
                 m.recorded_by,
                 clear,
                 changes.milestone_phase or changes.snapshot.phase,
                 *actor_values(m.actor),
-                texts.seal_fields(f"milestone/{m.milestone_id}", sealed),
+                texts.seal_fields(f"milestone/{m.milestone.milestone_id}", sealed),
                 sorted(sealed),
+                m.fingerprint,
             )
             for changes in batch
             if (m := changes.milestone) is not None
-            for clear, sealed in [split_payload(m.payload_json())]
+            for clear, sealed in [split_payload(m.milestone.payload_json())]
         ],
     )
     await _each(
@@ -158,7 +166,7 @@ async def write_changes(
                 pid,
                 s.seq,
                 s.action,
-                texts.seal(f"steering/{s.seq}", s.reason),
+                texts.seal(f"steering/{s.seq}", _reason(changes, s.seq)),
                 s.at,
                 *actor_values(s.actor),
             )
@@ -191,9 +199,9 @@ async def write_changes(
                 t.from_phase,
                 t.to_phase,
                 t.status,
-                coded_cause(t.cause),
+                t.code,
+                t.detail,
                 t.at,
-                texts.seal(f"cause/{t.seq}", t.cause) if coded_cause(t.cause) != t.cause else None,
             )
             for changes in batch
             for t in changes.transitions

@@ -5,11 +5,10 @@ contract, qualification, coach reference, reasons) say things about a person. Th
 under that person's data key (`infra.persons`), so erasing the person shreds them with the rest,
 and unsealed only for readers the API lets see them; once the person is erased a reader sees
 `ERASED` in their place. What the programme counts stays in clear: a payload's codes, the names
-of the text fields given, a steering change's cause without the reason.
+of the text fields given, a phase change's code.
 """
 
 import json
-import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -49,17 +48,6 @@ TEXT_FIELDS: frozenset[str] = (
 )
 """Payload fields sealed in the read model, derived from the payload models: a new free-text
 field is sealed without anyone listing it."""
-
-_STEERING_CAUSE = re.compile(
-    r"^(paused|resumed|closed by case manager|reassigned from .+? to .+?): (.+)$", re.DOTALL
-)
-"""The causes a case manager's steering gives a phase change: the action, then the reason."""
-
-
-def coded_cause(cause: str) -> str:
-    """`cause` without a case manager's reason: what may stay in clear."""
-    match = _STEERING_CAUSE.match(cause)
-    return match.group(1) if match else cause
 
 
 def split_payload(payload: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:

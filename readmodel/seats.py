@@ -34,10 +34,14 @@ _HELD = "status IN ('seated', 'offered')"
 _ENDED = ("expired", "dropped", "completed")
 
 _STATUS = "SELECT status FROM seat_requests WHERE course_id = $1 AND participant_id = $2"
+_REQUESTED_BY = (
+    "SELECT requested_by FROM seat_requests WHERE course_id = $1 AND participant_id = $2"
+)
 _FORGET = "DELETE FROM seat_requests WHERE course_id = $1 AND participant_id = $2"
 _HELD_COUNT = f"SELECT count(*) FROM seat_requests WHERE course_id = $1 AND {_HELD}"
 _QUEUE = """
-INSERT INTO seat_requests (course_id, participant_id, status, requested_at) VALUES ($1, $2, $3, $4)
+INSERT INTO seat_requests (course_id, participant_id, status, requested_at, requested_by)
+VALUES ($1, $2, $3, $4, $5)
 """
 _SEAT = """
 UPDATE seat_requests SET status = 'seated', seated_at = coalesce(seated_at, $3)
@@ -103,7 +107,11 @@ async def _lock_course(con: Connection, course_id: str) -> int:
 
 
 async def request_seat(con: Connection, request: SeatRequest) -> SeatDecision:
-    """A seat when one is free (or was offered to this participant), else a place in line."""
+    """A seat when one is free (or was offered to this participant), else a place in line.
+
+    `new_hold` says whether this request (its milestone, retried or not) made the hold: only
+    then may a refusal of that milestone give it up.
+    """
     seats = await _lock_course(con, request.course_id)
     key = (request.course_id, request.participant_id)
     status = await con.fetchval(_STATUS, *key)
@@ -113,12 +121,15 @@ async def request_seat(con: Connection, request: SeatRequest) -> SeatDecision:
     if status is None:
         held = await con.fetchval(_HELD_COUNT, request.course_id)
         status = "seated" if held < seats else "waiting"
-        await con.execute(_QUEUE, *key, status, request.at)
+        await con.execute(_QUEUE, *key, status, request.at, request.milestone_id)
+    new_hold = await con.fetchval(_REQUESTED_BY, *key) == request.milestone_id
     if status == "waiting":
         position = await con.fetchval(_POSITION, *key)
-        return SeatDecision(course_id=request.course_id, granted=False, position=position)
+        return SeatDecision(
+            course_id=request.course_id, granted=False, position=position, new_hold=new_hold
+        )
     await con.execute(_SEAT, *key, request.at)
-    return SeatDecision(course_id=request.course_id, granted=True)
+    return SeatDecision(course_id=request.course_id, granted=True, new_hold=new_hold)
 
 
 async def release_seat(con: Connection, release: SeatRelease) -> SeatOffer | None:

@@ -5,7 +5,6 @@ participant's data key (`ERASED` once they are erased), for the API to show to t
 read it.
 """
 
-from datetime import datetime
 from typing import Any
 
 from infra.database import Pool
@@ -18,8 +17,8 @@ _ENGINE = ", ".join(f"NULL::text AS {column}" for column in ACTOR_COLUMNS)
 _NOTHING_SEALED = "NULL::bytea, NULL::text, NULL::text[]"
 
 _TIMELINE = f"""
-SELECT at, kind, key, detail, sealed, sealed_at, sealed_fields, {_ACTOR} FROM (
-    SELECT occurred_at AS at, 'milestone' AS kind, milestone_id AS key,
+SELECT recorded, at, kind, detail, sealed, sealed_at, sealed_fields, {_ACTOR} FROM (
+    SELECT recorded, occurred_at AS at, 'milestone' AS kind,
            jsonb_build_object(
                'milestone_id', milestone_id, 'type', type, 'phase', phase,
                'recorded_by', recorded_by, 'payload', payload
@@ -29,21 +28,17 @@ SELECT at, kind, key, detail, sealed, sealed_at, sealed_fields, {_ACTOR} FROM (
            {_ACTOR}
     FROM milestones WHERE participant_id = $1
     UNION ALL
-    SELECT t.at, CASE WHEN s.seq IS NULL THEN 'phase_change' ELSE 'steering' END,
-           lpad(t.seq::text, 10, '0'),
+    SELECT t.recorded, t.at, CASE WHEN s.seq IS NULL THEN 'phase_change' ELSE 'steering' END,
            jsonb_strip_nulls(jsonb_build_object(
                'action', s.action, 'from_phase', t.from_phase, 'to_phase', t.to_phase,
-               'status', t.status, 'reason', s.reason,
-               'cause', CASE WHEN s.seq IS NULL THEN t.cause END
+               'status', t.status, 'code', t.code, 'detail', t.detail
            )),
-           CASE WHEN s.seq IS NULL THEN t.cause_sealed ELSE s.reason_sealed END,
-           CASE WHEN s.seq IS NULL THEN 'cause/' ELSE 'steering/' END || t.seq,
-           CASE WHEN s.seq IS NULL THEN ARRAY['cause'] ELSE ARRAY['reason'] END,
+           s.reason_sealed, 'steering/' || t.seq, ARRAY['reason'],
            s.actor_role, s.actor_partner_id, s.actor_key_id, s.actor_user_id
     FROM phase_transitions t LEFT JOIN steering_actions s USING (participant_id, seq)
     WHERE t.participant_id = $1
     UNION ALL
-    SELECT sent_at, 'nudge', lpad(seq::text, 10, '0'),
+    SELECT recorded, sent_at, 'nudge',
            jsonb_build_object(
                'level', level, 'action', action, 'channel', channel, 'language', language,
                'phase', phase
@@ -52,24 +47,24 @@ SELECT at, kind, key, detail, sealed, sealed_at, sealed_fields, {_ACTOR} FROM (
            {_ENGINE}
     FROM nudges WHERE participant_id = $1
     UNION ALL
-    SELECT opened_at, 'task_opened', task_id,
+    SELECT recorded, opened_at, 'task_opened',
            jsonb_build_object('task_id', task_id, 'kind', kind, 'due_at', due_at),
            {_NOTHING_SEALED},
            {_ENGINE}
     FROM tasks WHERE participant_id = $1
     UNION ALL
-    SELECT done_at, 'task_done', task_id,
-           jsonb_strip_nulls(jsonb_build_object(
-               'task_id', task_id, 'kind', kind, 'reached', reached, 'note', note
-           )),
+    SELECT done_recorded, done_at, 'task_done',
+           jsonb_build_object('task_id', task_id, 'kind', kind, 'reached', reached),
            note_sealed, 'task/' || task_id, ARRAY['note'],
            {_ACTOR}
     FROM tasks WHERE participant_id = $1 AND done_at IS NOT NULL
 ) entries
-WHERE $2::timestamptz IS NULL OR (at, kind, key) > ($2, $3, $4)
-ORDER BY at, kind, key
-LIMIT $5
+WHERE recorded > $2
+ORDER BY recorded
+LIMIT $3
 """
+"""Entries in the order they were recorded: one reported late (an `occurred_at` in the past)
+comes after what a poller has already seen, never behind its cursor."""
 
 
 def _texts(texts: Sealer, row: dict[str, Any]) -> dict[str, Any]:
@@ -84,19 +79,12 @@ def _texts(texts: Sealer, row: dict[str, Any]) -> dict[str, Any]:
 
 
 async def timeline(
-    pool: Pool,
-    participant_id: str,
-    after: tuple[datetime, str, str] | None,
-    limit: int,
-    keys: PersonKeys,
+    pool: Pool, participant_id: str, after: int, limit: int, keys: PersonKeys
 ) -> list[dict[str, Any]]:
-    """Entries oldest first (ties by kind and key), after the (at, kind, key) `after`; each with
-    `detail` in clear and `texts` unsealed."""
-    at, kind, key = after or (None, None, None)
+    """Entries in the order they were recorded, after the entry recorded as `after` (0: from the
+    start); each with `recorded`, `detail` in clear and `texts` unsealed."""
     async with pool.acquire() as con:
-        rows = [
-            dict(row) for row in await con.fetch(_TIMELINE, participant_id, at, kind, key, limit)
-        ]
+        rows = [dict(row) for row in await con.fetch(_TIMELINE, participant_id, after, limit)]
         texts = await sealer(con, participant_id, keys)
     return [
         {

@@ -125,11 +125,11 @@ async def closed_outcome(pool: Pool, participant_id: str) -> Outcome | None:
     return Outcome(outcome) if outcome is not None else None
 
 
-async def milestone_recorded(pool: Pool, participant_id: str, milestone_id: str) -> bool:
-    """Whether the milestone log holds `milestone_id` for the participant."""
-    found: bool | None = await pool.fetchval(
-        "SELECT true FROM milestones WHERE participant_id = $1 AND milestone_id = $2",
+async def milestone_fingerprint(pool: Pool, participant_id: str, milestone_id: str) -> str | None:
+    """The fingerprint of what `milestone_id` said when it was recorded; None if it was not."""
+    said: str | None = await pool.fetchval(
+        "SELECT fingerprint FROM milestones WHERE participant_id = $1 AND milestone_id = $2",
         participant_id,
         milestone_id,
     )
-    return bool(found)
+    return said

@@ -15,6 +15,7 @@ from infra.persons import read_person
 from trajectory.enrolment import Person
 from trajectory.milestones import Milestone, MilestoneType
 from trajectory.records import TrajectorySnapshot
+from trajectory.requests import RecordMilestone
 from trajectory.state import TrajectoryState
 from workflows.trajectory import ParticipantTrajectory
 
@@ -67,7 +68,9 @@ class Journey:
             occurred_at=occurred_at or await self.now(),
             payload=EXAMPLE_PAYLOADS.get(kind, {}) if payload is None else payload,
         )
-        return await self.handle.execute_update(ParticipantTrajectory.record_milestone, milestone)
+        return await self.handle.execute_update(
+            ParticipantTrajectory.record_milestone, RecordMilestone.of(milestone)
+        )
 
     async def finish_phase(self) -> TrajectorySnapshot:
         """Report every milestone the partner requires before the current phase may end, in

@@ -24,7 +24,16 @@ from tests.keys import ENCRYPTED
 from tests.temporal_fixtures import BIN, follow, register_on_test_server
 from trajectory.milestones import MilestoneType as M
 from trajectory.phases import Outcome
-from trajectory.requests import CloseRequest, PauseRequest, ReassignRequest, ResumeRequest
+from trajectory.requests import (
+    CloseRequest,
+    CloseTrajectory,
+    PauseRequest,
+    PauseTrajectory,
+    ReassignParticipant,
+    ReassignRequest,
+    ResumeRequest,
+    ResumeTrajectory,
+)
 from worker import build_worker
 from workflows.trajectory import ParticipantTrajectory
 
@@ -69,19 +78,24 @@ async def steered_by_a_case_manager(start: Start) -> Journey:
     journey = await start("orientaeuro", language="es", history_limit=80)
     for _ in range(3):
         await journey.finish_phase()
-    await journey.handle.execute_update(ParticipantTrajectory.pause, PauseRequest(reason="illness"))
+    await journey.handle.execute_update(
+        ParticipantTrajectory.pause, PauseTrajectory(request=PauseRequest(reason="illness"))
+    )
     await journey.skip(40)
-    await journey.handle.execute_update(ParticipantTrajectory.resume, ResumeRequest())
+    await journey.handle.execute_update(
+        ParticipantTrajectory.resume, ResumeTrajectory(request=ResumeRequest())
+    )
     await journey.place("traineeship")
     await journey.report(M.PLACEMENT_ENDED, {"reason": "company closed"})
     await journey.handle.execute_update(
-        ParticipantTrajectory.reassign, ReassignRequest(partner_id="inbrussel")
+        ParticipantTrajectory.reassign,
+        ReassignParticipant(request=ReassignRequest(partner_id="inbrussel")),
     )
     for n in range(6):
         await journey.report(M.PARTICIPANT_CONTACT, milestone_id=f"contact-{n}")
     await journey.handle.execute_update(
         ParticipantTrajectory.close,
-        CloseRequest(outcome=Outcome.MOVED_AWAY, reason="left Brussels"),
+        CloseTrajectory(request=CloseRequest(outcome=Outcome.MOVED_AWAY, reason="left Brussels")),
     )
     return journey
 

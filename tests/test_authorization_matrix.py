@@ -353,7 +353,7 @@ async def footprint(world: World, target: Target) -> tuple[Any, ...]:
     """What a refused call must leave as it was."""
     snapshot = await target.handle.query(ParticipantTrajectory.snapshot)
     entries = await timeline(
-        world.pool, target.participant_id, None, 10_000, default_person_keys(None)
+        world.pool, target.participant_id, 0, 10_000, default_person_keys(None)
     )
     participants = await world.pool.fetchval("SELECT count(*) FROM participants")
     return snapshot.model_dump(mode="json"), len(entries), participants

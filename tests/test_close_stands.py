@@ -2,10 +2,12 @@
 
 from datetime import UTC, datetime, timedelta
 
-from trajectory.phases import Outcome, Status
+from trajectory.phases import Cause, Outcome, Status
 from trajectory.programmes import load_programme
+from trajectory.recording import decide_eligibility
 from trajectory.records import EligibilityDecision, Rejection
 from trajectory.state import TrajectoryState
+from trajectory.steering import close
 
 ENROLLED = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 OUTSIDE = EligibilityDecision(
@@ -14,7 +16,7 @@ OUTSIDE = EligibilityDecision(
 )
 
 
-def closed_by_a_case_manager() -> TrajectoryState:
+def test_an_ineligible_check_after_a_case_managers_close_keeps_their_outcome() -> None:
     state = TrajectoryState.enrol(
         participant_id="p-close-stands",
         programme=load_programme("jes"),
@@ -23,24 +25,10 @@ def closed_by_a_case_manager() -> TrajectoryState:
         enrolled_at=ENROLLED,
         day_seconds=86400.0,
     )
-    state.close(Outcome.WITHDRAWN, "closed by case manager: moved abroad", ENROLLED)
-    return state
+    close(state, Outcome.WITHDRAWN, Cause.CLOSED_BY_CASE_MANAGER, ENROLLED, "moved abroad")
 
-
-def test_an_ineligible_check_after_a_case_managers_close_keeps_their_outcome() -> None:
-    state = closed_by_a_case_manager()
-
-    moved = state.decide_eligibility(OUTSIDE, ENROLLED + timedelta(minutes=1), close_stands=True)
+    moved = decide_eligibility(state, OUTSIDE, ENROLLED + timedelta(minutes=1))
 
     assert moved == []
     assert (state.status, state.outcome) == (Status.CLOSED, Outcome.WITHDRAWN)
-    assert state.close_reason == "closed by case manager: moved abroad"
     assert [reason.code for reason in state.ineligibility] == ["postcode_outside_region"]
-
-
-def test_histories_recorded_before_the_fix_still_replay_the_overwrite() -> None:
-    state = closed_by_a_case_manager()
-
-    state.decide_eligibility(OUTSIDE, ENROLLED + timedelta(minutes=1))
-
-    assert state.outcome == Outcome.INELIGIBLE

@@ -31,14 +31,21 @@ from starter.demo import (
     next_action,
 )
 from tests.api_fixtures import Keys
+from trajectory.admission import milestone_refusal, missing_steps
 from trajectory.eligibility import EligibilityFacts, check_eligibility
 from trajectory.milestones import Milestone
 from trajectory.milestones import MilestoneType as M
 from trajectory.niss import parse_niss
 from trajectory.phases import Outcome, Phase, Status
 from trajectory.programmes import PARTNER_IDS, load_programme
+from trajectory.recording import decide_eligibility, record
 from trajectory.records import EligibilityDecision, SeatDecision, SeatOffer
+from trajectory.requests import RecordMilestone
+from trajectory.seats import offer_seat
+from trajectory.silence import fire, next_timer
+from trajectory.snapshots import snapshot_of
 from trajectory.state import TrajectoryState
+from trajectory.steering import pause, resume
 
 TODAY = date(2026, 3, 10)
 START = datetime(2026, 3, 10, 10, 0, tzinfo=UTC)
@@ -64,7 +71,7 @@ def _facts(member: DemoParticipant, on: date) -> EligibilityFacts:
 def _enrolled(partner_id: str, at: datetime = START) -> TrajectoryState:
     """An eligible participant who has just started, on the dev stack's clock."""
     state = TrajectoryState.enrol("p-demo", load_programme(partner_id), "1080", "fr", at, 1.0)
-    state.decide_eligibility(EligibilityDecision(eligible=True), at)
+    decide_eligibility(state, EligibilityDecision(eligible=True), at)
     return state
 
 
@@ -76,18 +83,30 @@ def _member(profile: Profile, partner_id: str) -> DemoParticipant:
 
 def _next_action(profile: Profile, state: TrajectoryState, now: datetime) -> Action | None:
     """What the driver does next, deciding from the state as the API shows it."""
-    seen = ParticipantPublic.from_snapshot(state.snapshot(now))
+    seen = ParticipantPublic.from_snapshot(snapshot_of(state, now))
     return next_action(_member(profile, state.partner_id), seen, now, DAY)
 
 
 def _apply(state: TrajectoryState, action: Action | None, now: datetime) -> None:
     match action:
         case Milestone():
-            state.record(action, now)
+            _record(state, action, now)
         case Steering(kind="pause"):
-            state.pause(action.reason, now)
+            pause(state, action.reason, now)
         case Steering(kind="resume"):
-            state.resume(action.reason, now)
+            resume(state, action.reason, now)
+
+
+def _record(
+    state: TrajectoryState, milestone: Milestone, now: datetime, seat: SeatDecision | None = None
+) -> None:
+    """Record `milestone` as the workflow would once its validator allowed it."""
+    recorded = RecordMilestone.of(milestone)
+    if state.milestones.get(milestone.milestone_id) == recorded.fingerprint:
+        return
+    refusal = milestone_refusal(state, recorded, now)
+    assert refusal is None, refusal
+    record(state, recorded, now, seat)
 
 
 def _milestone(action: object) -> Milestone:
@@ -185,9 +204,10 @@ def test_the_same_state_gives_the_same_milestone_id_so_a_restarted_driver_record
     first = _milestone(_next_action(steady, state, START + 2 * DAY))
     again = _milestone(_next_action(steady, state, START + 3 * DAY))
     assert first.milestone_id == again.milestone_id
-    state.record(first, START + 2 * DAY)
-    state.record(again, START + 3 * DAY)
-    assert state.milestone_ids == [first.milestone_id]
+    _record(state, first, START + 2 * DAY)
+    refusal = milestone_refusal(state, RecordMilestone.of(again), START + 3 * DAY)
+    assert refusal is not None and refusal.kind == "reused"  # the API answers 409: already there
+    assert list(state.milestones) == [first.milestone_id]
 
 
 def test_a_steady_participant_works_through_the_partner_s_coaching_steps_then_is_placed() -> None:
@@ -199,7 +219,7 @@ def test_a_steady_participant_works_through_the_partner_s_coaching_steps_then_is
         now += DAY
         action = _milestone(_next_action(steady, state, now))
         reported.append(action.type)
-        state.record(action, now)
+        _record(state, action, now)
     assert reported == [
         M.INTAKE_INTERVIEW_HELD,
         M.LANGUAGE_ASSESSED,
@@ -219,14 +239,14 @@ def test_a_trainee_enrols_in_the_bike_courier_course_once_coaching_is_done() -> 
     now = START
     while state.phase != Phase.TRAINING:
         now += DAY
-        state.record(_milestone(_next_action(trainee, state, now)), now)
+        _record(state, _milestone(_next_action(trainee, state, now)), now)
     assert state.training is not None and state.training.course_id == COURSE_ID
     kinds = []
     while state.phase == Phase.TRAINING:
         now += DAY
         action = _milestone(_next_action(trainee, state, now))
         kinds.append(action.type)
-        state.record(action, now)
+        _record(state, action, now)
     assert kinds == [M.BASIC_SKILLS_SESSION, M.BASIC_SKILLS_SESSION, M.TRAINING_COMPLETED]
     assert state.phase == Phase.PLACEMENT and state.placement is None
 
@@ -235,23 +255,23 @@ def test_a_trainee_on_the_waiting_list_keeps_coming_to_sessions_and_takes_an_off
     state = _enrolled("groep-intro")
     trainee = Profile(Behaviour.TRAINEE, pace_days=1)
     now = START
-    while state.phase == Phase.INTAKE or state.missing_steps():
+    while state.phase == Phase.INTAKE or missing_steps(state):
         now += DAY
-        state.record(_milestone(_next_action(trainee, state, now)), now)
+        _record(state, _milestone(_next_action(trainee, state, now)), now)
     now += DAY
     first = _milestone(_next_action(trainee, state, now))
     assert first.type == M.TRAINING_ENROLLED
-    state.record(first, now, SeatDecision(course_id=COURSE_ID, granted=False, position=3))
+    _record(state, first, now, SeatDecision(course_id=COURSE_ID, granted=False, position=3))
     assert state.phase == Phase.COACHING
     now += DAY
     assert _milestone(_next_action(trainee, state, now)).type == M.COACHING_SESSION_HELD
-    state.offer_seat(
-        SeatOffer(participant_id="p-demo", course_id=COURSE_ID, offered_until=now + 5 * DAY)
+    offer_seat(
+        state, SeatOffer(participant_id="p-demo", course_id=COURSE_ID, offered_until=now + 5 * DAY)
     )
     accept = _milestone(_next_action(trainee, state, now))
     assert accept.type == M.TRAINING_ENROLLED
     assert accept.milestone_id != first.milestone_id
-    state.record(accept, now, SeatDecision(course_id=COURSE_ID, granted=True))
+    _record(state, accept, now, SeatDecision(course_id=COURSE_ID, granted=True))
     assert state.training is not None and state.training.course_id == COURSE_ID
 
 
@@ -261,19 +281,19 @@ def test_a_placement_that_ends_early_means_more_coaching_then_a_new_placement() 
     now = START
     while state.placement is None:
         now += DAY
-        state.record(_milestone(_next_action(early_end, state, now)), now)
+        _record(state, _milestone(_next_action(early_end, state, now)), now)
     assert _next_action(early_end, state, now + 2 * DAY) is None
     now += 5 * DAY
     ended = _milestone(_next_action(early_end, state, now))
     assert ended.type == M.PLACEMENT_ENDED
-    state.record(ended, now)
+    _record(state, ended, now)
     assert state.phase == Phase.COACHING
     kinds = []
     while state.phase == Phase.COACHING:
         now += DAY
         action = _milestone(_next_action(early_end, state, now))
         kinds.append(action.type)
-        state.record(action, now)
+        _record(state, action, now)
     assert kinds == [M.COACHING_SESSION_HELD, M.COACHING_SESSION_HELD, M.PLACEMENT_STARTED]
 
 
@@ -293,7 +313,7 @@ def test_a_participant_who_wakes_gets_in_touch_only_after_some_time_dormant() ->
     assert _next_action(wakes, state, dormant_at + 19 * DAY) is None
     contact = _milestone(_next_action(wakes, state, dormant_at + 20 * DAY))
     assert contact.type == M.PARTICIPANT_CONTACT
-    state.record(contact, dormant_at + 20 * DAY)
+    _record(state, contact, dormant_at + 20 * DAY)
     assert state.status == Status.ACTIVE
     follows = _milestone(_next_action(wakes, state, dormant_at + 23 * DAY))
     assert follows.type == M.INTAKE_INTERVIEW_HELD
@@ -329,7 +349,7 @@ def test_leaving_the_programme_closes_the_trajectory_and_then_nothing_more_is_se
     now = START + 20 * DAY
     action = _milestone(_next_action(profile, state, now))
     assert action.type == kind
-    state.record(action, now)
+    _record(state, action, now)
     assert state.outcome == outcome
     assert _next_action(profile, state, now + 10 * DAY) is None
 
@@ -340,15 +360,15 @@ def test_follow_up_check_ins_are_answered_once_they_open() -> None:
     now = START
     while state.placement is None:
         now += DAY
-        state.record(_milestone(_next_action(steady, state, now)), now)
+        _record(state, _milestone(_next_action(steady, state, now)), now)
     now = state.placement.settles_at
-    leave = state.next_timer(now)
+    leave = next_timer(state, now)
     assert leave is not None and leave.kind == "leave"
-    state.fire(leave, now)
+    fire(state, leave, now)
     assert state.phase == Phase.FOLLOW_UP
     answer = _milestone(_next_action(steady, state, now + DAY))
     assert answer.type == M.FOLLOW_UP_CONTACT and answer.payload_json()["in_employment"] is True
-    state.record(answer, now + DAY)
+    _record(state, answer, now + DAY)
     assert _next_action(steady, state, now + 30 * DAY) is None
 
 
@@ -371,15 +391,15 @@ def test_after_two_minutes_every_phase_and_every_kind_of_ending_can_be_found() -
                     now,
                     1.0,
                 )
-                state.decide_eligibility(check_eligibility(_facts(member, now.date())), now)
+                decide_eligibility(state, check_eligibility(_facts(member, now.date())), now)
                 states[member.number] = state
         for running in states.values():
-            while (timer := running.next_timer(now)) is not None and timer.at <= now:
-                running.fire(timer, now)
+            while (timer := next_timer(running, now)) is not None and timer.at <= now:
+                fire(running, timer, now)
         if second % 2 == 0:
             for member in cohort:
                 if (current := states.get(member.number)) is not None:
-                    seen = ParticipantPublic.from_snapshot(current.snapshot(now))
+                    seen = ParticipantPublic.from_snapshot(snapshot_of(current, now))
                     _apply(current, next_action(member, seen, now, DAY), now)
 
     assert {s.phase for s in states.values()} == set(Phase)
@@ -413,7 +433,7 @@ SELECT p.external_ref, t.outcome,
         AND m.recorded_by = 'partner' AND m.milestone_id LIKE 'demo-%') AS reported,
     ARRAY(SELECT to_phase FROM phase_transitions x WHERE x.participant_id = p.participant_id)
         AS phases,
-    ARRAY(SELECT cause FROM phase_transitions x WHERE x.participant_id = p.participant_id)
+    ARRAY(SELECT code FROM phase_transitions x WHERE x.participant_id = p.participant_id)
         AS causes
 FROM participants p JOIN trajectories t USING (participant_id)
 WHERE p.external_ref LIKE $1

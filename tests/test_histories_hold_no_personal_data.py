@@ -23,7 +23,7 @@ from tests.people import enrolment
 from tests.temporal_fixtures import BIN
 from trajectory.milestones import MilestoneType as M
 from trajectory.phases import Outcome
-from trajectory.requests import CloseRequest, PauseRequest
+from trajectory.requests import CloseRequest, CloseTrajectory, PauseRequest, PauseTrajectory
 from worker import build_worker
 from workflows.trajectory import ParticipantTrajectory
 
@@ -65,11 +65,13 @@ async def test_a_scripted_trajectory_leaves_only_ciphertext_and_no_personal_data
     await journey.finish_phase()
     await journey.report(M.LANGUAGE_ASSESSED, {"language": "fr", "level": "B1"})
     await journey.handle.execute_update(
-        ParticipantTrajectory.pause, PauseRequest(reason="hospital stay")
+        ParticipantTrajectory.pause, PauseTrajectory(request=PauseRequest(reason="hospital stay"))
     )
     await journey.handle.execute_update(
         ParticipantTrajectory.close,
-        CloseRequest(outcome=Outcome.WITHDRAWN, reason="moved in with family abroad"),
+        CloseTrajectory(
+            request=CloseRequest(outcome=Outcome.WITHDRAWN, reason="moved in with family abroad")
+        ),
     )
     await journey.report(M.FOLLOW_UP_CONTACT, {"in_employment": False})
     await journey.handle.result()

@@ -27,10 +27,11 @@ from trajectory.milestones import MilestoneType
 from trajectory.phases import Outcome, Phase, Status
 from trajectory.programmes import load_programme
 from trajectory.records import NudgeRequest
-from trajectory.requests import CloseRequest, ResumeRequest
+from trajectory.requests import CloseRequest, CloseTrajectory, ResumeRequest, ResumeTrajectory
 from trajectory.state import TrajectoryInput
 from worker import build_worker
-from workflows.trajectory import RETRY, ParticipantTrajectory
+from workflows.steps import RETRY
+from workflows.trajectory import ParticipantTrajectory
 
 NATIONAL_NUMBER = "03051412345"
 """Stands for personal data an activity's error might quote."""
@@ -105,7 +106,11 @@ async def test_an_intake_check_that_cannot_run_waits_for_a_case_manager_who_clos
 
         await handle.execute_update(
             ParticipantTrajectory.close,
-            CloseRequest(outcome=Outcome.WITHDRAWN, reason="erased at the person's request"),
+            CloseTrajectory(
+                request=CloseRequest(
+                    outcome=Outcome.WITHDRAWN, reason="erased at the person's request"
+                )
+            ),
         )
         await journey.wait_for(lambda s: s.status == Status.CLOSED, "closing")
         await journey.written()
@@ -139,7 +144,8 @@ async def test_a_nudge_that_fails_for_good_is_sent_once_a_case_manager_resumes(
         assert await status_attribute(journey.handle) == "needs_attention"
 
         resumed = await journey.handle.execute_update(
-            ParticipantTrajectory.resume, ResumeRequest(reason="channel repaired")
+            ParticipantTrajectory.resume,
+            ResumeTrajectory(request=ResumeRequest(reason="channel repaired")),
         )
         assert resumed.status == Status.ACTIVE and resumed.attention is None
         await journey.wait_for(lambda s: failing.calls == 2, "the nudge sent again")

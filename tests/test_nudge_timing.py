@@ -6,6 +6,7 @@ from trajectory.daytime import next_daytime
 from trajectory.ladder import NudgeLadder
 from trajectory.phases import Phase
 from trajectory.programmes import load_programme
+from trajectory.silence import next_timer
 from trajectory.state import TrajectoryState
 
 
@@ -41,7 +42,7 @@ def test_on_the_demo_clock_a_night_wait_shrinks_with_the_programme_day() -> None
     evening = datetime(2026, 1, 14, 21, 0, tzinfo=UTC)  # 22:00 in Brussels: night
     state = TrajectoryState.enrol("p-1", load_programme("inbrussel"), "1000", "fr", evening, 1.0)
     state.eligibility = "eligible"
-    timer = state.next_timer(evening)
+    timer = next_timer(state, evening)
     assert timer is not None and timer.kind == "nudge"
     due = evening + timedelta(seconds=state.programme.steps(Phase.INTAKE).inactivity_days)
     assert due < timer.at < due + timedelta(seconds=1)

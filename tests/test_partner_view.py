@@ -13,7 +13,7 @@ from infra.database import Pool
 from starter.enrolment import enrol
 from tests.api_fixtures import Keys, bearer
 from tests.case_file import DAY_SECONDS, CaseFile, milestone, someone, until
-from trajectory.requests import ResumeRequest
+from trajectory.requests import ResumeRequest, ResumeTrajectory
 from workflows.trajectory import ParticipantTrajectory
 
 
@@ -50,7 +50,10 @@ async def test_no_answer_to_a_partner_holds_a_case_managers_words(
     )
     assert refused.status_code == 409
     # A case manager resumes from the Web UI: the engine does not know who.
-    await handle.execute_update(ParticipantTrajectory.resume, ResumeRequest(reason=words["resume"]))
+    await handle.execute_update(
+        ParticipantTrajectory.resume,
+        ResumeTrajectory(request=ResumeRequest(reason=words["resume"])),
+    )
     await until(handle, lambda s: s.status == "active", "the resume")
     deadline = asyncio.get_running_loop().time() + 10
     while words["resume"] not in (seen_by_case_manager := await case.timeline()):

@@ -4,10 +4,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from trajectory.admission import milestone_refusal, next_steps
 from trajectory.milestones import Milestone, MilestoneType
 from trajectory.phases import Phase
 from trajectory.programmes import PARTNER_IDS, load_programme
+from trajectory.recording import decide_eligibility, record
 from trajectory.records import EligibilityDecision
+from trajectory.requests import RecordMilestone
+from trajectory.snapshots import snapshot_of
 from trajectory.state import TrajectoryState
 
 ENROLLED = datetime(2026, 3, 2, 9, tzinfo=UTC)
@@ -34,28 +38,31 @@ class Coach:
             day_seconds=86400,
         )
         self.now = ENROLLED
-        self.state.decide_eligibility(EligibilityDecision(eligible=True), self.now)
+        decide_eligibility(self.state, EligibilityDecision(eligible=True), self.now)
 
-    def milestone(self, kind: MilestoneType) -> Milestone:
+    def milestone(self, kind: MilestoneType) -> RecordMilestone:
         self.now += timedelta(days=1)
-        return Milestone(
-            milestone_id=f"{kind.value}-{self.now:%j}",
-            type=kind,
-            occurred_at=self.now,
-            payload=PAYLOADS.get(kind, {}),
+        return RecordMilestone.of(
+            Milestone(
+                milestone_id=f"{kind.value}-{self.now:%j}",
+                type=kind,
+                occurred_at=self.now,
+                payload=PAYLOADS.get(kind, {}),
+            )
         )
 
     def refusal(self, kind: MilestoneType) -> str | None:
-        return self.state.refusal(self.milestone(kind), self.now)
+        refusal = milestone_refusal(self.state, self.milestone(kind), self.now)
+        return refusal.reason if refusal else None
 
     def report(self, kind: MilestoneType) -> None:
-        self.state.record(self.milestone(kind), self.now)
+        record(self.state, self.milestone(kind), self.now, None)
 
     def follow_next_steps(self) -> list[MilestoneType]:
         """Report what `next_steps` names until the phase expects nothing more."""
         reported: list[MilestoneType] = []
         phase = self.state.phase
-        while self.state.phase == phase and (steps := self.state.next_steps()):
+        while self.state.phase == phase and (steps := next_steps(self.state)):
             assert self.refusal(steps[0]) is None, (self.state.partner_id, steps[0])
             self.report(steps[0])
             reported.append(steps[0])
@@ -70,10 +77,12 @@ def test_every_partner_s_required_steps_can_be_reported_in_the_order_next_steps_
     programme = coach.state.programme
     for phase in (Phase.INTAKE, Phase.ASSESSMENT, Phase.COACHING):
         assert coach.state.phase == phase
-        assert coach.state.snapshot(coach.now).next_steps == list(programme.steps(phase).required)
+        assert snapshot_of(coach.state, coach.now).next_steps == list(
+            programme.steps(phase).required
+        )
         assert coach.follow_next_steps() == list(programme.steps(phase).required)
     assert coach.state.phase == Phase.COACHING
-    assert coach.state.snapshot(coach.now).next_steps == []
+    assert snapshot_of(coach.state, coach.now).next_steps == []
     assert coach.refusal(MilestoneType.PLACEMENT_STARTED) is None
     assert coach.refusal(MilestoneType.TRAINING_ENROLLED) is None
 
@@ -88,7 +97,7 @@ def _in_coaching(partner_id: str) -> Coach:
 
 def test_an_inbrussel_action_plan_before_the_job_day_is_refused() -> None:
     coach = _in_coaching("inbrussel")
-    assert coach.state.next_steps()[0] == MilestoneType.JOB_DAY_ATTENDED
+    assert next_steps(coach.state)[0] == MilestoneType.JOB_DAY_ATTENDED
     assert coach.refusal(MilestoneType.ACTION_PLAN_AGREED) == (
         "InBrussel records action_plan_agreed after obstacles_identified"
     )
@@ -105,7 +114,7 @@ def test_infor_jeunes_defines_no_project_before_the_situation_is_stabilised() ->
     refusal = coach.refusal(MilestoneType.INTEGRATION_PROJECT_DEFINED)
     assert refusal is not None
     assert refusal.endswith("records integration_project_defined after situation_stabilised")
-    assert coach.state.next_steps() == [
+    assert next_steps(coach.state) == [
         MilestoneType.SITUATION_STABILISED,
         MilestoneType.INTEGRATION_PROJECT_DEFINED,
         MilestoneType.ACTION_PLAN_AGREED,
@@ -116,7 +125,7 @@ def test_a_jes_youth_trains_before_the_employer_mentor_match_but_is_placed_only_
     coach = _in_coaching("jes")
     coach.report(MilestoneType.COACH_ASSIGNED)
     coach.report(MilestoneType.BASIC_SKILLS_SESSION)
-    assert coach.state.next_steps() == [MilestoneType.EMPLOYER_MENTOR_MATCHED]
+    assert next_steps(coach.state) == [MilestoneType.EMPLOYER_MENTOR_MATCHED]
     assert coach.refusal(MilestoneType.TRAINING_ENROLLED) is None
     assert coach.refusal(MilestoneType.PLACEMENT_STARTED) == (
         "coaching is not finished: JES first needs employer_mentor_matched"
@@ -126,4 +135,4 @@ def test_a_jes_youth_trains_before_the_employer_mentor_match_but_is_placed_only_
 def test_a_closed_trajectory_expects_nothing_more() -> None:
     coach = Coach("jes")
     coach.report(MilestoneType.WITHDRAWN)
-    assert coach.state.snapshot(coach.now).next_steps == []
+    assert snapshot_of(coach.state, coach.now).next_steps == []

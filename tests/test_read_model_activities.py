@@ -16,15 +16,17 @@ from readmodel.other_measures import register_other_measure
 from tests.conftest import Enrol
 from tests.people import national_number
 from trajectory.milestones import LastMilestone, Milestone, MilestoneType
-from trajectory.phases import Phase, Status
+from trajectory.phases import Cause, Phase, Status
 from trajectory.programme import Channel
 from trajectory.records import (
     EligibilityRequest,
     NudgeRequest,
     PhaseTransition,
+    ReadModelBatch,
     ReadModelChanges,
     TrajectorySnapshot,
 )
+from trajectory.requests import RecordMilestone
 
 ENROLLED_ON = date(2025, 3, 10)
 
@@ -60,6 +62,11 @@ def snapshot(
         "revision": revision,
     }
     return TrajectorySnapshot.model_validate(fields | changes)
+
+
+def batch(changes: ReadModelChanges) -> ReadModelBatch:
+    """One step as the workflow's writer sends it."""
+    return ReadModelBatch(participant_id=changes.snapshot.participant_id, steps=[changes])
 
 
 def nudge(participant_id: str, seq: int, action: Action = "message") -> NudgeRequest:
@@ -101,7 +108,7 @@ async def test_a_coach_session_reported_twice_is_recorded_once(
             milestone_count=4,
             last_milestone=LastMilestone(type=session.type, occurred_at=session.occurred_at),
         ),
-        milestone=session,
+        milestone=RecordMilestone.of(session),
         milestone_phase=Phase.COACHING,
         transitions=[
             PhaseTransition(
@@ -109,14 +116,14 @@ async def test_a_coach_session_reported_twice_is_recorded_once(
                 from_phase=Phase.ASSESSMENT,
                 to_phase=Phase.COACHING,
                 status=Status.ACTIVE,
-                cause="digital_assessed",
+                code=Cause.REQUIRED_STEPS_DONE,
                 at=session.occurred_at,
             )
         ],
     )
 
-    await env.run(activities.record_changes, changes)
-    await env.run(activities.record_changes, changes)
+    await env.run(activities.write_read_model, batch(changes))
+    await env.run(activities.write_read_model, batch(changes))
 
     rows = await pool.fetch("SELECT * FROM milestones WHERE participant_id = $1", participant_id)
     assert [(r["milestone_id"], r["payload"], r["phase"]) for r in rows] == [
@@ -143,8 +150,8 @@ async def test_a_late_retry_of_an_older_step_does_not_overwrite_the_newer_state(
     newer = ReadModelChanges(snapshot=snapshot(participant_id, revision=7, phase=Phase.TRAINING))
     older = ReadModelChanges(snapshot=snapshot(participant_id, revision=6, phase=Phase.COACHING))
 
-    await env.run(activities.record_changes, newer)
-    await env.run(activities.record_changes, older)
+    await env.run(activities.write_read_model, batch(newer))
+    await env.run(activities.write_read_model, batch(older))
 
     state = await pool.fetchrow(
         "SELECT phase, revision FROM trajectories WHERE participant_id = $1", participant_id
@@ -161,19 +168,23 @@ async def test_a_youth_who_answers_after_two_messages_marks_both_as_followed_by_
     await env.run(activities.send_nudge, nudge(participant_id, 2))
     answered = datetime.now(UTC) + timedelta(hours=1)
     await env.run(
-        activities.record_changes,
-        ReadModelChanges(
-            snapshot=snapshot(participant_id, revision=3, phase=Phase.COACHING),
-            contact_at=answered,
+        activities.write_read_model,
+        batch(
+            ReadModelChanges(
+                snapshot=snapshot(participant_id, revision=3, phase=Phase.COACHING),
+                contact_at=answered,
+            ),
         ),
     )
     await env.run(activities.send_nudge, nudge(participant_id, 3))
     answered_again = answered + timedelta(days=30)
     await env.run(
-        activities.record_changes,
-        ReadModelChanges(
-            snapshot=snapshot(participant_id, revision=5, phase=Phase.COACHING),
-            contact_at=answered_again,
+        activities.write_read_model,
+        batch(
+            ReadModelChanges(
+                snapshot=snapshot(participant_id, revision=5, phase=Phase.COACHING),
+                contact_at=answered_again,
+            ),
         ),
     )
 
@@ -193,10 +204,12 @@ async def test_a_contact_dated_before_a_message_is_not_its_effect(
     participant_id = await enrol()
     await env.run(activities.send_nudge, nudge(participant_id, 1))
     await env.run(
-        activities.record_changes,
-        ReadModelChanges(
-            snapshot=snapshot(participant_id, revision=2, phase=Phase.COACHING),
-            contact_at=datetime.now(UTC) - timedelta(days=2),
+        activities.write_read_model,
+        batch(
+            ReadModelChanges(
+                snapshot=snapshot(participant_id, revision=2, phase=Phase.COACHING),
+                contact_at=datetime.now(UTC) - timedelta(days=2),
+            ),
         ),
     )
 
@@ -303,8 +316,10 @@ async def test_an_unknown_participant_fails_at_once_instead_of_retrying(
         )
     with pytest.raises(ApplicationError) as record:
         await env.run(
-            activities.record_changes,
-            ReadModelChanges(snapshot=snapshot("p-nobody", revision=1, phase=Phase.INTAKE)),
+            activities.write_read_model,
+            batch(
+                ReadModelChanges(snapshot=snapshot("p-nobody", revision=1, phase=Phase.INTAKE)),
+            ),
         )
 
     for error in (eligibility.value, record.value):

@@ -11,7 +11,7 @@ from readmodel import seats, trajectories
 from tests.conftest import Enrol
 from tests.test_read_model_activities import snapshot
 from trajectory.milestones import Milestone, MilestoneType
-from trajectory.phases import Phase, Status
+from trajectory.phases import Cause, Phase, Status
 from trajectory.records import (
     FollowUpRecord,
     PhaseTransition,
@@ -20,6 +20,7 @@ from trajectory.records import (
     SeatRelease,
     SeatRequest,
 )
+from trajectory.requests import RecordMilestone
 
 
 def answered(in_employment: bool) -> FollowUpRecord:
@@ -78,10 +79,12 @@ async def test_steps_that_piled_up_are_written_together_each_milestone_once(
     steps = [
         ReadModelChanges(
             snapshot=snapshot(participant_id, revision=n, phase=Phase.COACHING, milestone_count=n),
-            milestone=Milestone(
-                milestone_id=f"call-{n}",
-                type=MilestoneType.PARTICIPANT_CONTACT,
-                occurred_at=at + timedelta(minutes=n),
+            milestone=RecordMilestone.of(
+                Milestone(
+                    milestone_id=f"call-{n}",
+                    type=MilestoneType.PARTICIPANT_CONTACT,
+                    occurred_at=at + timedelta(minutes=n),
+                )
             ),
             transitions=[
                 PhaseTransition(
@@ -89,7 +92,7 @@ async def test_steps_that_piled_up_are_written_together_each_milestone_once(
                     from_phase=Phase.ASSESSMENT,
                     to_phase=Phase.COACHING,
                     status=Status.ACTIVE,
-                    cause="required steps done",
+                    code=Cause.REQUIRED_STEPS_DONE,
                     at=at,
                 )
             ]
@@ -158,7 +161,9 @@ async def test_a_seat_release_retried_after_the_seat_moved_on_changes_nothing(
             course_id,
         )
         for participant_id, seated in ((first, True), (second, False)):
-            request = SeatRequest(participant_id=participant_id, course_id=course_id, at=now)
+            request = SeatRequest(
+                participant_id=participant_id, course_id=course_id, at=now, milestone_id="m-1"
+            )
             assert (await seats.request_seat(con, request)).granted is seated
     release = SeatRelease(
         participant_id=first,

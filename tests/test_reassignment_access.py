@@ -16,7 +16,9 @@ from tests.api_fixtures import EnrolByApi, Keys, bearer
 from trajectory.actors import Actor
 from trajectory.milestones import Milestone, MilestoneType
 from trajectory.records import TrajectorySnapshot
-from workflows.trajectory import NOT_FOUND, ParticipantTrajectory
+from trajectory.requests import RecordMilestone
+from workflows.errors import NOT_FOUND
+from workflows.trajectory import ParticipantTrajectory
 
 
 def contact(milestone_id: str) -> dict[str, object]:
@@ -65,11 +67,13 @@ async def test_the_workflow_refuses_a_milestone_from_a_partner_that_no_longer_ho
             ParticipantTrajectory.run, workflow_id(participant_id)
         )
     )
-    late = Milestone(
-        milestone_id="jes-raced-the-reassignment",
-        type=MilestoneType.PARTICIPANT_CONTACT,
-        occurred_at=datetime.now(UTC),
-        actor=Actor(role="partner", partner_id="jes", key_id="0123456789ab"),
+    late = RecordMilestone.of(
+        Milestone(
+            milestone_id="jes-raced-the-reassignment",
+            type=MilestoneType.PARTICIPANT_CONTACT,
+            occurred_at=datetime.now(UTC),
+        ),
+        Actor(role="partner", partner_id="jes", key_id="0123456789ab"),
     )
     with pytest.raises(WorkflowUpdateFailedError) as refused:
         await handle.execute_update(ParticipantTrajectory.record_milestone, late)

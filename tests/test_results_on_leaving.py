@@ -9,7 +9,7 @@ from trajectory.eligibility import EligibilityFacts, check_eligibility, enrolmen
 from trajectory.milestones import MilestoneType as M
 from trajectory.phases import Outcome, Status
 from trajectory.programmes import load_programme
-from trajectory.requests import CloseRequest
+from trajectory.requests import CloseRequest, CloseTrajectory
 from workflows.trajectory import ParticipantTrajectory
 
 LEAVING = (
@@ -53,7 +53,11 @@ async def test_a_result_on_leaving_nobody_gives_in_four_weeks_is_kept_as_unanswe
     await journey.finish_phase()
     await journey.handle.execute_update(
         ParticipantTrajectory.close,
-        CloseRequest(outcome=Outcome.LOST_CONTACT, reason="phone number no longer in use"),
+        CloseTrajectory(
+            request=CloseRequest(
+                outcome=Outcome.LOST_CONTACT, reason="phone number no longer in use"
+            )
+        ),
     )
     await journey.skip(29)
     await journey.handle.result()
@@ -71,7 +75,11 @@ async def test_a_case_manager_who_closes_as_employed_still_starts_every_follow_u
     await journey.finish_phase()
     closed = await journey.handle.execute_update(
         ParticipantTrajectory.close,
-        CloseRequest(outcome=Outcome.EMPLOYED, reason="hired by the company of the trial day"),
+        CloseTrajectory(
+            request=CloseRequest(
+                outcome=Outcome.EMPLOYED, reason="hired by the company of the trial day"
+            )
+        ),
     )
     assert closed.status == Status.CLOSED
     state = await journey.state()

@@ -12,7 +12,7 @@ from trajectory.catalogue import load_catalogue
 from trajectory.milestones import MilestoneType as M
 from trajectory.phases import Outcome, Phase, Status
 from trajectory.programmes import load_programme
-from trajectory.requests import CloseRequest
+from trajectory.requests import CloseRequest, CloseTrajectory
 from workflows.trajectory import ParticipantTrajectory
 
 
@@ -205,7 +205,9 @@ async def test_every_way_out_hands_the_seat_on_a_withdrawal_a_close_and_a_waitin
 
     await bilal.handle.execute_update(
         ParticipantTrajectory.close,
-        CloseRequest(outcome=Outcome.OTHER_SUPPORT_MEASURE, reason="joined Activa"),
+        CloseTrajectory(
+            request=CloseRequest(outcome=Outcome.OTHER_SUPPORT_MEASURE, reason="joined Activa")
+        ),
     )
     await chloe.wait_for(lambda s: s.seat is not None and s.seat.status == "offered", "an offer")
     await dries.report(M.MOVED_AWAY)

@@ -12,7 +12,7 @@ from tests.history_text import decrypted_text
 from tests.journeys import Start
 from trajectory.milestones import MilestoneType as M
 from trajectory.phases import Outcome, Phase, Status
-from trajectory.requests import CloseRequest, ReassignRequest
+from trajectory.requests import CloseRequest, CloseTrajectory, ReassignParticipant, ReassignRequest
 from workflows.trajectory import ParticipantTrajectory
 
 
@@ -99,7 +99,9 @@ async def test_the_read_model_matches_the_workflow_after_a_scripted_trajectory(
     await journey.report(M.TRAINING_DROPPED, {"reason": "found the pace too fast"})
     await journey.handle.execute_update(
         ParticipantTrajectory.reassign,
-        ReassignRequest(partner_id="inbrussel", reason="moved to Laeken"),
+        ReassignParticipant(
+            request=ReassignRequest(partner_id="inbrussel", reason="moved to Laeken")
+        ),
     )
     await journey.report(M.JOB_DAY_ATTENDED)
 
@@ -128,7 +130,9 @@ async def test_the_read_model_matches_the_workflow_after_a_scripted_trajectory(
 
     closed = await journey.handle.execute_update(
         ParticipantTrajectory.close,
-        CloseRequest(outcome=Outcome.OTHER_SUPPORT_MEASURE, reason="joined Activa"),
+        CloseTrajectory(
+            request=CloseRequest(outcome=Outcome.OTHER_SUPPORT_MEASURE, reason="joined Activa")
+        ),
     )
     assert (closed.phase, closed.status) == (Phase.CLOSED, Status.CLOSED)
     answered = await journey.report(M.FOLLOW_UP_CONTACT, {"in_employment": False})

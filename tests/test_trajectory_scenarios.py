@@ -10,7 +10,7 @@ from tests.journeys import Start
 from trajectory.milestones import MilestoneType as M
 from trajectory.phases import Outcome, Phase, Status
 from trajectory.programmes import load_programme
-from trajectory.requests import PauseRequest, ResumeRequest
+from trajectory.requests import PauseRequest, PauseTrajectory, ResumeRequest, ResumeTrajectory
 from workflows.trajectory import ParticipantTrajectory
 
 
@@ -138,7 +138,7 @@ async def test_an_art2work_pause_stops_every_clock_until_resumed(start: Start) -
     programme = load_programme("art2work")
     await journey.finish_phase()
     paused = await journey.handle.execute_update(
-        ParticipantTrajectory.pause, PauseRequest(reason="hospitalised")
+        ParticipantTrajectory.pause, PauseTrajectory(request=PauseRequest(reason="hospitalised"))
     )
     assert (paused.status, paused.next_deadline) == (Status.PAUSED, None)
 
@@ -147,7 +147,7 @@ async def test_an_art2work_pause_stops_every_clock_until_resumed(start: Start) -
     assert (state.status, state.nudge_level, state.outcome) == (Status.PAUSED, 0, None)
 
     resumed = await journey.handle.execute_update(
-        ParticipantTrajectory.resume, ResumeRequest(reason="back home")
+        ParticipantTrajectory.resume, ResumeTrajectory(request=ResumeRequest(reason="back home"))
     )
     assert resumed.status == Status.ACTIVE
     await journey.skip(programme.steps(Phase.ASSESSMENT).inactivity_days + 1)
@@ -217,7 +217,7 @@ async def test_a_long_trajectory_continues_as_new_with_its_whole_state(start: St
     called = await journey.now()
     for n in range(12):
         await journey.report(M.PARTICIPANT_CONTACT, milestone_id=f"call-{n}", occurred_at=called)
-    state = await journey.wait_for(lambda s: len(s.milestone_ids) == 13, "all milestones")
+    state = await journey.wait_for(lambda s: len(s.milestones) == 13, "all milestones")
     latest = journey.env.client.get_workflow_handle(journey.handle.id)
     for _ in range(100):  # the new run starts once the read model has the old run's steps
         if (await latest.describe()).run_id != first_run:

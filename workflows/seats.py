@@ -47,7 +47,7 @@ class SeatDesk:
         self._asking = True
         try:
             recheck()
-            decision = await self._attention.until_done(
+            decision: SeatDecision | None = await self._attention.until_done(
                 f"asking for a seat in {self._course_of(recorded)}",
                 lambda: self._ask(recorded),
                 while_open=True,

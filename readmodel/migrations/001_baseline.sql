@@ -214,12 +214,17 @@ CREATE INDEX trajectories_partner_idx ON trajectories (partner_id, phase, status
 CREATE INDEX trajectories_phase_idx ON trajectories (phase, status, participant_id);
 CREATE INDEX trajectories_status_idx ON trajectories (status, participant_id);
 
+-- The order in which timeline entries were recorded (milestones, phase changes, nudges, tasks
+-- opened and done): a timeline pages by it, so an entry reported late is never behind a cursor.
+CREATE SEQUENCE timeline_order;
+
 -- Append-only: a milestone id is recorded once per participant, whatever the retries. The texts
 -- of a payload (employer, contract, qualification, coach reference, reasons) are sealed with the
 -- participant's data key in `sealed_payload`, so erasing the person shreds them too
 -- (readmodel/free_text.py); `sealed_fields` names them, and what the programme counts stays in
 -- clear. `actor_*` is who reported it: role, partner and key id (a user id once people sign in
--- through OIDC); all null for the engine itself.
+-- through OIDC); all null for the engine itself. `fingerprint` is what the milestone said, hashed
+-- (readmodel/milestones.py compares a late repeat with it once the workflow has ended).
 CREATE TABLE milestones (
     participant_id   text NOT NULL REFERENCES participants ON DELETE CASCADE,
     milestone_id     text NOT NULL,
@@ -235,12 +240,15 @@ CREATE TABLE milestones (
     actor_user_id    text,
     sealed_payload   bytea,
     sealed_fields    text[] NOT NULL DEFAULT '{}',
+    fingerprint      text NOT NULL,
+    recorded         bigint NOT NULL DEFAULT nextval('timeline_order'),
     PRIMARY KEY (participant_id, milestone_id)
 );
 
 CREATE INDEX milestones_type_idx ON milestones (type, occurred_at);
 
--- `cause` is the engine's coded cause; a case manager's words in it are sealed in `cause_sealed`.
+-- `code` says why (trajectory.phases.Cause), `detail` adds the engine's own words (what needs
+-- attention, between which partners); a case manager's reason is kept with their steering action.
 CREATE TABLE phase_transitions (
     participant_id text NOT NULL REFERENCES participants ON DELETE CASCADE,
     seq            integer NOT NULL,
@@ -249,9 +257,10 @@ CREATE TABLE phase_transitions (
     status         text NOT NULL CHECK (
         status IN ('active', 'paused', 'dormant', 'closed', 'needs_attention')
     ),
-    cause          text NOT NULL,
+    code           text NOT NULL,
+    detail         text,
     at             timestamptz NOT NULL,
-    cause_sealed   bytea,
+    recorded       bigint NOT NULL DEFAULT nextval('timeline_order'),
     PRIMARY KEY (participant_id, seq)
 );
 
@@ -262,7 +271,6 @@ CREATE TABLE steering_actions (
     participant_id   text NOT NULL REFERENCES participants ON DELETE CASCADE,
     seq              integer NOT NULL,
     action           text NOT NULL CHECK (action IN ('pause', 'resume', 'reassign', 'close')),
-    reason           text,
     at               timestamptz NOT NULL,
     actor_role       text CHECK (actor_role IN ('backend', 'case_manager', 'partner')),
     actor_partner_id text,
@@ -287,6 +295,7 @@ CREATE TABLE nudges (
     silent_since   timestamptz NOT NULL,
     sent_at        timestamptz NOT NULL DEFAULT now(),
     contact_at     timestamptz,
+    recorded       bigint NOT NULL DEFAULT nextval('timeline_order'),
     PRIMARY KEY (participant_id, seq)
 );
 
@@ -331,6 +340,8 @@ CREATE TABLE tasks (
     actor_key_id     text,
     actor_user_id    text,
     note_sealed      bytea,
+    recorded         bigint NOT NULL DEFAULT nextval('timeline_order'),
+    done_recorded    bigint,
     PRIMARY KEY (participant_id, task_key),
     CONSTRAINT tasks_done_says_whether_reached CHECK ((done_at IS NULL) = (reached IS NULL))
 );
@@ -361,6 +372,7 @@ CREATE TABLE courses (
 -- One row per participant asking for a course. `queue_no` orders the waiting list; a seat is
 -- held while `status` is 'seated' or 'offered', so held seats never exceed `courses.seats`.
 -- `freed_by` names whose release led to this offer, so a retried release offers nothing twice.
+-- `requested_by` is the milestone that asked: a refused request frees only a hold it made.
 -- The report counts `qualified`; the words of a qualification stay in the sealed milestone.
 CREATE TABLE seat_requests (
     course_id      text NOT NULL REFERENCES courses,
@@ -376,6 +388,7 @@ CREATE TABLE seat_requests (
     qualification  text,
     freed_by       text,
     qualified      boolean,
+    requested_by   text,
     PRIMARY KEY (course_id, participant_id)
 );
 

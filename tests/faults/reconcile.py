@@ -37,7 +37,7 @@ class Trajectory:
     running: bool
     retrying: list[str]
     """Pending activities and workflow tasks past their first attempt, in words."""
-    milestone_ids: list[str]
+    milestones: list[str]
     snapshot: dict[str, Any]
 
 
@@ -92,7 +92,7 @@ async def trajectory(client: Client, participant_id: str) -> Trajectory:
         participant_id,
         running,
         retrying,
-        list(state.milestone_ids),
+        list(state.milestones),
         snapshot.model_dump(mode="json"),
     )
 
@@ -178,7 +178,7 @@ def compare(
     milestones: Counter[tuple[str, str]],
 ) -> Findings:
     """What the acknowledged milestones became, and where workflows and read model differ."""
-    recorded = {t.participant_id: set(t.milestone_ids) for t in held}
+    recorded = {t.participant_id: set(t.milestones) for t in held}
     findings = Findings(
         trajectories=len(held),
         running=sum(t.running for t in held),
@@ -203,7 +203,7 @@ def compare(
         if milestone_id not in recorded[participant_id]:
             findings.extra_in_read_model.append(f"{participant_id}/{milestone_id}")
     for t in held:
-        twice = [m for m, n in Counter(t.milestone_ids).items() if n > 1]
+        twice = [m for m, n in Counter(t.milestones).items() if n > 1]
         findings.duplicated += [f"{t.participant_id}/{m} recorded twice" for m in twice]
         row = rows.get(t.participant_id)
         if row != t.snapshot:

@@ -113,7 +113,7 @@ async def test_the_api_killed_mid_request_answers_the_retried_milestone_once(
             )
             assert answer.status_code == 200, answer.text
             held = await trajectory(load.client, participant_id)
-            assert held.milestone_ids.count(str(body["milestone_id"])) == 1
+            assert held.milestones.count(str(body["milestone_id"])) == 1
 
 
 async def test_two_workers_on_the_queue_and_one_killed_lose_no_milestone(
