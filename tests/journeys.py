@@ -12,10 +12,20 @@ from temporalio.testing import WorkflowEnvironment
 
 from infra.database import Pool
 from infra.persons import read_person
+from trajectory.actors import Actor
 from trajectory.enrolment import Person
 from trajectory.milestones import Milestone, MilestoneType
+from trajectory.phases import Outcome
 from trajectory.records import TrajectorySnapshot
-from trajectory.requests import RecordMilestone
+from trajectory.requests import (
+    CloseRequest,
+    CloseTrajectory,
+    PauseRequest,
+    PauseTrajectory,
+    RecordMilestone,
+    ResumeRequest,
+    ResumeTrajectory,
+)
 from trajectory.state import TrajectoryState
 from workflows.trajectory import ParticipantTrajectory
 
@@ -29,6 +39,8 @@ EXAMPLE_PAYLOADS: dict[MilestoneType, dict[str, Any]] = {
 }
 
 _ids = itertools.count(1)
+CASE_MANAGER = Actor(role="case_manager", key_id="test-case-manager")
+"""Who steers in these scenarios."""
 
 
 @dataclass
@@ -71,6 +83,19 @@ class Journey:
         return await self.handle.execute_update(
             ParticipantTrajectory.record_milestone, RecordMilestone.of(milestone)
         )
+
+    async def pause(self, reason: str | None = None) -> TrajectorySnapshot:
+        request = PauseTrajectory(request=PauseRequest(reason=reason), actor=CASE_MANAGER)
+        return await self.handle.execute_update(ParticipantTrajectory.pause, request)
+
+    async def resume(self, reason: str | None = None) -> TrajectorySnapshot:
+        request = ResumeTrajectory(request=ResumeRequest(reason=reason), actor=CASE_MANAGER)
+        return await self.handle.execute_update(ParticipantTrajectory.resume, request)
+
+    async def close(self, outcome: Outcome, reason: str = "closed in a test") -> TrajectorySnapshot:
+        body = CloseRequest(outcome=outcome, reason=reason)
+        request = CloseTrajectory(request=body, actor=CASE_MANAGER)
+        return await self.handle.execute_update(ParticipantTrajectory.close, request)
 
     async def finish_phase(self) -> TrajectorySnapshot:
         """Report every milestone the partner requires before the current phase may end, in
