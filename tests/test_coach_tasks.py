@@ -240,3 +240,71 @@ async def test_a_reassigned_participant_s_open_task_goes_to_the_new_partner_and_
     await journey.written()
     listed = await api_on_time.get("/v1/tasks?limit=500", headers=bearer(keys.case_manager))
     assert task["task_id"] not in {t["task_id"] for t in listed.json()["items"]}
+
+
+async def test_a_partner_that_no_longer_holds_the_youth_cannot_repeat_a_task_closure(
+    start: Start, api_on_time: httpx.AsyncClient, keys: Keys
+) -> None:
+    journey = await silent_until_the_coach_must_call(start)
+    task = await open_task_listed(api_on_time, keys.jes, journey.participant_id)
+    path = f"/v1/tasks/{task['task_id']}/done"
+    first = await api_on_time.post(path, json={"reached": True}, headers=bearer(keys.case_manager))
+    assert first.status_code == 200, first.text
+    moved = await api_on_time.post(
+        f"/v1/participants/{journey.participant_id}/reassign",
+        json={"partner_id": "inbrussel"},
+        headers=bearer(keys.case_manager),
+    )
+    assert moved.status_code == 200, moved.text
+
+    again = await api_on_time.post(path, json={"reached": True}, headers=bearer(keys.jes))
+
+    assert (again.status_code, again.json()["error"]) == (404, "not_found")
+
+
+async def pause_for_a_month(journey: Journey, api: httpx.AsyncClient, keys: Keys) -> None:
+    paused = await api.post(
+        f"/v1/participants/{journey.participant_id}/pause",
+        json={"reason": "in hospital"},
+        headers=bearer(keys.case_manager),
+    )
+    assert paused.status_code == 200, paused.text
+    await journey.skip(30)
+
+
+async def test_a_coach_call_left_open_over_a_pause_is_not_overdue_when_the_youth_comes_back(
+    start: Start, api_on_time: httpx.AsyncClient, keys: Keys
+) -> None:
+    journey = await silent_until_the_coach_must_call(start)
+    task = await open_task_listed(api_on_time, keys.jes, journey.participant_id)
+    await pause_for_a_month(journey, api_on_time, keys)
+
+    resumed = await api_on_time.post(
+        f"/v1/participants/{journey.participant_id}/resume", headers=bearer(keys.case_manager)
+    )
+    assert resumed.status_code == 200, resumed.text
+    await journey.skip(0.5)
+
+    state = await journey.state()
+    assert (state.nudge_level, state.status) == (3, "active"), "the ladder waits for the call"
+    [open_task] = resumed.json()["open_tasks"]
+    assert open_task["due_at"] > task["due_at"], "the call is due as long after the pause"
+
+
+async def test_a_coach_call_cannot_be_closed_while_the_trajectory_is_paused(
+    start: Start, api_on_time: httpx.AsyncClient, keys: Keys
+) -> None:
+    journey = await silent_until_the_coach_must_call(start)
+    task = await open_task_listed(api_on_time, keys.jes, journey.participant_id)
+    await pause_for_a_month(journey, api_on_time, keys)
+
+    closing = await api_on_time.post(
+        f"/v1/tasks/{task['task_id']}/done", json={"reached": True}, headers=bearer(keys.jes)
+    )
+
+    assert (closing.status_code, closing.json()["error"]) == (409, "task_refused")
+    assert "paused" in closing.json()["detail"]
+    await api_on_time.post(
+        f"/v1/participants/{journey.participant_id}/resume", headers=bearer(keys.case_manager)
+    )
+    assert (await journey.state()).last_contact_at <= await journey.now()
