@@ -8,13 +8,15 @@ real SMS or e-mail provider uses to drop the repeat.
 
 import asyncio
 import contextlib
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 import structlog
 
 from infra.database import DATABASE_DOWN, Pool
 from readmodel.outbox import OutboxMessage, claim_messages, mark_sent
+from trajectory.daytime import next_daytime
 
 log = structlog.stdlib.get_logger(__name__)
 
@@ -44,15 +46,30 @@ class LoggedChannel:
         )
 
 
-class OutboxSender:
-    """Drains the outbox: claims unsent messages, delivers each, marks it sent."""
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
 
-    def __init__(self, pool: Pool, channel: Channel) -> None:
+
+class OutboxSender:
+    """Drains the outbox: claims unsent messages, delivers each, marks it sent.
+
+    Messages leave in daytime only, Brussels time, whenever their rung fell due: a rung that
+    fired during an outage, or a message whose first tries failed, waits for the morning.
+    """
+
+    def __init__(
+        self, pool: Pool, channel: Channel, clock: Callable[[], datetime] = _utc_now
+    ) -> None:
         self._pool = pool
         self._channel = channel
+        self._clock = clock
 
     async def drain(self) -> int:
-        """Deliver what is waiting now; the number delivered. A failed delivery waits its lease."""
+        """Deliver what is waiting now; the number delivered. A failed delivery waits its lease;
+        at night nothing leaves."""
+        now = self._clock()
+        if next_daytime(now) > now:
+            return 0
         async with self._pool.acquire() as con:
             messages = await claim_messages(con, BATCH, LEASE)
         delivered = 0

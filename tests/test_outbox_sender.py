@@ -13,6 +13,11 @@ from tests.conftest import Enrol
 from tests.test_read_model_activities import nudge
 
 
+AFTERNOON = datetime(2026, 12, 7, 14, 0, tzinfo=UTC)
+NIGHT = datetime(2026, 12, 7, 23, 30, tzinfo=UTC)
+"""Half past midnight in Brussels."""
+
+
 class RecordingChannel:
     """A channel that keeps what it was given and fails while `down`."""
 
@@ -43,7 +48,7 @@ async def test_a_message_is_delivered_after_its_rung_once_and_again_after_a_chan
     participant_id = await enrol()
     activities = TrajectoryActivities(pool)
     channel = RecordingChannel()
-    sender = OutboxSender(pool, channel)
+    sender = OutboxSender(pool, channel, clock=lambda: AFTERNOON)
 
     env = ActivityEnvironment()
     await env.run(activities.send_nudge, nudge(participant_id, 1))
@@ -73,3 +78,18 @@ async def test_a_message_is_delivered_after_its_rung_once_and_again_after_a_chan
     mine = [m for m in channel.delivered if m.participant_id == participant_id]
     assert [(m.nudge_seq, m.attempts) for m in mine] == [(1, 1), (2, 2)]
     assert await pool.fetchval(unsent, participant_id) is None
+
+
+async def test_a_message_queued_during_the_night_waits_for_the_morning_to_leave(
+    enrol: Enrol, pool: Pool
+) -> None:
+    participant_id = await enrol()
+    channel = RecordingChannel()
+    await ActivityEnvironment().run(TrajectoryActivities(pool).send_nudge, nudge(participant_id, 1))
+
+    await drain_for(OutboxSender(pool, channel, clock=lambda: NIGHT), pool, participant_id)
+    assert [m for m in channel.delivered if m.participant_id == participant_id] == []
+
+    morning = NIGHT + timedelta(hours=10)
+    await drain_for(OutboxSender(pool, channel, clock=lambda: morning), pool, participant_id)
+    assert [m.nudge_seq for m in channel.delivered if m.participant_id == participant_id] == [1]

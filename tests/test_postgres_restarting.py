@@ -16,6 +16,7 @@ from activities.notifications import LoggedChannel, OutboxSender
 from api.auth import KeyCache
 from infra.database import Pool
 from starter.keys import Role, create_key
+from tests.test_outbox_sender import AFTERNOON
 
 
 class Restarting:
@@ -54,7 +55,7 @@ async def test_the_outbox_sender_waits_while_postgresql_restarts(pool: Pool) -> 
     restarting = Restarting(pool)
     restarting.message = "the database system is shutting down"
     stop = asyncio.Event()
-    sender = OutboxSender(cast(Pool, restarting), LoggedChannel())
+    sender = OutboxSender(cast(Pool, restarting), LoggedChannel(), clock=lambda: AFTERNOON)
     running = asyncio.create_task(sender.run(stop))
     await restarting.refused.wait()
     assert not running.done(), "the sender (and with it the worker) stopped"
