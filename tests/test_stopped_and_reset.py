@@ -5,14 +5,17 @@ the reset numbered them again from an earlier point."""
 import asyncio
 import uuid
 from datetime import timedelta
+from typing import Any
 
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import EventType, ResetReapplyExcludeType
 from temporalio.api.workflowservice.v1 import ResetWorkflowExecutionRequest
-from temporalio.client import WorkflowExecutionStatus
+from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
+from temporalio.common import TypedSearchAttributes
 from temporalio.testing import WorkflowEnvironment
 
 from activities.stopped_runs import StoppedRunSweep
+from infra import contract
 from infra.database import Pool
 from starter.revival import revive
 from tests.journeys import Start
@@ -33,6 +36,18 @@ async def eventually(
             return
         await asyncio.sleep(0.1)
     raise AssertionError(f"the read model holds {row}, not {wanted}")
+
+
+async def search_attributes_once_shown(
+    handle: WorkflowHandle[Any, Any],
+) -> TypedSearchAttributes:
+    """The run's search attributes once its first workflow task set `ParcoursPartner`."""
+    for _ in range(100):
+        found = (await handle.describe()).typed_search_attributes
+        if found.get(contract.PARTNER) is not None:
+            return found
+        await asyncio.sleep(0.1)
+    raise AssertionError("the run never showed its search attributes")
 
 
 async def test_a_terminated_trajectory_needs_attention_until_revived_where_it_stood(
@@ -56,6 +71,9 @@ async def test_a_terminated_trajectory_needs_attention_until_revived_where_it_st
 
     await revive(dev_env.client, journey.participant_id)
     assert (await journey.handle.describe()).status == WorkflowExecutionStatus.RUNNING
+    found = await search_attributes_once_shown(journey.handle)
+    assert found.get(contract.POSTCODE) == "1080", "a revived run is found by commune"
+    assert found.get(contract.ENROLLED_AT) == before.enrolled_at
     revived = await journey.handle.query(ParticipantTrajectory.snapshot)
     assert revived.status == Status.ACTIVE
     assert revived.milestone_count == before.milestone_count
