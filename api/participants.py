@@ -363,7 +363,21 @@ def _refusal(code: str, participant_id: str, error: WorkflowUpdateFailedError) -
     return ApiError(500, "internal_error", "the trajectory failed to handle this; it was logged")
 
 
-def _no_answer() -> ApiError:
+async def _no_answer(client: Client, participant_id: str) -> ApiError:
+    """503: no answer in time; when the trajectory waits for a case manager, say so."""
+    try:
+        snapshot = await _handle(client, participant_id).query(
+            ParticipantTrajectory.snapshot, rpc_timeout=QUERY_TIMEOUT
+        )
+    except (RPCError, WorkflowQueryFailedError, WorkflowQueryRejectedError):
+        snapshot = None
+    if snapshot is not None and snapshot.attention is not None:
+        return ApiError(
+            503,
+            "needs_attention",
+            f"the trajectory waits for a case manager ({snapshot.attention}); the request is "
+            "carried out once they resume it, and retrying it is safe",
+        )
     return ApiError(
         503, "temporal_unavailable", "the trajectory did not answer in time; retrying is safe"
     )
@@ -410,7 +424,7 @@ async def run_update(
     except WorkflowUpdateFailedError as error:
         raise _refusal(code, participant_id, error) from None
     except WorkflowUpdateRPCTimeoutOrCancelledError:
-        raise _no_answer() from None
+        raise await _no_answer(client, participant_id) from None
     except RPCError as error:
         if error.status != RPCStatusCode.NOT_FOUND:
             raise

@@ -60,6 +60,19 @@ async def api(api_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
+@pytest.fixture
+async def api_on_time(
+    time_env: WorkflowEnvironment, pool: Pool
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The HTTP API on the time-skipping server: time moves only when a test skips."""
+    settings = Settings(temporal_namespace=time_env.client.namespace, key_cache_seconds=0)
+    app = create_app(settings)
+    hold(app, time_env.client, pool, settings)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://parcours.test") as client:
+        yield client
+
+
 @pytest.fixture(scope="session")
 async def keys(pool: Pool) -> Keys:
     """Keys made the way `python -m starter keys create` makes them."""

@@ -116,7 +116,7 @@ def enrol(pool: Pool) -> Enrol:
 # --- Temporal -------------------------------------------------------------------------------
 # Temporal environment fixtures (time-skipping and dev server, workers) go here.
 
-from tests.api_fixtures import api, api_app, enrol_by_api, keys  # noqa: E402, F401
+from tests.api_fixtures import api, api_app, api_on_time, enrol_by_api, keys  # noqa: E402, F401
 from tests.outage import outage  # noqa: E402, F401
 from tests.temporal_fixtures import (  # noqa: E402, F401
     dev_env,

@@ -4,17 +4,12 @@ On the time-skipping server with the HTTP API bound to it: time moves only when 
 """
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
 import httpx
-import pytest
-from temporalio.testing import WorkflowEnvironment
 
-from api.app import create_app, hold
 from infra.database import Pool
-from infra.settings import Settings
 from starter.keys import key_id_of
 from tests.api_fixtures import Keys, bearer
 from tests.journeys import Journey, Start
@@ -26,19 +21,6 @@ UNTIL_COACH_CALL = JES.steps(Phase.INTAKE).inactivity_days + sum(
     step.after_days for step in JES.nudge_ladder[:3]
 )
 """Days of silence in intake until the JES ladder asks the coach to call."""
-
-
-@pytest.fixture
-async def api_on_time(
-    time_env: WorkflowEnvironment, pool: Pool
-) -> AsyncIterator[httpx.AsyncClient]:
-    """The HTTP API on the time-skipping server."""
-    settings = Settings(temporal_namespace=time_env.client.namespace, key_cache_seconds=0)
-    app = create_app(settings)
-    hold(app, time_env.client, pool, settings)
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://parcours.test") as client:
-        yield client
 
 
 async def silent_until_the_coach_must_call(start: Start) -> Journey:

@@ -7,8 +7,9 @@ a case manager's close, leaves a run that ends like any other.
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 from temporalio import activity
 from temporalio.client import (
@@ -21,15 +22,17 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.training import TrainingActivities
+from api import participants
 from infra.contract import TASK_QUEUE, workflow_id
 from infra.database import Pool
 from infra.persons import erase_person
+from tests.api_fixtures import Keys, bearer
 from tests.conftest import Enrol
 from tests.journeys import Journey
 from tests.temporal_fixtures import follow
 from trajectory.milestones import Milestone
 from trajectory.milestones import MilestoneType as M
-from trajectory.phases import Outcome, Phase, Status
+from trajectory.phases import Outcome
 from trajectory.programmes import load_programme
 from trajectory.records import SeatDecision, SeatRequest
 from trajectory.requests import RecordMilestone
@@ -66,24 +69,41 @@ async def unreachable(
 
 
 async def test_a_training_enrolment_whose_seat_cannot_be_asked_waits_for_a_case_manager(
-    time_env: WorkflowEnvironment, unreachable: Worker, pool: Pool, seats: UnreachableSeats
+    time_env: WorkflowEnvironment,
+    unreachable: Worker,
+    api_on_time: httpx.AsyncClient,
+    keys: Keys,
+    pool: Pool,
+    seats: UnreachableSeats,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setattr(participants, "UPDATE_TIMEOUT", timedelta(seconds=2))
     journey = await follow(time_env, pool)("jes")
     for _ in range(3):
         await journey.finish_phase()
-    enrolling = asyncio.create_task(
-        journey.report(M.TRAINING_ENROLLED, {"course_id": "warehouse-operative-2027"})
-    )
+    enrolled = {
+        "milestone_id": "enrolled-warehouse",
+        "type": "training_enrolled",
+        "occurred_at": (await journey.now()).isoformat(),
+        "payload": {"course_id": "warehouse-operative-2027"},
+    }
+    url = f"/v1/participants/{journey.participant_id}/milestones"
+    first = asyncio.create_task(api_on_time.post(url, json=enrolled, headers=bearer(keys.jes)))
 
-    await journey.skip(1)  # every retry of the seat request
-    held = await journey.wait_for(lambda s: s.needs_attention, "needs attention")
+    for _ in range(100):  # through every retry of the seat request
+        await journey.skip(0.05)
+        if (await journey.state()).needs_attention:
+            break
+    held = await journey.state()
     assert held.attention is not None and "seat" in held.attention
-    assert not enrolling.done(), "the milestone waits; it does not fail"
+    answer = await first
+    assert (answer.status_code, answer.json()["error"]) == (503, "needs_attention"), answer.text
     seats.repaired = True
     await journey.resume("the migration is over")
 
-    answer = await asyncio.wait_for(enrolling, 15)
-    assert (answer.phase, answer.status) == (Phase.TRAINING, Status.ACTIVE)
+    again = await api_on_time.post(url, json=enrolled, headers=bearer(keys.jes))
+    assert again.status_code == 200, again.text
+    assert (again.json()["phase"], again.json()["status"]) == ("training", "active")
     assert seats.calls > 1
 
 
