@@ -447,7 +447,6 @@ async def _steer(
     code: str,
 ) -> ParticipantPublic:
     """A case manager's steering request, with the actor of their key, as an Update."""
-    refuse_hidden_controls(request)
     return await run_update(client, pool, participant_id, update, request, code)
 
 
@@ -477,6 +476,7 @@ async def pause(
     body: Annotated[PauseRequest | None, Body(openapi_examples=_PAUSE_EXAMPLES)] = None,
 ) -> ParticipantPublic:
     """Stop every clock (illness, parental leave, detention, ...); 409 when paused or closed."""
+    refuse_hidden_controls(body)
     return await _steer(
         client,
         pool,
@@ -502,6 +502,7 @@ async def resume(
 ) -> ParticipantPublic:
     """Restart the clocks where they stopped, and retry a step that needed attention; 409 when
     the trajectory is neither paused nor waiting for a case manager."""
+    refuse_hidden_controls(body)
     return await _steer(
         client,
         pool,
@@ -530,6 +531,7 @@ async def reassign(
         known_partner(body.partner_id)
     except ValueError as error:
         raise ApiError(422, "invalid_request", f"partner_id: {error}") from None
+    refuse_hidden_controls(body)
     return await _steer(
         client,
         pool,
@@ -554,6 +556,7 @@ async def close(
     pool: PoolDep,
 ) -> ParticipantPublic:
     """End the trajectory with `outcome`; 409 when it is already closed."""
+    refuse_hidden_controls(body)
     return await _steer(
         client,
         pool,

@@ -48,7 +48,7 @@ async def _in_coaching_with_a_milestone(pool: Pool, participant_id: str) -> None
     )
     await pool.execute(
         "INSERT INTO milestones (participant_id, milestone_id, type, occurred_at, recorded_by,"
-        " phase) VALUES ($1, 'm-1', 'coach_assigned', $2, 'partner', 'coaching')",
+        " phase, fingerprint) VALUES ($1, 'm-1', 'coach_assigned', $2, 'partner', 'coaching', '')",
         participant_id,
         now,
     )

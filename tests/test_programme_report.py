@@ -141,7 +141,7 @@ class Cohort:
         phases = ("intake", *path)
         await self.con.executemany(
             "INSERT INTO phase_transitions"
-            " (participant_id, seq, from_phase, to_phase, status, cause, at)"
+            " (participant_id, seq, from_phase, to_phase, status, code, at)"
             " VALUES ($1, $2, $3, $4, $5, 'fixture', $6)",
             [
                 (key, seq, before, after, "closed" if after == "closed" else "active", enrolled_at)
@@ -155,7 +155,8 @@ class Cohort:
         """Milestones recorded while the trajectory was in `phase`."""
         await self.con.executemany(
             "INSERT INTO milestones (participant_id, milestone_id, type, occurred_at,"
-            " recorded_by, phase, payload) VALUES ($1, $2, $3, $4, 'partner', $5, $6)",
+            " recorded_by, phase, payload, fingerprint)"
+            " VALUES ($1, $2, $3, $4, 'partner', $5, $6, '')",
             [
                 (key, f"{key}-{phase}-{n}", kind, NOW - timedelta(days=400), phase, payload or {})
                 for n, kind in enumerate(types)
