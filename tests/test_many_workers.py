@@ -103,13 +103,13 @@ def new_code_version(scratch: Path) -> Path:
             shutil.copy2(source, tree / name)
     workflow_file = tree / "workflows" / "trajectory.py"
     code = workflow_file.read_text()
-    anchor = '        await workflow.wait_condition(lambda: self._state.eligibility != "pending")\n'
+    anchor = "        state, milestone_id = self._state, recorded.milestone.milestone_id\n"
     assert code.count(anchor) == 1, "the workflow changed: move the test's patch"
     changed = (
         f'        if workflow.patched("{PATCH}"):\n'
         '            workflow.logger.info("milestone_on_the_next_release")\n'
     )
-    workflow_file.write_text(code.replace(anchor, changed + anchor))
+    workflow_file.write_text(code.replace(anchor, anchor + changed))
     return tree
 
 
