@@ -85,4 +85,4 @@ async def test_no_answer_to_a_partner_holds_a_case_managers_words(
     entries = answers["timeline"].json()["items"]
     steering = [e for e in entries if e["kind"] == "steering"]
     assert [e["detail"]["action"] for e in steering] == ["pause", "resume"]
-    assert "required steps done" in [e["detail"].get("cause") for e in entries], "what happened"
+    assert "required_steps_done" in [e["detail"].get("code") for e in entries], "what happened"
