@@ -7,6 +7,7 @@ SIGINT/SIGTERM: running activities finish, then the worker leaves.
 
 import asyncio
 import signal
+import sys
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
@@ -31,6 +32,7 @@ from infra.settings import Settings, get_settings
 from infra.telemetry import worker_runtime
 from infra.temporal import connect
 from readmodel import migrate
+from readmodel.schema import SchemaFromBeforeRelease1, start_afresh
 from readmodel.seats import store_catalogue
 from workflows.trajectory import ParticipantTrajectory
 
@@ -81,11 +83,11 @@ def build_worker(
 async def main() -> None:
     settings = get_settings()
     configure_logging(settings.log_level)
-    client = await connect(settings, worker_runtime(settings))
     pool = await open_pool(settings)
     try:
         await migrate(pool)
         await store_catalogue(pool)
+        client = await connect(settings, worker_runtime(settings))
         worker = build_worker(client, pool, settings)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -102,4 +104,7 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    except SchemaFromBeforeRelease1 as error:
+        sys.exit(f"python -m worker: {error}; {start_afresh(get_settings())}")

@@ -8,6 +8,8 @@ import sys
 from collections.abc import Callable, Sequence
 
 from api import app
+from infra.settings import get_settings
+from readmodel.schema import SchemaFromBeforeRelease1, start_afresh
 from reporting import command as report_command
 from starter import (
     codec_server,
@@ -51,7 +53,13 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     run: Command = args.run
-    return run(args)
+    try:
+        return run(args)
+    except SchemaFromBeforeRelease1 as error:
+        sys.stderr.write(
+            f"python -m starter {args.command}: {error}; {start_afresh(get_settings())}\n"
+        )
+        return 1
 
 
 def exit_now(code: int) -> None:
