@@ -32,7 +32,7 @@ from infra.settings import Settings, get_settings
 from infra.telemetry import worker_runtime
 from infra.temporal import connect
 from readmodel import migrate
-from readmodel.schema import SchemaFromBeforeRelease1, start_afresh
+from readmodel.schema import StaleSchema, start_afresh
 from readmodel.seats import store_catalogue
 from workflows.trajectory import ParticipantTrajectory
 
@@ -106,5 +106,5 @@ async def main() -> None:
 if __name__ == "__main__":
     try:
         asyncio.run(main())
-    except SchemaFromBeforeRelease1 as error:
+    except StaleSchema as error:
         sys.exit(f"python -m worker: {error}; {start_afresh(get_settings())}")

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 
 from api import app
 from infra.settings import get_settings
-from readmodel.schema import SchemaFromBeforeRelease1, start_afresh
+from readmodel.schema import StaleSchema, start_afresh
 from reporting import command as report_command
 from starter import (
     codec_server,
@@ -55,7 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     run: Command = args.run
     try:
         return run(args)
-    except SchemaFromBeforeRelease1 as error:
+    except StaleSchema as error:
         sys.stderr.write(
             f"python -m starter {args.command}: {error}; {start_afresh(get_settings())}\n"
         )

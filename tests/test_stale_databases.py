@@ -1,8 +1,9 @@
-"""A database from before release 1 is started afresh, not migrated: every process says so in
-one line and stops, naming what to delete, and leaves the database as it was.
+"""A database this release cannot migrate is started afresh: every process says so in one line
+and stops, naming what to delete, and leaves the database as it was.
 
-The old migration files are gone, so the tests write what they left behind directly: rows of
-`schema_migrations` naming the replaced chain.
+Two kinds: one from before release 1 (the old migration files are gone, so the tests write what
+they left behind, rows of `schema_migrations` naming the replaced chain), and one migrated by
+another text of `001_baseline.sql`, as after a schema change folded into it.
 """
 
 import asyncio
@@ -23,7 +24,7 @@ from temporalio.testing import WorkflowEnvironment
 from infra.database import Pool, open_pool
 from infra.settings import Settings
 from readmodel import migrate
-from readmodel.schema import SchemaFromBeforeRelease1
+from readmodel.schema import StaleSchema
 from tests.test_entrypoint import KEYS, PERSON_KEYS, entry
 
 OLD_CHAIN = ("001_trajectories", "002_api_keys", "011_sealed_free_text")
@@ -59,16 +60,21 @@ async def _left_as_it_was(url: str) -> None:
 
 
 @pytest.fixture
-async def old_database(pool: Pool, database_url: str) -> AsyncIterator[str]:
-    """The URL of a database whose `schema_migrations` holds the replaced chain."""
-    name = f"old_{uuid.uuid4().hex[:12]}"
+async def empty_database(pool: Pool, database_url: str) -> AsyncIterator[str]:
+    """The URL of a new, empty database on the session's server."""
+    name = f"stale_{uuid.uuid4().hex[:12]}"
     await pool.execute(f'CREATE DATABASE "{name}"')
-    url = urlunsplit(urlsplit(database_url)._replace(path=f"/{name}"))
     try:
-        await _leave_old_migrations(url)
-        yield url
+        yield urlunsplit(urlsplit(database_url)._replace(path=f"/{name}"))
     finally:
         await pool.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+async def old_database(empty_database: str) -> str:
+    """The URL of a database whose `schema_migrations` holds the replaced chain."""
+    await _leave_old_migrations(empty_database)
+    return empty_database
 
 
 @pytest.fixture
@@ -101,7 +107,7 @@ async def test_migrating_a_database_from_before_release_1_changes_nothing_and_sa
 ) -> None:
     pool = await open_pool(Settings(database_url=old_database))
     try:
-        with pytest.raises(SchemaFromBeforeRelease1) as refused:
+        with pytest.raises(StaleSchema) as refused:
             await migrate(pool)
     finally:
         await pool.close()
@@ -111,6 +117,26 @@ async def test_migrating_a_database_from_before_release_1_changes_nothing_and_sa
         "011_sealed_free_text), which this release does not migrate"
     )
     await _left_as_it_was(old_database)
+
+
+async def test_a_database_migrated_by_another_text_of_the_baseline_is_refused(
+    empty_database: str,
+) -> None:
+    pool = await open_pool(Settings(database_url=empty_database))
+    try:
+        assert await migrate(pool) == ["001_baseline"]
+        await pool.execute(
+            "UPDATE schema_migrations SET sha256 = repeat('0', 64) WHERE version = '001_baseline'"
+        )
+        with pytest.raises(StaleSchema) as refused:
+            await migrate(pool)
+    finally:
+        await pool.close()
+
+    assert str(refused.value) == (
+        "the database was migrated by another text of 001_baseline.sql, which this release does "
+        "not migrate"
+    )
 
 
 @pytest.mark.parametrize("command", ["migrate", "worker", "api"])
