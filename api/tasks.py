@@ -23,8 +23,7 @@ from api.participants import (
 )
 from readmodel import tasks
 from readmodel.actors import actor_from_row
-from starter.keys import Role
-from trajectory.actors import Actor
+from trajectory.actors import Actor, Role
 from trajectory.requests import PARTNER_ID_PATTERN
 from trajectory.tasks import TaskDone, TaskKind, participant_of
 from workflows.trajectory import ParticipantTrajectory

@@ -30,7 +30,8 @@ from api.models import ParticipantPublic
 from infra.database import Pool, open_pool
 from infra.logging import configure_logging
 from infra.settings import Settings, get_settings
-from starter.keys import Role, create_key, list_keys, revoke_key
+from readmodel.api_keys import create_key, list_keys, revoke_key
+from trajectory.actors import Role
 from trajectory.eligibility import BRUSSELS_POSTCODES
 from trajectory.enrolment import (
     DeclaredStatus,

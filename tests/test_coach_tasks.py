@@ -15,7 +15,7 @@ from temporalio.testing import WorkflowEnvironment
 from api.app import create_app, hold
 from infra.database import Pool
 from infra.settings import Settings
-from starter.keys import key_id_of
+from readmodel.api_keys import key_id_of
 from tests.api_fixtures import Keys, bearer
 from tests.journeys import Journey, Start
 from trajectory.phases import Phase

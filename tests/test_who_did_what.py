@@ -10,7 +10,7 @@ import httpx
 
 from infra.database import Pool
 from infra.persons import read_person
-from starter.keys import key_id_of
+from readmodel.api_keys import key_id_of
 from tests.api_fixtures import EnrolByApi, Keys, bearer, written
 from trajectory.actors import Actor
 

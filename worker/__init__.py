@@ -7,7 +7,6 @@ SIGINT/SIGTERM: running activities finish, then the worker leaves.
 
 import asyncio
 import signal
-import sys
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
@@ -32,7 +31,6 @@ from infra.settings import Settings, get_settings
 from infra.telemetry import worker_runtime
 from infra.temporal import connect
 from readmodel import migrate
-from readmodel.schema import StaleSchema, start_afresh
 from readmodel.seats import store_catalogue
 from workflows.trajectory import ParticipantTrajectory
 
@@ -81,6 +79,7 @@ def build_worker(
 
 
 async def main() -> None:
+    """Migrate, then run the worker, the outbox sender and the sweep until SIGINT or SIGTERM."""
     settings = get_settings()
     configure_logging(settings.log_level)
     pool = await open_pool(settings)
@@ -101,10 +100,3 @@ async def main() -> None:
             log.info("worker_stopping")
     finally:
         await pool.close()
-
-
-if __name__ == "__main__":
-    try:
-        asyncio.run(main())
-    except StaleSchema as error:
-        sys.exit(f"python -m worker: {error}; {start_afresh(get_settings())}")
