@@ -41,6 +41,7 @@ lint: $(INSTALLED)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
 	$(BIN)/lint-imports
+	$(BIN)/python -m tools.sql_outside_readmodel
 
 # Re-pin constraints.txt from what is installed (after a dependency change in pyproject.toml).
 lock: $(INSTALLED)

@@ -10,8 +10,8 @@ from cryptography.exceptions import InvalidTag
 from infra.codec import Keyring, KeyringError, configured_keyring
 from infra.database import Pool
 from infra.person_keys import PersonKeys
-from infra.persons import erase_person, read_person, store_person
 from infra.settings import get_settings
+from readmodel.persons import erase_person, read_person, store_person
 from tests.people import enrolment
 from trajectory.enrolment import Enrolment
 
