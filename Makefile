@@ -42,6 +42,7 @@ lint: $(INSTALLED)
 	$(BIN)/mypy .
 	$(BIN)/lint-imports
 	$(BIN)/python -m tools.sql_outside_readmodel
+	$(BIN)/python -m tools.module_sizes
 
 # Re-pin constraints.txt from what is installed (after a dependency change in pyproject.toml).
 lock: $(INSTALLED)

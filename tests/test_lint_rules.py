@@ -3,6 +3,7 @@ with it, and pass on this repository's tree where they already hold."""
 
 from pathlib import Path
 
+from tools.module_sizes import oversized
 from tools.sql_outside_readmodel import offences
 
 ROOT = Path(__file__).parents[1]
@@ -43,3 +44,21 @@ def test_sql_planted_outside_the_read_model_is_named_with_its_line(tmp_path: Pat
 
 def test_this_repository_holds_sql_in_the_read_model_only() -> None:
     assert offences(ROOT) == []
+
+
+def test_modules_over_their_packages_limit_are_named(tmp_path: Path) -> None:
+    root = _tree(
+        tmp_path,
+        {
+            "workflows/loop.py": "x = 1\n" * 300,
+            "workflows/writer.py": "x = 1\n" * 301,
+            "trajectory/state.py": "x = 1\n" * 401,
+            "trajectory/ladder.py": "x = 1\n" * 400,
+            "readmodel/reports.py": "x = 1\n" * 900,
+        },
+    )
+
+    assert oversized(root) == [
+        "workflows/writer.py: 301 lines (limit 300)",
+        "trajectory/state.py: 401 lines (limit 400)",
+    ]
