@@ -15,7 +15,6 @@ from starter import (
     codec_server,
     cohort,
     config,
-    demo,
     devstack,
     erasure,
     keys,
@@ -23,6 +22,7 @@ from starter import (
     persons,
     revival,
 )
+from starter.demo import driver
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -36,7 +36,7 @@ def parser() -> argparse.ArgumentParser:
     ).set_defaults(run=devstack.main)
     commands.add_parser(
         "demo", help="drive the demo cohort through the API of a stack that already runs"
-    ).set_defaults(run=demo.main)
+    ).set_defaults(run=driver.main)
     keys.add_parser(commands)
     cohort.add_parser(commands)
     app.add_parser(commands)

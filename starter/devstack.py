@@ -32,7 +32,8 @@ from infra.settings import Settings, get_settings
 from infra.temporal import connect, register_search_attributes
 from readmodel import migrate
 from readmodel.schema import StaleSchema, start_afresh
-from starter.demo import DEMO_KEYS_ENV, DemoKeys, api_url, issue_demo_keys
+from starter.demo.driver import api_url
+from starter.demo.keys import DEMO_KEYS_ENV, DemoKeys, issue_demo_keys
 
 log = structlog.stdlib.get_logger(__name__)
 

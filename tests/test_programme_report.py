@@ -54,7 +54,7 @@ from reporting import command
 from reporting.page import report_html
 from reporting.tables import columns, report_csv
 from starter.cohort import ENTRY_PROFILE, enrolment_of
-from starter.demo import demo_cohort
+from starter.demo.cohort import demo_cohort
 from tests.api_fixtures import Keys, bearer, enrolment_body
 from trajectory.actors import Role
 from trajectory.eligibility import age_on, enrolment_day
