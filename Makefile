@@ -40,6 +40,9 @@ lint: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
+	$(BIN)/lint-imports
+	$(BIN)/python -m tools.sql_outside_readmodel
+	$(BIN)/python -m tools.module_sizes
 
 # Re-pin constraints.txt from what is installed (after a dependency change in pyproject.toml).
 lock: $(INSTALLED)
@@ -50,7 +53,7 @@ lock: $(INSTALLED)
 
 # Removes the virtualenv and caches; the dev stack's state in .data/ stays.
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache build *.egg-info
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .import_linter_cache build *.egg-info
 
 $(INSTALLED): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

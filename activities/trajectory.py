@@ -15,9 +15,9 @@ from temporalio.exceptions import ApplicationError
 from activities.context import bound_to_workflow
 from infra.database import Pool
 from infra.person_keys import PersonKeys, default_person_keys
-from infra.persons import read_person
 from readmodel import intake, nudges, other_measures, outbox
 from readmodel.changes import write_changes
+from readmodel.persons import read_person
 from trajectory import eligibility, programmes
 from trajectory.messages import nudge_message
 from trajectory.programme import PartnerProgramme

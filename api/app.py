@@ -53,7 +53,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             hold(app, temporal, await open_pool(settings), settings)
             try:
-                await migrate(app.state.pool)
                 # A normal start serves with Temporal at hand; a Temporal outage does not stop it.
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(temporal.first_attempt.wait(), FIRST_CONNECT_WAIT)
@@ -123,8 +122,18 @@ def server_config(app: FastAPI, settings: Settings) -> uvicorn.Config:
 
 
 def serve(_: argparse.Namespace) -> int:
-    """Run the API until interrupted."""
+    """Migrate the database, then run the API until interrupted."""
     settings = get_settings()
     configure_logging(settings.log_level)
+    asyncio.run(_migrate(settings))
     uvicorn.Server(server_config(create_app(settings), settings)).run()
     return 0
+
+
+async def _migrate(settings: Settings) -> None:
+    """Apply pending migrations before listening, so a refusal stops the process plainly."""
+    pool = await open_pool(settings)
+    try:
+        await migrate(pool)
+    finally:
+        await pool.close()

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from fastapi.security import HTTPBearer
 
 from infra.database import DATABASE_DOWN, Pool
-from starter.keys import Role, hash_key, key_id_of
-from trajectory.actors import Actor
+from readmodel.api_keys import hash_key, key_id_of, read_key
+from trajectory.actors import Actor, Role
 
 bearer = HTTPBearer(
     auto_error=False,
@@ -49,7 +49,7 @@ class Caller:
     @property
     def actor(self) -> Actor:
         """The caller as trajectories record it."""
-        return Actor(role=self.role.value, partner_id=self.partner_id, key_id=self.key_id)
+        return Actor(role=self.role, partner_id=self.partner_id, key_id=self.key_id)
 
 
 @dataclass(frozen=True)
@@ -93,7 +93,7 @@ class KeyCache:
         if now - read_at < self._ttl:
             return cached
         try:
-            stored = await read_key(self._pool, key_id)
+            stored = await _read(self._pool, key_id)
         except DATABASE_DOWN:
             if now - read_at < STALE_LIMIT:
                 return cached
@@ -152,21 +152,16 @@ class FailedAuthentications:
         return min(self._allowed, left + (self._clock() - counted_at) * self._per_second)
 
 
-async def read_key(pool: Pool, key_id: str) -> _StoredKey | None:
-    """The stored key with id `key_id`, None when there is none."""
-    async with pool.acquire(timeout=LOOKUP_TIMEOUT) as con:
-        row = await con.fetchrow(
-            "SELECT key_hash, role, partner_id, revoked_at FROM api_keys WHERE key_id = $1",
-            key_id,
-            timeout=LOOKUP_TIMEOUT,
-        )
-    if row is None:
+async def _read(pool: Pool, key_id: str) -> _StoredKey | None:
+    """The stored key with id `key_id` as the cache keeps it, None when there is none."""
+    stored = await read_key(pool, key_id, LOOKUP_TIMEOUT)
+    if stored is None:
         return None
+    key = stored.record
     caller = None
-    if row["revoked_at"] is None:
-        caller = Caller(key_id=key_id, role=Role(row["role"]), partner_id=row["partner_id"])
-    key_hash: bytes = row["key_hash"]
-    return _StoredKey(key_hash=key_hash, caller=caller)
+    if key.revoked_at is None:
+        caller = Caller(key_id=key_id, role=key.role, partner_id=key.partner_id)
+    return _StoredKey(key_hash=stored.key_hash, caller=caller)
 
 
 async def authenticate(pool: Pool, key: str) -> Caller | None:

@@ -14,7 +14,7 @@ from api.errors import ApiError
 from infra.database import Pool
 from infra.person_keys import PersonKeys, configured_person_keys
 from infra.settings import Settings
-from starter.keys import Role
+from trajectory.actors import Role
 
 log = structlog.stdlib.get_logger(__name__)
 

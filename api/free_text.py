@@ -10,8 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from api.auth import Caller
-from starter.keys import Role
-from trajectory.actors import Actor
+from trajectory.actors import Actor, Role
 
 FREE_TEXT = frozenset({"reason", "note"})
 """Fields of an entry that hold someone's words (a milestone's are in its payload)."""

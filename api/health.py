@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict
 
 from api.deps import ClientIfConnectedDep, PoolDep
 from api.errors import ErrorPublic, error_response
+from readmodel.readiness import database_answers
 
 log = structlog.stdlib.get_logger(__name__)
 
@@ -46,7 +47,7 @@ async def readyz(client: ClientIfConnectedDep, pool: PoolDep) -> HealthPublic | 
         return await client.service_client.check_health(timeout=CHECK_TIMEOUT)
 
     async def postgresql() -> bool:
-        return bool(await pool.fetchval("SELECT 1", timeout=CHECK_TIMEOUT.total_seconds()))
+        return await database_answers(pool, CHECK_TIMEOUT.total_seconds())
 
     results = await asyncio.gather(temporal(), postgresql(), return_exceptions=True)
     down = [

@@ -39,6 +39,7 @@ from api.deps import (
     current_caller,
     require,
 )
+from api.enrolment import AlreadyEnrolled, enrol, ignored_fields
 from api.errors import AlreadyEnrolledPublic, ApiError, ErrorPublic
 from api.models import (
     MILESTONE_EXAMPLES,
@@ -51,9 +52,7 @@ from api.models import (
 from infra.contract import workflow_id
 from infra.database import Pool
 from readmodel import trajectories
-from starter.enrolment import AlreadyEnrolled, enrol, ignored_fields
-from starter.keys import Role
-from trajectory.actors import Actor
+from trajectory.actors import Actor, Role
 from trajectory.milestones import Milestone
 from trajectory.phases import Phase, Status
 from trajectory.records import TrajectorySnapshot

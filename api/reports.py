@@ -13,9 +13,9 @@ from fastapi import APIRouter, Depends, Query, Response
 from api.deps import PoolDep, SettingsDep, current_caller, require
 from api.errors import ApiError, ErrorPublic
 from readmodel import reports
-from reporting.figures import TABLES, ProgrammeReport, Table
 from reporting.tables import table_csv
-from starter.keys import Role
+from trajectory.actors import Role
+from trajectory.programme_report import TABLES, ProgrammeReport, Table
 
 router = APIRouter(
     prefix="/v1/reports",

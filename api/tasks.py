@@ -18,15 +18,13 @@ from api.participants import (
     _NOT_FOUND,
     _REFUSED,
     refuse_hidden_controls,
-    update_id,
     run_update,
+    update_id,
 )
 from readmodel import tasks
 from readmodel.actors import actor_from_row
-from starter.keys import Role
-from trajectory.actors import Actor
-from trajectory.requests import PARTNER_ID_PATTERN
-from trajectory.requests import CompleteTask
+from trajectory.actors import Actor, Role
+from trajectory.requests import PARTNER_ID_PATTERN, CompleteTask
 from trajectory.tasks import TaskDone, TaskKind, participant_of
 from workflows.trajectory import ParticipantTrajectory
 

@@ -22,8 +22,7 @@ from api.participants import _AUTH_ERRORS, _NOT_FOUND, ParticipantId, current_st
 from readmodel.actors import actor_from_row
 from readmodel.free_text import TEXT_FIELDS
 from readmodel.timeline import timeline
-from starter.keys import Role
-from trajectory.actors import Actor
+from trajectory.actors import Actor, Role
 
 EntryKind = Literal["milestone", "phase_change", "steering", "nudge", "task_opened", "task_done"]
 

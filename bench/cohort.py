@@ -27,12 +27,12 @@ from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
+from api.enrolment import enrol
 from bench.people import birth_date, national_number
 from bench.stack import BIN, Process, codec_keys, embedded_postgres, wait_for_log
 from infra.codec import Keyring, data_converter
 from infra.contract import SEARCH_ATTRIBUTES
 from infra.settings import get_settings
-from starter.enrolment import enrol
 from trajectory.catalogue import load_catalogue
 from trajectory.eligibility import BRUSSELS_POSTCODES
 from trajectory.enrolment import DeclaredStatus, Enrolment, Person

@@ -22,10 +22,10 @@ from temporalio import workflow
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
+from api.enrolment import enrol
 from bench.in_process import in_process_stack
 from infra.database import Pool
 from infra.settings import Settings
-from starter.enrolment import enrol
 from tests.people import enrolment
 from worker import build_worker
 

@@ -22,9 +22,9 @@ os.environ.setdefault("PARCOURS_ENV", "development")
 from temporalio import workflow
 
 import workflows.trajectory as trajectory_workflow
+from api.enrolment import enrol
 from bench.in_process import in_process_stack
 from infra.settings import Settings
-from starter.enrolment import enrol
 from tests.people import enrolment
 from trajectory.milestones import Milestone, MilestoneType
 from trajectory.requests import RecordMilestone

@@ -2,7 +2,7 @@
 
 Case managers' reasons, coaches' task notes and the texts of milestone payloads (employer,
 contract, qualification, coach reference, reasons) say things about a person. They are sealed
-under that person's data key (`infra.persons`), so erasing the person shreds them with the rest,
+under that person's data key (`readmodel.persons`), so erasing the person shreds them with the rest,
 and unsealed only for readers the API lets see them; once the person is erased a reader sees
 `ERASED` in their place. What the programme counts stays in clear: a payload's codes, the names
 of the text fields given, a phase change's code.
@@ -17,7 +17,7 @@ import structlog
 from infra.codec import seal, unseal
 from infra.database import Connection
 from infra.person_keys import PersonKeys
-from infra.persons import key_context
+from readmodel.persons import key_context
 from trajectory.milestones import PAYLOADS
 
 log = structlog.stdlib.get_logger(__name__)

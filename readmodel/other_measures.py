@@ -14,7 +14,7 @@ from infra.person_keys import PersonKeys, default_person_keys
 _REGISTER = """
 INSERT INTO other_measures (fingerprint, key_id, measure, started_on, ended_on)
 VALUES ($1, $2, $3, $4, $5)
-ON CONFLICT (fingerprint, measure) WHERE fingerprint IS NOT NULL
+ON CONFLICT (fingerprint, measure)
 DO UPDATE SET started_on = EXCLUDED.started_on, ended_on = EXCLUDED.ended_on
 """
 

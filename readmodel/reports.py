@@ -15,7 +15,9 @@ from datetime import UTC, date, datetime
 import asyncpg
 
 from infra.database import Connection
-from reporting.figures import (
+from trajectory.milestones import MilestoneType as M
+from trajectory.phases import Outcome, Phase, Status
+from trajectory.programme_report import (
     CONTACT_WINDOW_DAYS,
     FOLLOW_UP_WINDOW_DAYS,
     GENDERS,
@@ -33,9 +35,7 @@ from reporting.figures import (
     TimeToOffer,
     share,
 )
-from reporting.targets import Targets, load_targets
-from trajectory.milestones import MilestoneType as M
-from trajectory.phases import Outcome, Phase, Status
+from trajectory.targets import Targets, load_targets
 
 SENSITIVE = ("disability", "third_country_national", "foreign_background", "minority", "homeless")
 """The optional ESF+ questions a participant may decline."""

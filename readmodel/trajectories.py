@@ -116,6 +116,14 @@ async def list_snapshots(
     return [snapshot_from_row(row) for row in rows]
 
 
+async def trajectory_status(con: Connection, participant_id: str) -> Status | None:
+    """The status the read model shows for the trajectory; None before its first write."""
+    status: str | None = await con.fetchval(
+        "SELECT status FROM trajectories WHERE participant_id = $1", participant_id
+    )
+    return Status(status) if status is not None else None
+
+
 async def closed_outcome(pool: Pool, participant_id: str) -> Outcome | None:
     """The outcome of a trajectory the read model knows as closed."""
     outcome: str | None = await pool.fetchval(

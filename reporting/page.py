@@ -9,7 +9,6 @@ from datetime import UTC
 from html import escape
 from typing import Any
 
-from reporting.figures import ProgrammeReport, Table
 from reporting.plots import (
     funnel_png,
     nudge_effect_png,
@@ -17,6 +16,7 @@ from reporting.plots import (
     time_to_offer_png,
 )
 from reporting.tables import cells, columns
+from trajectory.programme_report import ProgrammeReport, Table
 
 Plot = Callable[[ProgrammeReport], bytes]
 

@@ -9,7 +9,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from reporting.figures import YOUTH_GUARANTEE_DAYS, ProgrammeReport
+from trajectory.programme_report import YOUTH_GUARANTEE_DAYS, ProgrammeReport
 
 _BLUE = "#2f6690"
 _ORANGE = "#d9822b"

@@ -7,7 +7,7 @@ import csv
 import io
 from typing import Any
 
-from reporting.figures import ROWS, TABLES, ProgrammeReport, Table
+from trajectory.programme_report import ROWS, TABLES, ProgrammeReport, Table
 
 EVERY = "all"
 _GROUPING = frozenset({"partner_id", "level", "channel", "gender"})

@@ -8,12 +8,13 @@ import sys
 from collections.abc import Callable, Sequence
 
 from api import app
+from infra.settings import get_settings
+from readmodel.schema import StaleSchema, start_afresh
 from reporting import command as report_command
 from starter import (
     codec_server,
     cohort,
     config,
-    demo,
     devstack,
     erasure,
     keys,
@@ -21,6 +22,7 @@ from starter import (
     persons,
     revival,
 )
+from starter.demo import driver
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -34,7 +36,7 @@ def parser() -> argparse.ArgumentParser:
     ).set_defaults(run=devstack.main)
     commands.add_parser(
         "demo", help="drive the demo cohort through the API of a stack that already runs"
-    ).set_defaults(run=demo.main)
+    ).set_defaults(run=driver.main)
     keys.add_parser(commands)
     cohort.add_parser(commands)
     app.add_parser(commands)
@@ -51,7 +53,13 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     run: Command = args.run
-    return run(args)
+    try:
+        return run(args)
+    except StaleSchema as error:
+        sys.stderr.write(
+            f"python -m starter {args.command}: {error}; {start_afresh(get_settings())}\n"
+        )
+        return 1
 
 
 def exit_now(code: int) -> None:

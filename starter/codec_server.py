@@ -38,7 +38,8 @@ from infra.database import Pool, open_pool
 from infra.logging import configure_logging
 from infra.person_keys import keep_from_codec_server
 from infra.settings import Settings, get_settings
-from starter.keys import KEY_PREFIX, Role
+from readmodel.api_keys import KEY_PREFIX
+from trajectory.actors import Role
 
 log = structlog.stdlib.get_logger(__name__)
 

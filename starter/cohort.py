@@ -23,13 +23,13 @@ from pydantic import ValidationError
 from temporalio.client import Client
 from tqdm import tqdm
 
+from api.enrolment import AlreadyEnrolled, enrol
 from api.errors import describe_errors
 from api.models import ParticipantCreate
 from infra.database import Pool, open_pool
 from infra.settings import get_settings
 from infra.temporal import connect
 from readmodel import migrate
-from starter.enrolment import AlreadyEnrolled, enrol
 from trajectory.text import BIDI_CONTROLS
 
 PERSON = (

@@ -31,7 +31,9 @@ from infra.person_keys import SETTING as PERSON_KEYS
 from infra.settings import Settings, get_settings
 from infra.temporal import connect, register_search_attributes
 from readmodel import migrate
-from starter.demo import DEMO_KEYS_ENV, DemoKeys, api_url, issue_demo_keys
+from readmodel.schema import StaleSchema, start_afresh
+from starter.demo.driver import api_url
+from starter.demo.keys import DEMO_KEYS_ENV, DemoKeys, issue_demo_keys
 
 log = structlog.stdlib.get_logger(__name__)
 
@@ -211,6 +213,8 @@ async def _prepare_database(settings: Settings) -> str:
     pool = await open_pool(settings.model_copy(update={"database_url": url}))
     try:
         await migrate(pool)
+    except StaleSchema as error:
+        raise StackFailed(f"{error}; {start_afresh(settings)}") from None
     finally:
         await pool.close()
     return url

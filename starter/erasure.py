@@ -24,10 +24,11 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from infra.contract import workflow_id
 from infra.database import open_pool
-from infra.persons import erase_person
 from infra.settings import get_settings
 from infra.temporal import connect
 from readmodel import migrate
+from readmodel.persons import erase_person
+from readmodel.trajectories import trajectory_status
 
 INCOMPLETE = 3
 """Exit code: the personal data is erased, but a workflow still runs (or Temporal did not
@@ -98,9 +99,7 @@ async def _run(participant_id: str) -> int:
         await migrate(pool)
         async with pool.acquire() as con:
             erased = await erase_person(con, participant_id)
-            status = await con.fetchval(
-                "SELECT status FROM trajectories WHERE participant_id = $1", participant_id
-            )
+            status = await trajectory_status(con, participant_id)
     finally:
         await pool.close()
     if erased:

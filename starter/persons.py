@@ -6,10 +6,10 @@ import asyncio
 import sys
 
 from infra.database import open_pool
-from infra.key_rotation import BATCH, Rotation, rotate
 from infra.person_keys import configured_person_keys
 from infra.settings import get_settings
 from readmodel import migrate
+from readmodel.key_rotation import BATCH, Rotation, rotate
 
 
 def add_parser(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:

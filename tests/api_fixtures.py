@@ -16,8 +16,9 @@ from temporalio.worker import Worker
 from api.app import create_app, hold
 from infra.database import Pool
 from infra.settings import Settings
-from starter.keys import Role, create_key
+from readmodel.api_keys import create_key
 from tests.people import enrolment
+from trajectory.actors import Role
 
 EnrolByApi = Callable[..., Awaitable[str]]
 

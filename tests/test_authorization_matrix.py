@@ -28,12 +28,13 @@ from api.app import create_app, hold
 from infra.database import Pool
 from infra.person_keys import default_person_keys
 from infra.settings import Settings
+from readmodel.api_keys import create_key, revoke_key
 from readmodel.timeline import timeline
-from starter.keys import Role, create_key, revoke_key
 from tests.api_fixtures import bearer, enrolment_body
 from tests.journeys import Journey
 from tests.keys import ENCRYPTED
 from tests.temporal_fixtures import follow, register_on_test_server
+from trajectory.actors import Role
 from trajectory.phases import Phase
 from trajectory.programmes import load_programme
 from worker import build_worker

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 
 from infra.database import Pool
-from starter.keys import key_id_of
+from readmodel.api_keys import key_id_of
 from tests.api_fixtures import Keys, bearer
 from tests.journeys import Journey, Start
 from trajectory.phases import Phase

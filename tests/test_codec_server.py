@@ -26,8 +26,9 @@ from temporalio.api.common.v1 import Payload, Payloads
 from infra.codec import ENCODING, Keyring, data_converter
 from infra.database import Pool
 from infra.settings import Settings
+from readmodel.api_keys import create_key, revoke_key
 from starter.codec_server import MAX_BODY_BYTES, create_codec_app
-from starter.keys import Role, create_key, revoke_key
+from trajectory.actors import Role
 from trajectory.programmes import load_programme
 from trajectory.state import TrajectoryInput
 

@@ -17,19 +17,10 @@ from api.app import create_app, hold
 from api.models import ParticipantPublic
 from infra.database import Pool
 from infra.settings import Settings
-from starter.demo import (
-    COURSE_ID,
-    Action,
-    Behaviour,
-    DemoKeys,
-    DemoParticipant,
-    Driver,
-    Profile,
-    Steering,
-    demo_cohort,
-    national_number,
-    next_action,
-)
+from starter.demo.behaviour import COURSE_ID, Action, Steering, next_action
+from starter.demo.cohort import Behaviour, DemoParticipant, Profile, demo_cohort
+from starter.demo.driver import Driver
+from starter.demo.keys import DemoKeys
 from tests.api_fixtures import Keys
 from trajectory.admission import milestone_refusal, missing_steps
 from trajectory.eligibility import EligibilityFacts, check_eligibility
@@ -168,22 +159,6 @@ def test_every_national_number_is_valid_and_matches_the_birth_date_and_sex() -> 
         assert info.birth_date == person.birth_date
         centuries.add(info.birth_year // 100)
     assert centuries == {19, 20}
-
-
-@pytest.mark.parametrize(
-    ("born", "counter", "sex"),
-    [
-        (date(1999, 12, 31), 1, "male"),
-        (date(2000, 1, 1), 2, "female"),
-        (date(2004, 2, 29), 997, "male"),
-        (date(1994, 7, 3), 450, "female"),
-    ],
-)
-def test_the_generator_yields_numbers_the_register_rule_accepts(
-    born: date, counter: int, sex: str
-) -> None:
-    info = parse_niss(national_number(born, counter))
-    assert (info.birth_date, info.sex, info.is_bis) == (born, sex, False)
 
 
 # -- what the partner does next ---------------------------------------------------------------

@@ -353,6 +353,22 @@ def test_the_image_is_multi_stage_non_root_production_and_holds_no_development_s
     assert ignored[ignored.index("*") + 1 :] and "!.data" not in ignored
 
 
+def test_the_image_holds_every_package_the_project_installs() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    included = project["tool"]["setuptools"]["packages"]["find"]["include"]
+    packages = {pattern.removesuffix("*") for pattern in included}
+    dockerfile = (DEPLOY / "Dockerfile").read_text()
+    copied = set(re.findall(r"^COPY (\w+)/ \1/$", dockerfile, re.M))
+    admitted = {
+        line.removeprefix("!").removesuffix("/")
+        for line in (DEPLOY / "Dockerfile.dockerignore").read_text().splitlines()
+        if line.startswith("!")
+    }
+
+    assert packages <= copied, f"not copied into the image: {sorted(packages - copied)}"
+    assert packages <= admitted, f"left out of the build context: {sorted(packages - admitted)}"
+
+
 def test_the_compose_stack_runs_every_part_with_health_checks() -> None:
     services = compose_services()
     one_shot = {

@@ -21,10 +21,10 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from api.enrolment import enrol
 from infra.database import Pool
 from readmodel import seats
 from readmodel.free_text import ERASED
-from starter.enrolment import enrol
 from tests.api_fixtures import Keys, bearer, starter
 from tests.case_file import DAY_SECONDS, CaseFile, identifiers, someone, state_of, until
 from tests.conftest import Enrol

@@ -17,9 +17,10 @@ from api.auth import FailedAuthentications
 from api.connection import TemporalConnection
 from infra.database import Pool
 from infra.settings import Settings
-from starter.keys import Role, create_key, revoke_key
+from readmodel.api_keys import create_key, revoke_key
 from tests.api_fixtures import bearer
 from tests.keys import TEST_KEYS
+from trajectory.actors import Role
 
 ALLOWED = 4
 WINDOW = 2.0

@@ -13,10 +13,10 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from api.enrolment import enrol
 from infra.codec import ENCODING, Keyring, data_converter
 from infra.contract import SEARCH_ATTRIBUTES, workflow_id
 from infra.database import Pool
-from starter.enrolment import enrol
 from tests.history_text import payloads
 from tests.journeys import Journey
 from tests.people import enrolment

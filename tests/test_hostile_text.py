@@ -16,7 +16,7 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from infra.database import Pool
-from infra.persons import read_person
+from readmodel.persons import read_person
 from tests.api_fixtures import EnrolByApi, Keys, bearer, enrolment_body, written
 from tests.trajectory_health import assert_no_partial_write, assert_no_trajectory_broke
 from trajectory.milestones import Milestone

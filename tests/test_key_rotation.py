@@ -15,10 +15,10 @@ import pytest
 from infra.codec import Keyring, UnknownKeyError
 from infra.database import Pool, open_pool
 from infra.person_keys import PersonKeys
-from infra.persons import erase_person, read_person, store_person
 from infra.settings import Settings
 from readmodel import migrate
 from readmodel.enrolment import claim_person
+from readmodel.persons import erase_person, read_person, store_person
 from tests.people import enrolment
 from trajectory.enrolment import Enrolment
 

@@ -42,7 +42,7 @@ from trajectory.milestones import MilestoneType
 from workflows.trajectory import ParticipantTrajectory
 
 ROOT = Path(__file__).parents[1]
-SOURCE = ("trajectory", "infra", "workflows", "activities", "starter", "worker.py")
+SOURCE = ("trajectory", "infra", "workflows", "activities", "starter", "worker")
 PATCH = "rolling-deploy-check"
 """The patch id of the test's new code version."""
 PARTNERS = ("jes", "inbrussel", "orientaeuro", "groep-intro", "art2work", "backstage")

@@ -19,7 +19,7 @@ from activities.trajectory import TrajectoryActivities
 from infra import contract
 from infra.contract import TASK_QUEUE, workflow_id
 from infra.database import Pool
-from infra.persons import erase_person
+from readmodel.persons import erase_person
 from tests.conftest import Enrol
 from tests.journeys import Journey, Start
 from tests.temporal_fixtures import follow

@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from trajectory.niss import InvalidNiss, normalise_niss, parse_niss
+from trajectory.niss import InvalidNiss, niss_for, normalise_niss, parse_niss
 
 
 def _with_check(nine: str, born_from_2000: bool) -> str:
@@ -119,3 +119,23 @@ def test_the_reason_for_a_refusal_never_repeats_the_number() -> None:
         parse_niss(wrong)
     assert wrong not in str(refused.value)
     assert "950314" not in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("born", "counter", "sex"),
+    [
+        (date(1999, 12, 31), 1, "male"),
+        (date(2000, 1, 1), 2, "female"),
+        (date(2004, 2, 29), 997, "male"),
+        (date(1994, 7, 3), 450, "female"),
+    ],
+)
+def test_a_made_up_number_follows_the_register_rule_for_its_birth_date_and_sex(
+    born: date, counter: int, sex: str
+) -> None:
+    number = niss_for(born, counter)
+
+    nine = f"{born:%y%m%d}{counter:03d}"
+    assert number == _with_check(nine, born_from_2000=born.year >= 2000)
+    info = parse_niss(number)
+    assert (info.birth_date, info.sex, info.is_bis) == (born, sex, False)

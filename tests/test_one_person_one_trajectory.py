@@ -14,8 +14,8 @@ from temporalio.worker import Worker
 from infra.codec import Keyring
 from infra.database import Pool
 from infra.person_keys import PersonKeys, configured_person_keys
-from infra.persons import erase_person
 from infra.settings import get_settings
+from readmodel.persons import erase_person
 from starter.cohort import enrol_cohort, read_cohort, write_report
 from tests.api_fixtures import Keys, bearer, enrolment_body
 from tests.test_cohort_import import cohort_row, write_cohort

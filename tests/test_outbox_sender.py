@@ -12,7 +12,6 @@ from readmodel.outbox import OutboxMessage
 from tests.conftest import Enrol
 from tests.test_read_model_activities import nudge
 
-
 AFTERNOON = datetime(2026, 12, 7, 14, 0, tzinfo=UTC)
 NIGHT = datetime(2026, 12, 7, 23, 30, tzinfo=UTC)
 """Half past midnight in Brussels."""

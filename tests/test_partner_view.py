@@ -9,8 +9,8 @@ import httpx
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from api.enrolment import enrol
 from infra.database import Pool
-from starter.enrolment import enrol
 from tests.api_fixtures import Keys, bearer
 from tests.case_file import DAY_SECONDS, CaseFile, milestone, someone, until
 from trajectory.requests import ResumeRequest, ResumeTrajectory

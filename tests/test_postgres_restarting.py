@@ -15,8 +15,9 @@ import pytest
 from activities.notifications import LoggedChannel, OutboxSender
 from api.auth import KeyCache
 from infra.database import Pool
-from starter.keys import Role, create_key
+from readmodel.api_keys import create_key
 from tests.test_outbox_sender import AFTERNOON
+from trajectory.actors import Role
 
 
 class Restarting:

@@ -48,17 +48,18 @@ from api.auth import KeyCache
 from infra.database import Connection, Pool, open_pool
 from infra.settings import Settings
 from readmodel import migrate
+from readmodel.api_keys import create_key
 from readmodel.reports import programme_report
 from reporting import command
-from reporting.figures import TABLES, ProgrammeReport
 from reporting.page import report_html
 from reporting.tables import columns, report_csv
-from reporting.targets import ProgrammeTarget, Targets, load_targets
 from starter.cohort import ENTRY_PROFILE, enrolment_of
-from starter.demo import demo_cohort
-from starter.keys import Role, create_key
+from starter.demo.cohort import demo_cohort
 from tests.api_fixtures import Keys, bearer, enrolment_body
+from trajectory.actors import Role
 from trajectory.eligibility import age_on, enrolment_day
+from trajectory.programme_report import TABLES, ProgrammeReport
+from trajectory.targets import ProgrammeTarget, Targets, load_targets
 
 NOW = datetime(2026, 6, 30, 12, 0, tzinfo=UTC)
 PARTNERS = ("inbrussel", "jes", "orientaeuro", None)

@@ -9,7 +9,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from infra.contract import workflow_id
 from infra.database import Pool
-from infra.persons import read_person
+from readmodel.persons import read_person
 from tests.api_fixtures import Keys, bearer, enrolment_body
 
 NEW_PHONE = "+32498765432"

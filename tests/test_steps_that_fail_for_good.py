@@ -25,7 +25,7 @@ from activities.training import TrainingActivities
 from api import participants
 from infra.contract import TASK_QUEUE, workflow_id
 from infra.database import Pool
-from infra.persons import erase_person
+from readmodel.persons import erase_person
 from tests.api_fixtures import Keys, bearer
 from tests.conftest import Enrol
 from tests.journeys import Journey

@@ -22,12 +22,12 @@ from playwright.async_api import Locator, Page, async_playwright, expect
 from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 from temporalio.testing import WorkflowEnvironment
 
+from api.enrolment import enrol
 from infra.codec import Keyring, data_converter
 from infra.contract import SEARCH_ATTRIBUTES, workflow_id
 from infra.database import Pool
 from infra.settings import Settings
 from starter.codec_server import create_codec_app
-from starter.enrolment import enrol
 from tests.journeys import Journey
 from tests.people import enrolment
 from tests.temporal_fixtures import BIN

@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 
 from infra.database import Pool
-from infra.persons import read_person
-from starter.keys import key_id_of
+from readmodel.api_keys import key_id_of
+from readmodel.persons import read_person
 from tests.api_fixtures import EnrolByApi, Keys, bearer, written
 from trajectory.actors import Actor
 

@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from api.enrolment import enrol
 from infra.database import Pool, open_pool
 from infra.settings import Settings
-from starter.enrolment import enrol
 from tests.journeys import Journey
 from tests.outage import Outage
 from tests.people import enrolment

@@ -1,10 +1,16 @@
 """Who did something to a trajectory, as far as the engine can tell (DESIGN §8.1)."""
 
-from typing import Literal
+from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Role = Literal["backend", "case_manager", "partner"]
+
+class Role(StrEnum):
+    """What a caller may do: enrol (backend), steer (case manager) or report (partner)."""
+
+    BACKEND = "backend"
+    CASE_MANAGER = "case_manager"
+    PARTNER = "partner"
 
 
 class Actor(BaseModel):

@@ -24,28 +24,18 @@ CREATE TABLE participants (
 CREATE INDEX participants_partner_idx ON participants (partner_id);
 
 -- `sealed` holds given and family name, birth date, national number, phone and email, encrypted
--- with the participant's data key. Birth year and sex (from the national number) stay in clear
--- for the ESF+ counts: they identify nobody and survive erasure, like the declared status.
--- The clear columns stay empty: a sealed row may not hold any of them.
+-- with the participant's data key (null once erased). Birth year and sex (from the national
+-- number) stay in clear for the ESF+ counts: they identify nobody and survive erasure, like the
+-- declared status.
 CREATE TABLE persons (
     participant_id       text PRIMARY KEY REFERENCES participants ON DELETE CASCADE,
-    given_name           text,
-    family_name          text,
-    birth_date           date,
-    national_number      text,
-    phone                text,
-    email                text,
     status_employed      boolean NOT NULL,
     status_in_education  boolean NOT NULL,
     status_in_training   boolean NOT NULL,
     status_other_measure boolean NOT NULL,
     sealed               bytea,
     birth_year           smallint,
-    sex                  text CHECK (sex IN ('female', 'male')),
-    CONSTRAINT persons_sealed_rows_hold_no_clear_data CHECK (
-        sealed IS NULL
-        OR num_nonnulls(given_name, family_name, birth_date, national_number, phone, email) = 0
-    )
+    sex                  text CHECK (sex IN ('female', 'male'))
 );
 
 -- One data key per participant, stored wrapped (AES-256-GCM) under a person key of
@@ -137,25 +127,16 @@ $$;
 -- -- Intake ------------------------------------------------------------------------------------
 
 -- The PES registry of other support measures, queried at intake by fingerprint (DESIGN §8.1:
--- matching uses a keyed hash), under every person key; a row holds a fingerprint or else a
--- national number, never both.
+-- matching uses a keyed hash), under every person key; `key_id` names the key that made it.
 CREATE TABLE other_measures (
-    national_number text,
-    measure         text NOT NULL,
-    started_on      date NOT NULL,
-    ended_on        date,
-    fingerprint     bytea,
-    key_id          text,
-    CHECK (ended_on IS NULL OR ended_on >= started_on),
-    CONSTRAINT other_measures_number_or_fingerprint CHECK (
-        (national_number IS NULL) = (fingerprint IS NOT NULL AND key_id IS NOT NULL)
-    )
+    fingerprint bytea NOT NULL,
+    measure     text NOT NULL,
+    key_id      text NOT NULL,
+    started_on  date NOT NULL,
+    ended_on    date,
+    PRIMARY KEY (fingerprint, measure),
+    CHECK (ended_on IS NULL OR ended_on >= started_on)
 );
-
-CREATE UNIQUE INDEX other_measures_fingerprint_idx ON other_measures (fingerprint, measure)
-    WHERE fingerprint IS NOT NULL;
-CREATE UNIQUE INDEX other_measures_clear_idx ON other_measures (national_number, measure)
-    WHERE national_number IS NOT NULL;
 
 CREATE TABLE eligibility_checks (
     participant_id text PRIMARY KEY REFERENCES participants ON DELETE CASCADE,

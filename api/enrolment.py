@@ -18,9 +18,9 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from infra.contract import TASK_QUEUE, workflow_id
-from infra.persons import read_person, store_person
 from infra.settings import get_settings
 from readmodel.enrolment import add_participant, as_enrolled, claim_person, store_entry_profile
+from readmodel.persons import read_person, store_person
 from trajectory.actors import Actor
 from trajectory.eligibility import age_on, enrolment_day
 from trajectory.enrolment import Enrolment

@@ -14,7 +14,7 @@ import structlog
 from infra.codec import KeyringError, UnknownKeyError
 from infra.database import Connection, Pool
 from infra.person_keys import PersonKeys
-from infra.persons import key_context, read_person
+from readmodel.persons import key_context, read_person
 
 log = structlog.stdlib.get_logger(__name__)
 

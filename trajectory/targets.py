@@ -1,5 +1,5 @@
 """The programme's targets, as configuration: 3,000 participants over four years, and each
-partner's quota (`reporting/targets.json`, or the file `PARCOURS_TARGETS_FILE` names)."""
+partner's quota (`trajectory/targets.json`, or the file `PARCOURS_TARGETS_FILE` names)."""
 
 import os
 from datetime import date
@@ -47,6 +47,6 @@ def load_targets() -> Targets:
     text = (
         Path(configured).read_text(encoding="utf-8")
         if configured
-        else (files("reporting") / "targets.json").read_text(encoding="utf-8")
+        else (files("trajectory") / "targets.json").read_text(encoding="utf-8")
     )
     return Targets.model_validate_json(text)

@@ -78,13 +78,14 @@ def build_worker(
 
 
 async def main() -> None:
+    """Migrate, then run the worker, the outbox sender and the sweep until SIGINT or SIGTERM."""
     settings = get_settings()
     configure_logging(settings.log_level)
-    client = await connect(settings, worker_runtime(settings))
     pool = await open_pool(settings)
     try:
         await migrate(pool)
         await store_catalogue(pool)
+        client = await connect(settings, worker_runtime(settings))
         worker = build_worker(client, pool, settings)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -98,7 +99,3 @@ async def main() -> None:
             log.info("worker_stopping")
     finally:
         await pool.close()
-
-
-if __name__ == "__main__":
-    asyncio.run(main())

@@ -25,8 +25,7 @@ from trajectory.niss import InvalidNiss, parse_niss
 log = structlog.stdlib.get_logger(__name__)
 
 _READ = """
-SELECT p.postcode, p.language, s.sealed, s.given_name, s.family_name, s.birth_date,
-       s.national_number, s.phone, s.email, k.keyring, k.master_key_id, k.wrapped_key
+SELECT p.postcode, p.language, s.sealed, k.keyring, k.master_key_id, k.wrapped_key
 FROM participants p
 JOIN persons s USING (participant_id)
 LEFT JOIN person_keys k USING (participant_id)
@@ -56,8 +55,6 @@ INSERT INTO persons (participant_id, sealed, birth_year, sex, status_employed,
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 """
 
-_CLEAR_COLUMNS = "given_name, family_name, birth_date, national_number, phone, email"
-
 _SHRED_KEY = """
 INSERT INTO person_keys (participant_id, erased_at) VALUES ($1, now())
 ON CONFLICT (participant_id) DO UPDATE
@@ -66,10 +63,7 @@ WHERE person_keys.erased_at IS NULL
 RETURNING participant_id
 """
 
-_ERASE_PERSON = f"""
-UPDATE persons SET sealed = NULL, ({_CLEAR_COLUMNS}) = (NULL, NULL, NULL, NULL, NULL, NULL)
-WHERE participant_id = $1
-"""
+_ERASE_PERSON = "UPDATE persons SET sealed = NULL WHERE participant_id = $1"
 
 _FORGET_FINGERPRINT = "DELETE FROM person_fingerprints WHERE participant_id = $1"
 
@@ -172,18 +166,13 @@ async def read_person(
     None when unknown or erased.
     """
     row = await con.fetchrow(_READ, participant_id)
-    if row is None:
+    if row is None or row["sealed"] is None:
         return None
-    if row["sealed"] is not None:
-        key = default_person_keys(keys).unwrap(
-            row["keyring"], row["master_key_id"], row["wrapped_key"], key_context(participant_id)
-        )
-        plaintext = unseal(key, row["sealed"], _context("person", participant_id))
-        fields = PersonalFields.model_validate_json(plaintext)
-    elif row["given_name"] is not None:
-        fields = PersonalFields.model_validate(dict(row))
-    else:
-        return None
+    key = default_person_keys(keys).unwrap(
+        row["keyring"], row["master_key_id"], row["wrapped_key"], key_context(participant_id)
+    )
+    plaintext = unseal(key, row["sealed"], _context("person", participant_id))
+    fields = PersonalFields.model_validate_json(plaintext)
     who = (actor.role, actor.partner_id, actor.key_id, actor.user_id) if actor else (None,) * 4
     await con.execute(_AUDIT, participant_id, reader, purpose, *who)
     return Person.model_validate(

@@ -144,7 +144,7 @@ class Indicator(BaseModel):
 
 
 class TargetProgress(BaseModel):
-    """Participants reached against the configured target (`reporting/targets.json`)."""
+    """Participants reached against the configured target (`trajectory/targets.json`)."""
 
     partner_id: str | None = Field(description="null on the programme's own target")
     target: int = Field(description="participants to reach by the programme's end")
