@@ -6,7 +6,6 @@ from datetime import datetime
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from trajectory.phases import Phase
     from trajectory.records import (
         PhaseTransition,
         ReadModelChanges,
@@ -42,8 +41,7 @@ class Changes:
         written: bool = True,
     ) -> TrajectorySnapshot:
         """Wake the main loop, upsert the search attributes and details that changed, and queue
-        the read-model write (unless not `written`); a training recommendation is asked for
-        when the assessment just ended. Returns the new snapshot."""
+        the read-model write (unless not `written`). Returns the new snapshot."""
         state, now = self._state, workflow.now()
         self.happened = True
         for change in transitions:
@@ -58,7 +56,7 @@ class Changes:
             )
         timer = next_timer(state, now)
         current = snapshot_of(state, now, timer)
-        self._web_ui.show(state, current, timer)
+        self._web_ui.upsert_attributes_and_details(state, current, timer)
         if not written:
             return current
         if milestone is not None and milestone.milestone.is_contact:
@@ -76,8 +74,4 @@ class Changes:
                 at=now,
             )
         )
-        if any(
-            t.from_phase == Phase.ASSESSMENT and t.to_phase == Phase.COACHING for t in transitions
-        ):
-            self._writer.recommend_after_writing()
         return current

@@ -9,6 +9,7 @@ from temporalio.exceptions import ActivityError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     from activities.trajectory import TrajectoryActivities
+    from trajectory.phases import Phase
     from trajectory.records import ReadModelBatch, ReadModelChanges
     from trajectory.state import TrajectoryState
     from workflows import steps
@@ -36,12 +37,12 @@ class ReadModelWriter:
         self._recommendation_due = False
 
     def queue(self, changes: ReadModelChanges) -> None:
-        """Write `changes` after those queued before."""
+        """Write `changes` after those queued before; a step that ends the assessment asks for a
+        training recommendation once it is written (the ranking reads the seats left)."""
         self._unwritten.append(changes)
-
-    def recommend_after_writing(self) -> None:
-        """Ask for a training recommendation once the read model holds the assessment."""
-        self._recommendation_due = True
+        ended = (Phase.ASSESSMENT, Phase.COACHING)
+        if any((t.from_phase, t.to_phase) == ended for t in changes.transitions):
+            self._recommendation_due = True
 
     async def run(self) -> None:
         """Write what was queued, oldest first, for as long as the workflow runs.

@@ -19,7 +19,7 @@ class WebUi:
     def __init__(self) -> None:
         self._shown: dict[str, object] = {}
 
-    def show(
+    def upsert_attributes_and_details(
         self, state: TrajectoryState, snapshot: TrajectorySnapshot, timer: Timer | None
     ) -> None:
         """Upsert every search attribute whose value changed; set the current details."""
