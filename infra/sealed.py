@@ -63,12 +63,18 @@ class SealedInputConverter(PayloadConverter):
     def __init__(self) -> None:
         super().__init__()
         self._workflow_inputs = False
+        self._variants: dict[bool, Self] = {}
 
     def with_context(self, context: SerializationContext) -> Self:
-        """The workflow's own context converts its inputs; activity contexts do not."""
-        converter = copy.copy(self)
-        converter._workflow_inputs = isinstance(context, WorkflowSerializationContext)
-        return converter
+        """The workflow's own context converts its inputs; activity contexts do not. (The SDK
+        asks for every payload: each of the two variants is made once and shared.)"""
+        workflow_inputs = isinstance(context, WorkflowSerializationContext)
+        self._variants.setdefault(self._workflow_inputs, self)
+        if workflow_inputs not in self._variants:
+            variant = copy.copy(self)
+            variant._workflow_inputs = workflow_inputs
+            self._variants[workflow_inputs] = variant
+        return self._variants[workflow_inputs]
 
     def from_payloads(
         self, payloads: Sequence[Payload], type_hints: list[type] | None = None

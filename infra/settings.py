@@ -141,10 +141,11 @@ class Settings(BaseSettings):
         description="how often a worker looks for trajectories terminated or failed from outside",
     )
     workflow_sandbox: bool = Field(
-        default=True,
+        default=False,
         validation_alias="PARCOURS_WORKFLOW_SANDBOX",
-        description="run workflow code in the SDK's sandbox; off saves a third of the memory "
-        "per cached trajectory, and tests and `make dev` keep it on to catch non-determinism",
+        description="run workflow code in the SDK's sandbox, which catches non-deterministic "
+        "calls; tests and `make dev` turn it on, production runs without it (less memory per "
+        "cached trajectory and CPU per workflow task; the replay tests guard determinism)",
     )
     codec_keys: SecretStr | None = Field(
         default=None,

@@ -255,6 +255,8 @@ async def _start(settings: Settings, children: list[Child]) -> None:
         **os.environ,
         "DATABASE_URL": database_url,
         "PARCOURS_SECONDS_PER_DAY": os.environ.get("PARCOURS_SECONDS_PER_DAY", DEV_SECONDS_PER_DAY),
+        # While developing, the sandbox catches non-deterministic calls in workflow code.
+        "PARCOURS_WORKFLOW_SANDBOX": os.environ.get("PARCOURS_WORKFLOW_SANDBOX", "true"),
         "PARCOURS_UI_ORIGIN": os.environ.get(
             "PARCOURS_UI_ORIGIN", f"http://{settings.api_host}:{settings.ui_port}"
         ),

@@ -23,6 +23,9 @@ Enrol = Callable[..., Awaitable[str]]
 
 # Tests run as development, whatever the shell says; no setting falls back to it silently.
 os.environ["PARCOURS_ENV"] = "development"
+# Workflow code runs in the SDK's sandbox, which refuses non-deterministic calls (production
+# runs without it: docs/operations.md).
+os.environ["PARCOURS_WORKFLOW_SANDBOX"] = "true"
 
 
 # --- PostgreSQL -----------------------------------------------------------------------------

@@ -59,3 +59,21 @@ def load_programme(partner_id: str) -> PartnerProgramme:
 def load_programmes() -> dict[str, PartnerProgramme]:
     """Every packaged definition by partner id, in partner-id order."""
     return {partner_id: load_programme(partner_id) for partner_id in sorted(_packaged_ids())}
+
+
+_SHARED: dict[tuple[str, int], PartnerProgramme] = {}
+
+
+def shared(programme: PartnerProgramme) -> PartnerProgramme:
+    """One instance of each programme definition for every trajectory a process holds.
+
+    A worker caches thousands of trajectories, each started with its programme in its input;
+    an equal definition seen before is handed out instead, so they share one copy (frozen, so
+    sharing is safe). A definition that differs under the same id and version replaces it.
+    """
+    key = (programme.partner_id, programme.version)
+    known = _SHARED.get(key)
+    if known == programme:
+        return known
+    _SHARED[key] = programme
+    return programme
