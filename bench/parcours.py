@@ -23,6 +23,7 @@ from bench.stack import ROOT, Stack
 from infra.codec import Keyring, data_converter
 from infra.contract import workflow_id
 from trajectory.milestones import Milestone, MilestoneType
+from trajectory.requests import RecordMilestone
 
 DONE_SQL = """
 SELECT count(*) FROM participants p
@@ -239,7 +240,7 @@ async def direct_update_loop(
             occurred_at=datetime.now(UTC),
         )
         handle = client.get_workflow_handle(workflow_id(person.participant_id))
-        await handle.execute_update("record_milestone", milestone)
+        await handle.execute_update("record_milestone", RecordMilestone.of(milestone))
 
     return {**await closed_loop(clients, seconds, report), "people": len(everyone)}
 
