@@ -47,13 +47,18 @@ def podman_missing() -> str | None:
 
 
 def podman(
-    *args: str, env: Mapping[str, str] | None = None, check: bool = True, timeout: float = 600
+    *args: str,
+    env: Mapping[str, str] | None = None,
+    input_text: str | None = None,
+    check: bool = True,
+    timeout: float = 600,
 ) -> subprocess.CompletedProcess[str]:
     """Run `podman ARGS` with this project's settings; a failure names the command and its
     standard error."""
     done = subprocess.run(
         ["podman", *args],
         env={**os.environ, "CONTAINERS_CONF": CONTAINERS_CONF, **(env or {})},
+        input=input_text,
         capture_output=True,
         text=True,
         timeout=timeout,
