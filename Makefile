@@ -36,6 +36,11 @@ image: $(INSTALLED) podman
 test-image: image
 	$(BIN)/pytest -m image
 
+# Known vulnerabilities of the pins (pip-audit, PyPI's data) and of the image's Debian packages,
+# and the image's CycloneDX SBOM in deploy/sbom.cdx.json (deploy/audit.py).
+audit: $(INSTALLED) podman
+	image="$$(deploy/image.sh)" && $(BIN)/python deploy/audit.py --image "$$image"
+
 # Podman, runc and debootstrap from Debian's packages when missing.
 podman:
 	@command -v podman >/dev/null && command -v runc >/dev/null && command -v debootstrap >/dev/null || \
