@@ -21,7 +21,14 @@ image="${PARCOURS_IMAGE:-localhost/parcours:$version}"
 debian=localhost/debian:bookworm
 python_debian=localhost/python-debian:3.11-bookworm
 
-present() { podman image exists "$1"; }
+image_id() { podman image inspect --format '{{.Id}}' "$1" 2>/dev/null || true; }
+
+# Remove the image a build replaced under the same name, unless a container still uses it.
+drop_replaced() {
+    if [ -n "$2" ] && [ "$2" != "$(image_id "$1")" ]; then
+        podman rmi "$2" >/dev/null 2>&1 || true
+    fi
+}
 
 log() { echo "image.sh: $*" >&2; }
 
@@ -32,7 +39,7 @@ debian_base() {
     }
     local rootfs
     rootfs="$(mktemp -d /tmp/parcours-rootfs.XXXXXX)"
-    trap 'rm -rf "$rootfs"' RETURN
+    trap 'rm -rf "$rootfs"' EXIT
     log "debootstrap bookworm (about a minute)"
     debootstrap --variant=minbase bookworm "$rootfs" >&2
     # The packages debootstrap fetched and its package lists are not part of a base image.
@@ -43,10 +50,11 @@ debian_base() {
 base="${PARCOURS_BASE_IMAGE:-}"
 if [ -z "$base" ]; then
     base="$python_debian"
-    if [ "${PARCOURS_REBUILD_BASE:-0}" = 1 ] || ! present "$debian"; then
+    old_debian="$(image_id "$debian")" old_python="$(image_id "$python_debian")"
+    if [ "${PARCOURS_REBUILD_BASE:-0}" = 1 ] || [ -z "$old_debian" ]; then
         debian_base
     fi
-    if [ "${PARCOURS_REBUILD_BASE:-0}" = 1 ] || ! present "$python_debian"; then
+    if [ "${PARCOURS_REBUILD_BASE:-0}" = 1 ] || [ -z "$old_python" ]; then
         log "Debian's python3 on $debian"
         podman build --network host \
             --build-arg DEBIAN_IMAGE="$debian" -t "$python_debian" \
@@ -64,14 +72,14 @@ rm -rf build/wheelhouse build/lib build/bdist.*
 # No network in this build: everything comes from the wheelhouse. No layer cache either: the
 # wheelhouse is new each time, so nothing below the base would be reused.
 log "$image on $base"
-previous="$(podman image inspect --format '{{.Id}}' "$image" 2>/dev/null || true)"
+previous="$(image_id "$image")"
 podman build --network none --layers=false \
     --build-arg PYTHON_IMAGE="$base" \
     --label org.opencontainers.image.version="$version" \
     -f deploy/Dockerfile --ignorefile deploy/Dockerfile.dockerignore -t "$image" . >&2
-# The image this one replaces, unless a container still uses it.
-current="$(podman image inspect --format '{{.Id}}' "$image")"
-if [ -n "$previous" ] && [ "$previous" != "$current" ]; then
-    podman rmi "$previous" >/dev/null 2>&1 || true
+drop_replaced "$image" "$previous"
+if [ -z "${PARCOURS_BASE_IMAGE:-}" ]; then
+    drop_replaced "$python_debian" "$old_python"
+    drop_replaced "$debian" "$old_debian"
 fi
 echo "$image"
