@@ -6,13 +6,15 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: dev test test-faults test-fuzz lint lock clean browser bench bench-quick
+.PHONY: dev test test-faults test-fuzz test-image lint lock clean browser podman image audit \
+	bench bench-quick
 
 dev: $(INSTALLED)
 	$(BIN)/python -m starter dev
 
+# Everything but the image's tests (`make test-image`: they need podman and a few minutes).
 test: $(INSTALLED) browser
-	$(BIN)/pytest
+	$(BIN)/pytest -m "not image"
 
 # Crashes and outages under load on a stack of real processes (README, Reliability); `make test`
 # runs them too.
@@ -23,6 +25,27 @@ test-faults: $(INSTALLED)
 # PARCOURS_FUZZ_EXAMPLES says otherwise; PARCOURS_FUZZ_SEED picks other examples than CI's.
 test-fuzz: $(INSTALLED)
 	PARCOURS_FUZZ_EXAMPLES=$${PARCOURS_FUZZ_EXAMPLES:-20000} $(BIN)/pytest tests/test_api_fuzz.py
+
+# The container image with podman (deploy/image.sh): a Debian base made here with debootstrap
+# and reused, a wheelhouse built on the host, an offline install inside the build.
+image: $(INSTALLED) podman
+	deploy/image.sh
+
+# The image's migrate, worker and API as containers, and deploy/k8s under `podman kube play`,
+# against a dev server and an embedded PostgreSQL on this host (README, Production).
+test-image: image
+	$(BIN)/pytest -m image
+
+# Known vulnerabilities of the pins (pip-audit, PyPI's data) and of the image's Debian packages,
+# and the image's CycloneDX SBOM in deploy/sbom.cdx.json (deploy/audit.py).
+audit: $(INSTALLED) podman
+	image="$$(deploy/image.sh)" && $(BIN)/python deploy/audit.py --image "$$image"
+
+# Podman, runc and debootstrap from Debian's packages when missing.
+podman:
+	@command -v podman >/dev/null && command -v runc >/dev/null && command -v debootstrap >/dev/null || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    podman runc debootstrap >/dev/null; }
 
 # Bare Temporal against Parcours on a stack of their own (ports picked free); see README, Performance.
 bench: $(INSTALLED)

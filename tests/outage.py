@@ -46,9 +46,9 @@ class Outage:
         await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
 
 
-@pytest.fixture
-async def outage(database_url: str) -> AsyncIterator[tuple[Outage, str]]:
-    """A relay to the session's PostgreSQL and the URL that goes through it."""
+async def relay_to(database_url: str) -> tuple[Outage, str]:
+    """A started relay to the PostgreSQL at `database_url`, and the URL that goes through it
+    (over TCP, also where the server listens on a Unix socket only)."""
     url = urlsplit(database_url)
     query = dict(parse_qsl(url.query))
     socket_dir = query.pop("host", "") if query.get("host", "").startswith("/") else ""
@@ -60,6 +60,13 @@ async def outage(database_url: str) -> AsyncIterator[tuple[Outage, str]]:
     await relay.start()
     credentials = url.netloc.rsplit("@", 1)[0] + "@" if "@" in url.netloc else ""
     through = url._replace(netloc=f"{credentials}127.0.0.1:{relay.port}", query=urlencode(query))
-    yield relay, urlunsplit(through)
+    return relay, urlunsplit(through)
+
+
+@pytest.fixture
+async def outage(database_url: str) -> AsyncIterator[tuple[Outage, str]]:
+    """A relay to the session's PostgreSQL and the URL that goes through it."""
+    relay, url = await relay_to(database_url)
+    yield relay, url
     with contextlib.suppress(Exception):
         await relay.cut()

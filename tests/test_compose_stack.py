@@ -8,6 +8,7 @@ import base64
 import os
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -18,7 +19,8 @@ import pytest
 
 from tests.api_fixtures import bearer, enrolment_body
 
-COMPOSE = Path(__file__).parents[1] / "deploy" / "compose.yaml"
+ROOT = Path(__file__).parents[1]
+COMPOSE = ROOT / "deploy" / "compose.yaml"
 PROJECT = "parcours-ci"
 API = "http://127.0.0.1:8000"
 
@@ -55,6 +57,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         "OIDC_CLIENT_ID=temporal-ui\n"
         f"OIDC_CLIENT_SECRET={os.urandom(12).hex()}\n"
         "OIDC_JWKS_URL=https://login.invalid/realms/ci/certs\n"
+    )
+    # The image installs offline from the wheelhouse (deploy/Dockerfile).
+    wheels = [sys.executable, "-m", "pip", "wheel", "--quiet", "-c", str(ROOT / "constraints.txt")]
+    subprocess.run(
+        [*wheels, "--wheel-dir", str(ROOT / "build" / "wheelhouse"), str(ROOT)], check=True
     )
     try:
         compose(env_file, "up", "--detach", "--build", "--wait", "api", "worker")
