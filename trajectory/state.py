@@ -17,6 +17,7 @@ from trajectory.follow_ups import FollowUpCheck, Placement
 from trajectory.milestones import LastMilestone, MilestoneType
 from trajectory.phases import Cause, Outcome, Phase, Status
 from trajectory.programme import PartnerProgramme
+from trajectory.programmes import shared
 from trajectory.records import PhaseTransition, Rejection
 from trajectory.seats import SeatClaim, Training
 from trajectory.tasks import CoachTask
@@ -191,3 +192,9 @@ class TrajectoryInput(BaseModel):
     revived: bool = Field(
         default=False, description="a new run after one stopped from outside: show it at once"
     )
+
+    def share_programme(self) -> None:
+        """Hold the process's one copy of the programme, not one per trajectory (memory)."""
+        self.programme = shared(self.programme)
+        if self.state is not None:
+            self.state.programme = shared(self.state.programme)

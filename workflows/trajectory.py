@@ -15,7 +15,6 @@ with workflow.unsafe.imports_passed_through():
     from trajectory.admission import holder_refusal, in_flight_refusal, milestone_refusal
     from trajectory.milestones import MilestoneType
     from trajectory.phases import Cause
-    from trajectory.programmes import shared
     from trajectory.recording import decide_eligibility, record
     from trajectory.records import (
         PhaseTransition,
@@ -59,9 +58,7 @@ class ParticipantTrajectory:
     @workflow.init
     def __init__(self, input: TrajectoryInput) -> None:
         self._input = input
-        input.programme = shared(input.programme)  # one copy per process, not per trajectory
-        if input.state is not None:
-            input.state.programme = shared(input.state.programme)
+        input.share_programme()
         self._state = input.state or TrajectoryState.enrol(
             participant_id=input.participant_id,
             programme=input.programme,
