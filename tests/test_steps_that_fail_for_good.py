@@ -8,6 +8,7 @@ a case manager's close, leaves a run that ends like any other.
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -25,14 +26,16 @@ from activities.training import TrainingActivities
 from api import participants
 from infra.contract import TASK_QUEUE, workflow_id
 from infra.database import Pool
+from readmodel.api_keys import key_id_of
 from readmodel.persons import erase_person
 from tests.api_fixtures import Keys, bearer
 from tests.conftest import Enrol
 from tests.journeys import Journey
 from tests.temporal_fixtures import follow
+from trajectory.actors import Actor, Role
 from trajectory.milestones import Milestone
 from trajectory.milestones import MilestoneType as M
-from trajectory.phases import Outcome
+from trajectory.phases import Outcome, Phase, Status
 from trajectory.programmes import load_programme
 from trajectory.records import SeatDecision, SeatRequest
 from trajectory.requests import RecordMilestone
@@ -69,26 +72,14 @@ async def unreachable(
 
 
 async def test_a_training_enrolment_whose_seat_cannot_be_asked_waits_for_a_case_manager(
-    time_env: WorkflowEnvironment,
-    unreachable: Worker,
-    api_on_time: httpx.AsyncClient,
-    keys: Keys,
-    pool: Pool,
-    seats: UnreachableSeats,
-    monkeypatch: pytest.MonkeyPatch,
+    time_env: WorkflowEnvironment, unreachable: Worker, pool: Pool, seats: UnreachableSeats
 ) -> None:
-    monkeypatch.setattr(participants, "UPDATE_TIMEOUT", timedelta(seconds=2))
     journey = await follow(time_env, pool)("jes")
     for _ in range(3):
         await journey.finish_phase()
-    enrolled = {
-        "milestone_id": "enrolled-warehouse",
-        "type": "training_enrolled",
-        "occurred_at": (await journey.now()).isoformat(),
-        "payload": {"course_id": "warehouse-operative-2027"},
-    }
-    url = f"/v1/participants/{journey.participant_id}/milestones"
-    first = asyncio.create_task(api_on_time.post(url, json=enrolled, headers=bearer(keys.jes)))
+    enrolling = asyncio.create_task(
+        journey.report(M.TRAINING_ENROLLED, {"course_id": "warehouse-operative-2027"})
+    )
 
     for _ in range(100):  # through every retry of the seat request
         await journey.skip(0.05)
@@ -96,15 +87,72 @@ async def test_a_training_enrolment_whose_seat_cannot_be_asked_waits_for_a_case_
             break
     held = await journey.state()
     assert held.attention is not None and "seat" in held.attention
-    answer = await first
-    assert (answer.status_code, answer.json()["error"]) == (503, "needs_attention"), answer.text
+    assert not enrolling.done(), "the milestone waits for a case manager; it does not fail"
     seats.repaired = True
     await journey.resume("the migration is over")
 
-    again = await api_on_time.post(url, json=enrolled, headers=bearer(keys.jes))
-    assert again.status_code == 200, again.text
-    assert (again.json()["phase"], again.json()["status"]) == ("training", "active")
+    answer = await asyncio.wait_for(enrolling, 15)
+    assert (answer.phase, answer.status) == (Phase.TRAINING, Status.ACTIVE)
     assert seats.calls > 1
+
+
+async def test_a_partner_whose_milestone_waits_for_a_case_manager_is_told_so_with_a_503(
+    dev_env: WorkflowEnvironment,
+    dev_worker: Worker,
+    api: httpx.AsyncClient,
+    keys: Keys,
+    pool: Pool,
+    enrol: Enrol,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(participants, "UPDATE_TIMEOUT", timedelta(seconds=1))
+    participant_id = await enrol(partner_id="jes")
+    async with pool.acquire() as con:
+        await erase_person(con, participant_id)  # the intake check cannot read the person
+    body = {
+        "milestone_id": "interview",
+        "type": "intake_interview_held",
+        "occurred_at": datetime.now(UTC).isoformat(),
+        "payload": {},
+    }
+    partner = Actor(role=Role.PARTNER, partner_id="jes", key_id=key_id_of(keys.jes))
+    reported = RecordMilestone.of(Milestone.model_validate(body), partner)
+    start = started_with(participant_id, day_seconds=86400)
+    await dev_env.client.start_update_with_start_workflow(  # the partner's request, in flight
+        ParticipantTrajectory.record_milestone,
+        reported,
+        id=participants.update_id(
+            "milestone", "interview", reported.fingerprint, actor=reported.actor
+        ),
+        start_workflow_operation=start,
+        wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+    )
+    journey = Journey(dev_env, await start.workflow_handle(), participant_id, pool)
+    await journey.wait_for(lambda s: s.needs_attention, "needs attention")
+
+    retried = await api.post(
+        f"/v1/participants/{participant_id}/milestones", json=body, headers=bearer(keys.jes)
+    )
+
+    assert (retried.status_code, retried.json()["error"]) == (503, "needs_attention")
+    assert "intake check" in retried.json()["detail"] and "retrying it is safe" in retried.text
+
+
+def started_with(participant_id: str, day_seconds: float) -> WithStartWorkflowOperation[Any, Any]:
+    """The start of a JES participant's trajectory, for an Update-with-start."""
+    return WithStartWorkflowOperation(
+        ParticipantTrajectory.run,
+        TrajectoryInput(
+            participant_id=participant_id,
+            programme=load_programme("jes"),
+            postcode="1080",
+            language="fr",
+            day_seconds=day_seconds,
+        ),
+        id=workflow_id(participant_id),
+        task_queue=TASK_QUEUE,
+        id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+    )
 
 
 async def test_an_intake_check_that_cannot_run_then_a_close_leaves_a_run_that_ends(
@@ -120,19 +168,7 @@ async def test_an_intake_check_that_cannot_run_then_a_close_leaves_a_run_that_en
             occurred_at=datetime.now(UTC),
         )
     )
-    start = WithStartWorkflowOperation(
-        ParticipantTrajectory.run,
-        TrajectoryInput(
-            participant_id=participant_id,
-            programme=load_programme("jes"),
-            postcode="1080",
-            language="fr",
-            day_seconds=0.05,
-        ),
-        id=workflow_id(participant_id),
-        task_queue=TASK_QUEUE,
-        id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-    )
+    start = started_with(participant_id, day_seconds=0.05)
     reported = await dev_env.client.start_update_with_start_workflow(  # before the check runs
         ParticipantTrajectory.record_milestone,
         interview,
