@@ -15,6 +15,7 @@ with workflow.unsafe.imports_passed_through():
     from trajectory.records import PhaseTransition
     from trajectory.state import TrajectoryState
     from trajectory.steering import hold
+    from workflows.errors import REFUSED
 
 Share = Callable[[list[PhaseTransition]], object]
 """How a change reaches the loop, the Web UI and the read model (the workflow's own)."""
@@ -61,6 +62,8 @@ class Attention:
             try:
                 return await step()
             except FailureError as error:
+                if isinstance(error, ApplicationError) and error.type == REFUSED:
+                    raise  # the step's answer, not its failure
                 failed = error
 
     def in_background(self, what: str, step: Callable[[], Awaitable[Any]]) -> None:
