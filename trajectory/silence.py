@@ -45,6 +45,8 @@ class Effects:
 
     transitions: list[PhaseTransition]
     nudge: NudgeRequest | None = None
+    task: CoachTask | None = None
+    """The task the rung opens: it joins the state once the rung is written (`open_task`)."""
     lapsed_offer: SeatClaim | None = None
 
 
@@ -145,10 +147,15 @@ def fire(state: TrajectoryState, timer: Timer, now: datetime) -> Effects:
         case "offer_lapses":
             lapsed, state.seat = state.seat, None
             return Effects([], lapsed_offer=lapsed)
-    return Effects([], nudge=_climb(state, timer, now))
+    return _climb(state, timer, now)
 
 
-def _climb(state: TrajectoryState, timer: Timer, now: datetime) -> NudgeRequest:
+def open_task(state: TrajectoryState, task: CoachTask) -> None:
+    """The rung that asked for `task` is written: from now on it can be listed and closed."""
+    state.tasks.append(task)
+
+
+def _climb(state: TrajectoryState, timer: Timer, now: datetime) -> Effects:
     """Climb to the timer's rung: a message, or a task for a coach or a street worker."""
     assert timer.rung is not None and timer.rung.step is not None
     state.nudge_level = timer.rung.level
@@ -164,8 +171,7 @@ def _climb(state: TrajectoryState, timer: Timer, now: datetime) -> NudgeRequest:
             opened_at=now,
             due_at=due_after_working_days(now, WORKING_DAYS_TO_DO, state.day),
         )
-        state.tasks.append(task)
-    return NudgeRequest(
+    nudge = NudgeRequest(
         participant_id=state.participant_id,
         partner_id=state.partner_id,
         seq=state.nudge_seq,
@@ -179,6 +185,7 @@ def _climb(state: TrajectoryState, timer: Timer, now: datetime) -> NudgeRequest:
         task_id=task.task_id if task else None,
         task_due_at=task.due_at if task else None,
     )
+    return Effects([], nudge=nudge, task=task)
 
 
 def _leave(state: TrajectoryState, now: datetime) -> list[PhaseTransition]:

@@ -56,7 +56,8 @@ async def load_programme(partner_id: str) -> PartnerProgramme:
     )
 
 
-async def send_nudge(nudge: NudgeRequest) -> None:
+async def send_nudge(nudge: NudgeRequest) -> bool:
+    """Carry out the rung; True once it is written (None never comes back from here)."""
     await workflow.execute_activity_method(
         TrajectoryActivities.send_nudge,
         nudge,
@@ -67,6 +68,7 @@ async def send_nudge(nudge: NudgeRequest) -> None:
             f"in {nudge.language}"
         ),
     )
+    return True
 
 
 async def recommend_training(state: TrajectoryState) -> list[Recommendation]:

@@ -31,7 +31,7 @@ with workflow.unsafe.imports_passed_through():
         ResumeTrajectory,
     )
     from trajectory.seats import FreedSeat, held_at_close, offer_seat
-    from trajectory.silence import contact, fire, next_timer
+    from trajectory.silence import contact, fire, next_timer, open_task
     from trajectory.snapshots import snapshot_of
     from trajectory.state import TrajectoryInput, TrajectoryState
     from trajectory.steering import (
@@ -124,11 +124,13 @@ class ParticipantTrajectory:
             return
         effects = fire(state, timer, now)
         if (nudge := effects.nudge) is not None:
-            await self._attention.until_done(
+            sent = await self._attention.until_done(
                 f"the {nudge.action.replace('_', ' ')} of level {nudge.level}",
                 lambda: steps.send_nudge(nudge),
                 while_open=True,
             )
+            if effects.task is not None and sent is not None:
+                open_task(state, effects.task)
         self._changes.share(effects.transitions)
         if (lapsed := effects.lapsed_offer) is not None:
             await self._seats.hand_on(FreedSeat(lapsed.course_id, "expired"))
