@@ -144,6 +144,7 @@ def enrol(pool: Pool) -> Enrol:
 # Temporal environment fixtures (time-skipping and dev server, workers) go here.
 
 from tests.api_fixtures import api, api_app, enrol_by_api, keys  # noqa: E402, F401
+from tests.faults.summary import pytest_terminal_summary, pytest_testnodedown  # noqa: E402, F401
 from tests.lanes import pytest_collection_modifyitems, pytest_xdist_make_scheduler  # noqa: E402, F401
 from tests.outage import outage  # noqa: E402, F401
 from tests.temporal_fixtures import (  # noqa: E402, F401

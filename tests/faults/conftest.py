@@ -4,16 +4,14 @@ import shutil
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
-from _pytest.terminal import TerminalReporter
 
 from bench.parcours import enrol, people
 from bench.stack import parcours_stack, workdir
 from infra.database import open_pool
 from infra.settings import Settings
-from tests.faults import figures
+from tests.faults import figures, summary
 from tests.faults.figures import FaultFigures
 from tests.faults.scenario import Load
 from tests.faults.stack import temporal_client
@@ -24,9 +22,6 @@ OPEN_TRAJECTORIES = 500
 
 _FIGURES = pytest.StashKey[list[FaultFigures]]()
 _STARTED = pytest.StashKey[float]()
-_TABLE = pytest.StashKey[str]()
-_WORKER_TABLE = "faults_table"
-"""Key of the figures table in an xdist worker's output to the main process."""
 
 
 @pytest.fixture(scope="package")
@@ -72,29 +67,6 @@ def record(request: pytest.FixtureRequest) -> Callable[[FaultFigures], None]:
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    """Write the figures where the faults ran; an xdist worker hands its table to the main
-    process, which prints it."""
     config = session.config
-    rows = config.stash.get(_FIGURES, [])
-    if not rows:
-        return
-    figures.write(rows, time.monotonic() - config.stash[_STARTED])
-    config.stash[_TABLE] = figures.markdown(rows)
-    if (sent := getattr(config, "workeroutput", None)) is not None:
-        sent[_WORKER_TABLE] = config.stash[_TABLE]
-
-
-@pytest.hookimpl(optionalhook=True)
-def pytest_testnodedown(node: Any, error: object) -> None:
-    """An xdist worker (its untyped `WorkerController`) ended: keep the figures table it ran the
-    faults for."""
-    if table := getattr(node, "workeroutput", {}).get(_WORKER_TABLE):
-        node.config.stash[_TABLE] = table
-
-
-def pytest_terminal_summary(terminalreporter: TerminalReporter, config: pytest.Config) -> None:
-    if (table := config.stash.get(_TABLE, None)) is None:
-        return
-    terminalreporter.section("faults under load")
-    terminalreporter.write(table)
-    terminalreporter.write_line(f"written to {figures.JSON_FILE} and {figures.MARKDOWN_FILE}")
+    if rows := config.stash.get(_FIGURES, []):
+        summary.keep(config, rows, time.monotonic() - config.stash[_STARTED])
