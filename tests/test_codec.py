@@ -181,6 +181,7 @@ def test_keys_come_from_the_environment_current_first() -> None:
         (f"{_spec('k1')},{_spec('k1')}", "distinct ids"),
         (_spec("bad id"), "key id"),
     ],
+    ids=["no key", "not base64", "short key", "an id twice", "bad id"],  # keys are random
 )
 def test_malformed_keys_are_refused_with_the_reason(spec: str, problem: str) -> None:
     with pytest.raises(KeyringError, match=problem):

@@ -461,9 +461,12 @@ async def test_the_driver_enrols_reports_and_steers_through_the_api_like_a_partn
         driver = Driver(api, demo_keys, day=DRIVEN_DAY, tick=0.2, spread=0.0)
         driving = asyncio.create_task(driver.run(people))
         try:
-            deadline = asyncio.get_running_loop().time() + 20
+            # 7 s in a serial run here; the driver keeps to the wall clock, and on a loaded
+            # machine the workflows' answers lag behind it.
+            deadline = asyncio.get_running_loop().time() + 60
             while not _got_there(rows := await pool.fetch(_PROGRESS, f"DEMO-{run}-%")):
-                assert not driving.done(), driving
+                if driving.done():  # every trajectory closed: the read model may still follow
+                    driving.result()
                 assert asyncio.get_running_loop().time() < deadline, [dict(r) for r in rows]
                 await asyncio.sleep(0.2)
         finally:

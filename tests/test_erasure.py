@@ -29,6 +29,7 @@ from tests.api_fixtures import Keys, bearer, starter
 from tests.case_file import DAY_SECONDS, CaseFile, identifiers, someone, state_of, until
 from tests.conftest import Enrol
 from tests.read_model_scan import found_in_read_model, in_any, search_attribute_values
+from tests.test_coach_tasks import open_task_listed
 
 
 async def gone(handle: WorkflowHandle[Any, Any], env: WorkflowEnvironment) -> bool:
@@ -77,9 +78,10 @@ async def test_after_erasure_no_table_column_search_attribute_or_history_holds_t
     participant_id, handle = enrolled.participant_id, enrolled.handle
     case = CaseFile(api, keys, participant_id)
 
-    # Silent after enrolment: the coach is asked to call, and notes the call.
-    state = await until(handle, lambda s: any(t.is_open for t in s.tasks), "the coach's call")
-    task_id = next(t.task_id for t in state.tasks if t.is_open)
+    # Silent after enrolment: the coach is asked to call, finds the call in the task list, and
+    # notes it.
+    task = await open_task_listed(api, keys.jes, participant_id, seconds=30)
+    task_id = task["task_id"]
     done = await api.post(
         f"/v1/tasks/{task_id}/done",
         json={"reached": True, "note": texts["task note"]},

@@ -3,6 +3,7 @@ open with status `needs_attention` and the reason, findable in the Web UI and th
 until a case manager resumes it (the step is tried again) or closes it. Nothing fails silently,
 nothing retries forever, and no failure message carries personal data."""
 
+import asyncio
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -149,11 +150,15 @@ async def test_a_nudge_that_fails_for_good_is_sent_once_a_case_manager_resumes(
         )
         assert resumed.status == Status.ACTIVE and resumed.attention is None
         await journey.wait_for(lambda s: failing.calls == 2, "the nudge sent again")
-        await journey.written()
-        sent = await pool.fetchval(
-            "SELECT count(*) FROM nudges WHERE participant_id = $1", journey.participant_id
-        )
+        # The send writes its row in its own transaction, which the snapshot's revision (what
+        # `written` waits for) does not follow: wait for the row itself.
+        count = "SELECT count(*) FROM nudges WHERE participant_id = $1"
+        deadline = asyncio.get_running_loop().time() + 10
+        while not (sent := await pool.fetchval(count, journey.participant_id)):
+            assert asyncio.get_running_loop().time() < deadline, "the nudge was never written"
+            await asyncio.sleep(0.05)
         assert sent == 1
+        await journey.written()
         assert (await read_model_row(pool, journey.participant_id))["status"] == "active"
 
 

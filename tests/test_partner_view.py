@@ -13,6 +13,7 @@ from api.enrolment import enrol
 from infra.database import Pool
 from tests.api_fixtures import Keys, bearer
 from tests.case_file import DAY_SECONDS, CaseFile, milestone, someone, until
+from tests.test_coach_tasks import open_task_listed
 from trajectory.requests import ResumeRequest, ResumeTrajectory
 from workflows.trajectory import ParticipantTrajectory
 
@@ -33,8 +34,9 @@ async def test_no_answer_to_a_partner_holds_a_case_managers_words(
     enrolled = await enrol(dev_env.client, pool, someone(tag), day_seconds=DAY_SECONDS)
     participant_id, handle = enrolled.participant_id, enrolled.handle
     case = CaseFile(api, keys, participant_id)
-    state = await until(handle, lambda s: any(t.is_open for t in s.tasks), "the coach's call")
-    task_id = next(t.task_id for t in state.tasks if t.is_open)
+    # The case manager takes the call from their task list, once the rung has written it there.
+    task = await open_task_listed(api, keys.case_manager, participant_id, seconds=30)
+    task_id = task["task_id"]
     done = await api.post(
         f"/v1/tasks/{task_id}/done",
         json={"reached": True, "note": words["note"]},

@@ -6,13 +6,12 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
-from _pytest.terminal import TerminalReporter
 
 from bench.parcours import enrol, people
 from bench.stack import parcours_stack, workdir
 from infra.database import open_pool
 from infra.settings import Settings
-from tests.faults import figures
+from tests.faults import figures, summary
 from tests.faults.figures import FaultFigures
 from tests.faults.scenario import Load
 from tests.faults.stack import temporal_client
@@ -67,11 +66,7 @@ def record(request: pytest.FixtureRequest) -> Callable[[FaultFigures], None]:
     return keep
 
 
-def pytest_terminal_summary(terminalreporter: TerminalReporter, config: pytest.Config) -> None:
-    rows = config.stash.get(_FIGURES, [])
-    if not rows:
-        return
-    figures.write(rows, time.monotonic() - config.stash[_STARTED])
-    terminalreporter.section("faults under load")
-    terminalreporter.write(figures.markdown(rows))
-    terminalreporter.write_line(f"written to {figures.JSON_FILE} and {figures.MARKDOWN_FILE}")
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    config = session.config
+    if rows := config.stash.get(_FIGURES, []):
+        summary.keep(config, rows, time.monotonic() - config.stash[_STARTED])
