@@ -7,6 +7,7 @@ SIGINT/SIGTERM: running activities finish, then the worker leaves.
 
 import asyncio
 import signal
+import sys
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
@@ -28,7 +29,7 @@ from infra.logging import configure_logging
 from infra.person_keys import configured_person_keys
 from infra.persons import seal_clear_persons
 from infra.sealed import SealedInputsRunner
-from infra.settings import Settings, get_settings
+from infra.settings import Settings, get_settings, run_configured
 from infra.telemetry import worker_runtime
 from infra.temporal import connect
 from readmodel import migrate
@@ -112,4 +113,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    sys.exit(run_configured(lambda: asyncio.run(main())))

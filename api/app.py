@@ -125,6 +125,7 @@ def server_config(app: FastAPI, settings: Settings) -> uvicorn.Config:
 def serve(_: argparse.Namespace) -> int:
     """Run the API until interrupted."""
     settings = get_settings()
+    configured_person_keys(settings)  # refused before uvicorn starts, which would log a traceback
     configure_logging(settings.log_level)
     uvicorn.Server(server_config(create_app(settings), settings)).run()
     return 0

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from api import app
+from infra.settings import run_configured
 from reporting import command as report_command
 from starter import (
     codec_server,
@@ -51,7 +52,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     run: Command = args.run
-    return run(args)
+    return run_configured(lambda: run(args))
 
 
 def exit_now(code: int) -> None:
