@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict
 
 from api.auth import Caller
-from api.cursors import cursor_after, cursor_key
+from api.cursors import TIMELINE_CURSOR, after_entry, timeline_cursor
 from api.deps import (
     CallerDep,
     ClientIfConnectedDep,
@@ -16,7 +16,6 @@ from api.deps import (
     current_caller,
     require,
 )
-from api.errors import ApiError
 from api.free_text import FREE_TEXT, may_read, with_texts
 from api.participants import _AUTH_ERRORS, _NOT_FOUND, ParticipantId, current_state
 from readmodel.actors import actor_from_row
@@ -98,28 +97,19 @@ async def read_timeline(
     pool: PoolDep,
     keys: PersonKeysDep,
     cursor: Annotated[
-        str | None, Query(max_length=300, description="`next_cursor` of the previous page")
+        str | None,
+        Query(pattern=TIMELINE_CURSOR, description="`next_cursor` of the previous page"),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> Timeline:
     """Milestones, phase changes, steering actions, nudges and tasks, oldest first, from the
     read model (it follows the workflow within moments)."""
     await current_state(client, pool, participant_id, caller)
-    after = None
-    if cursor is not None:
-        at, kind, key = cursor_key(cursor, 3)
-        try:
-            after = (datetime.fromisoformat(at), kind, key)
-        except ValueError:
-            raise ApiError(
-                422, "invalid_request", "cursor: not a cursor this API handed out"
-            ) from None
+    after = after_entry(cursor) if cursor is not None else None
     rows = await timeline(pool, participant_id, after, limit + 1, keys)
     entries = [_as_seen_by(caller, row) for row in rows[:limit]]
     last = rows[limit - 1] if len(rows) > limit else None
     return Timeline(
         items=entries,
-        next_cursor=cursor_after(last["at"].isoformat(), last["kind"], last["key"])
-        if last
-        else None,
+        next_cursor=timeline_cursor(last["at"], last["kind"], last["key"]) if last else None,
     )

@@ -1,11 +1,11 @@
 """Who is enrolled: the person's details (personal data), declared situation and ESF+ profile."""
 
-from datetime import date
 from typing import Literal, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from trajectory.milestones import LanguageCode
+from trajectory.text import IsoDate
 
 
 class Person(BaseModel):
@@ -15,7 +15,7 @@ class Person(BaseModel):
 
     given_name: str = Field(min_length=1, max_length=100)
     family_name: str = Field(min_length=1, max_length=100)
-    birth_date: date
+    birth_date: IsoDate
     national_number: str = Field(min_length=11, max_length=15, pattern=r"^[0-9 .\-]+$")
     postcode: str = Field(pattern=r"^\d{4}$")
     phone: str | None = Field(default=None, max_length=30, pattern=r"^\+?[0-9 ./\-]+$")
@@ -72,7 +72,7 @@ class Enrolment(BaseModel):
     entry_profile: EntryProfile | None = Field(
         default=None, description="the ESF+ situation at entry; left out when not collected"
     )
-    pes_registered_on: date | None = Field(
+    pes_registered_on: IsoDate | None = Field(
         default=None,
         description="registration with the PES, when known: the Youth Guarantee's four months "
         "count from it (else from enrolment)",

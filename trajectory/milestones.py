@@ -2,12 +2,11 @@
 
 import hashlib
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -19,7 +18,7 @@ from pydantic.json_schema import SkipJsonSchema
 
 from trajectory.actors import Actor
 from trajectory.phases import OPEN_PHASES, Phase
-from trajectory.text import plain_text
+from trajectory.text import IsoDate, IsoTime, PlainText, plain_text
 
 LanguageCode = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}$")]
 CefrLevel = Literal["A1", "A2", "B1", "B2", "C1", "C2"]
@@ -95,7 +94,7 @@ class DigitalAssessed(Payload):
 
 
 class CoachAssigned(Payload):
-    coach_ref: str = Field(min_length=1, max_length=64)
+    coach_ref: PlainText = Field(min_length=1, max_length=64)
 
 
 class CoachingSessionHeld(Payload):
@@ -103,19 +102,19 @@ class CoachingSessionHeld(Payload):
 
 
 class JobDayAttended(Payload):
-    sector: str | None = Field(default=None, max_length=80)
+    sector: PlainText | None = Field(default=None, max_length=80)
 
 
 class TrainingEnrolled(Payload):
-    course_id: str = Field(min_length=1, max_length=64)
+    course_id: PlainText = Field(min_length=1, max_length=64)
 
 
 class TrainingCompleted(Payload):
-    qualification: str | None = Field(default=None, max_length=120)
+    qualification: PlainText | None = Field(default=None, max_length=120)
 
 
 class TrainingDropped(Payload):
-    reason: str | None = Field(default=None, max_length=200)
+    reason: PlainText | None = Field(default=None, max_length=200)
 
 
 class JobOfferReceived(Payload):
@@ -124,14 +123,14 @@ class JobOfferReceived(Payload):
 
 class PlacementStarted(Payload):
     kind: PlacementKind
-    start_date: date
-    employer: str | None = Field(default=None, max_length=120)
-    contract: str | None = Field(default=None, max_length=40)
+    start_date: IsoDate
+    employer: PlainText | None = Field(default=None, max_length=120)
+    contract: PlainText | None = Field(default=None, max_length=40)
     bottleneck_occupation: bool = False
 
 
 class PlacementEnded(Payload):
-    reason: str | None = Field(default=None, max_length=200)
+    reason: PlainText | None = Field(default=None, max_length=200)
 
 
 class FollowUpContact(Payload):
@@ -142,7 +141,7 @@ class FollowUpContact(Payload):
 
 
 class Withdrawn(Payload):
-    reason: str | None = Field(default=None, max_length=200)
+    reason: PlainText | None = Field(default=None, max_length=200)
 
 
 PAYLOADS: dict[MilestoneType, type[Payload]] = {
@@ -218,7 +217,7 @@ class Milestone(BaseModel):
 
     milestone_id: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:\-]+$")
     type: MilestoneType
-    occurred_at: AwareDatetime
+    occurred_at: IsoTime
     recorded_by: SkipJsonSchema[Recorder] = Recorder.PARTNER
     payload: AnyPayload = Field(
         default_factory=NoDetails,
