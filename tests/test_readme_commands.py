@@ -21,11 +21,13 @@ placeholders, not commands to copy, and are not run. Some commands in blocks can
 test; `NOT_RUN`, `DRY_RUN` and `PARSED_ONLY` say which and why.
 """
 
+import json
 import os
 import re
 import shlex
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -61,6 +63,8 @@ DRY_RUN = {
 PARSED_ONLY = {
     "python -m bench": "a run takes minutes to hours on a stack of its own "
     "(tests/test_bench_quick.py runs one); `--help` after the options checks that they parse",
+    "schemathesis run": "three to four minutes per key against make dev; tests/test_api_fuzz.py "
+    "runs the same checks in the suite; `--help` checks that the command is there",
 }
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 """A terminal's PATH before activation: `python` and `temporal` come from the setup block."""
@@ -189,16 +193,40 @@ class Stack:
             timeout=COMMAND_TIMEOUT,
         )
 
-    def poll(self, path: str, key: str, pick: Callable[[list[dict[str, str]]], str | None]) -> str:
-        """The first value `pick` finds in the items at `path`, waiting for the demo to make it."""
-        deadline = time.monotonic() + WAIT_FOR_DATA
-        while True:
-            answer = httpx.get(f"{self.api}{path}", headers={"Authorization": f"Bearer {key}"})
-            answer.raise_for_status()
-            if (found := pick(answer.json()["items"])) is not None:
-                return found
-            assert time.monotonic() < deadline, f"nothing at {path} after {WAIT_FOR_DATA} s"
-            time.sleep(1)
+    def first_task(self) -> str | None:
+        """The id of an open task of JES's, once the ladder has opened one."""
+        answer = httpx.get(
+            f"{self.api}/v1/tasks?status=open",
+            headers={"Authorization": f"Bearer {self.keys['partner jes']}"},
+        )
+        answer.raise_for_status()
+        return next((item["task_id"] for item in answer.json()["items"]), None)
+
+    def ended_participant(self) -> str | None:
+        """A participant whose trajectory closed and whose workflow has ended (erase deletes the
+        history only then; the read model says closed a moment before)."""
+        listed = subprocess.run(
+            [
+                str(Path(sys.executable).parent / "temporal"),
+                *("workflow", "list", "--limit", "1", "--output", "json", "--query"),
+                'WorkflowType = "ParticipantTrajectory" AND ExecutionStatus = "Completed"',
+            ],
+            env=self.environment,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        runs = json.loads(listed.stdout or "[]")
+        return runs[0]["execution"]["workflowId"].removeprefix("trajectory-") if runs else None
+
+
+def _wait_for(find: Callable[[], str | None], what: str) -> str:
+    """What `find` finds, once the demo has made it."""
+    deadline = time.monotonic() + WAIT_FOR_DATA
+    while (found := find()) is None:
+        assert time.monotonic() < deadline, f"no {what} after {WAIT_FOR_DATA} s"
+        time.sleep(1)
+    return found
 
 
 def _workdir(tmp: Path) -> Path:
@@ -285,20 +313,12 @@ PLACEHOLDERS: dict[str, Callable[[Stack], str]] = {
     "KEY": lambda stack: stack.keys["case manager"],
     "JES_KEY": lambda stack: stack.keys["partner jes"],
     "ID": _new_jes_participant,
-    "TASK_ID": lambda stack: stack.poll(
-        "/v1/tasks?status=open",
-        stack.keys["partner jes"],
-        lambda items: next((item["task_id"] for item in items), None),
-    ),
+    "TASK_ID": lambda stack: _wait_for(stack.first_task, "open task"),
 }
 """Shell variables the documents ask the reader to set, and where the test takes them from."""
 EXAMPLES: dict[str, Callable[[Stack], str]] = {
     "prc_3f2a9c0d1e4b": _key_id,
-    "p-3b18d329dc7f44d0b888": lambda stack: stack.poll(
-        "/v1/participants?status=closed",
-        stack.keys["case manager"],
-        lambda items: next((item["participant_id"] for item in items), None),
-    ),
+    "p-3b18d329dc7f44d0b888": lambda stack: _wait_for(stack.ended_participant, "ended run"),
 }
 """Example values in commands (a key id, a participant id) and the real ones put in their place."""
 
