@@ -1,4 +1,5 @@
-"""Free text the engine accepts: what PostgreSQL can store and a person can read."""
+"""Text the engine accepts: free text a person can read and PostgreSQL can store, and days and
+times written as text."""
 
 import re
 import unicodedata
