@@ -24,6 +24,7 @@ from infra.settings import Settings
 from tests.api_fixtures import EnrolByApi, Keys, bearer
 from trajectory.milestones import PAYLOADS, Milestone, MilestoneType, NoDetails, Payload
 from trajectory.programmes import load_programmes
+from trajectory.tasks import TaskDone
 from trajectory.text import VISIBLE_TEXT_PATTERN, visible_text
 
 SPEC = create_app(Settings()).openapi()
@@ -264,4 +265,28 @@ def test_a_date_or_a_time_written_as_a_number_is_refused(
     model: type[BaseModel], body: dict[str, Any]
 ) -> None:
     with pytest.raises(ValidationError, match="should be"):
+        model.model_validate(body)
+
+
+@pytest.mark.parametrize(
+    ("model", "body"),
+    [
+        (ParticipantCreate, _enrolment(status={**_enrolment()["status"], "other_measure": 0})),
+        (ParticipantCreate, _enrolment(status={**_enrolment()["status"], "employed": "yes"})),
+        (TaskDone, {"reached": 1}),
+        (
+            Milestone,
+            {
+                "milestone_id": "m-1",
+                "type": "follow_up_contact",
+                "occurred_at": "2026-05-04T09:00:00+02:00",
+                "payload": {"in_employment": "true"},
+            },
+        ),
+    ],
+)
+def test_a_flag_written_as_a_number_or_a_word_is_refused(
+    model: type[BaseModel], body: dict[str, Any]
+) -> None:
+    with pytest.raises(ValidationError, match="valid boolean"):
         model.model_validate(body)

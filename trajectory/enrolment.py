@@ -2,7 +2,7 @@
 
 from typing import Literal, TypeAlias
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StrictBool
 
 from trajectory.milestones import LanguageCode
 from trajectory.text import IsoDate
@@ -28,10 +28,10 @@ class DeclaredStatus(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    employed: bool
-    in_education: bool
-    in_training: bool
-    other_measure: bool
+    employed: StrictBool
+    in_education: StrictBool
+    in_training: StrictBool
+    other_measure: StrictBool
 
 
 LabourStatus: TypeAlias = Literal["unemployed", "long_term_unemployed", "inactive", "employed"]

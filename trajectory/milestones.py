@@ -10,6 +10,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictBool,
     StringConstraints,
     ValidationInfo,
     field_validator,
@@ -126,7 +127,7 @@ class PlacementStarted(Payload):
     start_date: IsoDate
     employer: PlainText | None = Field(default=None, max_length=120)
     contract: PlainText | None = Field(default=None, max_length=40)
-    bottleneck_occupation: bool = False
+    bottleneck_occupation: StrictBool = False
 
 
 class PlacementEnded(Payload):
@@ -134,10 +135,10 @@ class PlacementEnded(Payload):
 
 
 class FollowUpContact(Payload):
-    in_employment: bool = Field(description="in employment, including self-employment")
-    in_education_or_training: bool = False
-    job_searching: bool = False
-    qualification_gained: bool = False
+    in_employment: StrictBool = Field(description="in employment, including self-employment")
+    in_education_or_training: StrictBool = False
+    job_searching: StrictBool = False
+    qualification_gained: StrictBool = False
 
 
 class Withdrawn(Payload):

@@ -3,7 +3,7 @@
 from datetime import datetime, timedelta
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from pydantic.json_schema import SkipJsonSchema
 
 from trajectory.actors import Actor
@@ -74,7 +74,7 @@ class TaskDone(BaseModel):
         json_schema_extra={"examples": [{"reached": True, "note": "called, coming on Monday"}]},
     )
 
-    reached: bool
+    reached: StrictBool
     note: PlainText | None = Field(default=None, max_length=200)
     task_id: SkipJsonSchema[str | None] = None
     actor: SkipJsonSchema[Actor | None] = None
