@@ -20,6 +20,7 @@ from api.body_guard import BodyGuard
 from api.connection import TemporalConnection
 from api.errors import install_error_handlers
 from api.metrics import install_metrics
+from api.openapi import described
 from infra.database import Pool, open_pool
 from infra.logging import configure_logging
 from infra.person_keys import configured_person_keys
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(reports.router)
     app.include_router(health.router)
     install_metrics(app)
+    app.openapi = described(app)  # type: ignore[method-assign]  # FastAPI's documented way
     return app
 
 
@@ -124,6 +126,7 @@ def server_config(app: FastAPI, settings: Settings) -> uvicorn.Config:
 def serve(_: argparse.Namespace) -> int:
     """Migrate the database, then run the API until interrupted."""
     settings = get_settings()
+    configured_person_keys(settings)  # refused before uvicorn starts, which would log a traceback
     configure_logging(settings.log_level)
     asyncio.run(_migrate(settings))
     uvicorn.Server(server_config(create_app(settings), settings)).run()

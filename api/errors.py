@@ -14,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 from temporalio.service import RPCError
 
 from infra.database import DATABASE_DOWN
@@ -33,6 +34,7 @@ _CODES = {
     422: "invalid_request",
     503: "unavailable",
 }
+_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
 _SOURCES = {"body", "query", "path", "header", "cookie"}
 _PREFIXES = ("Value error, ", "Assertion failed, ")
 
@@ -99,11 +101,26 @@ async def _validation_failed(_: Request, error: Exception) -> JSONResponse:
     return error_response(422, "invalid_request", describe_errors(error.errors()))
 
 
-async def _http_error(_: Request, error: Exception) -> JSONResponse:
+def allowed_methods(request: Request) -> str:
+    """Every method the app takes at the request's path, for `Allow` (Starlette's 405 names only
+    those of the first route whose path matched, so `GET /v1/participants` went unsaid)."""
+    return ", ".join(
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] == Match.FULL
+            for route in request.app.router.routes
+        )
+    )
+
+
+async def _http_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, HTTPException)
     code = error.code if isinstance(error, ApiError) else _CODES.get(error.status_code, "error")
-    headers = dict(error.headers) if error.headers else None
-    return error_response(error.status_code, code, str(error.detail), headers)
+    headers = dict(error.headers) if error.headers else {}
+    if error.status_code == 405:
+        headers["Allow"] = allowed_methods(request)
+    return error_response(error.status_code, code, str(error.detail), headers or None)
 
 
 async def _temporal_down(request: Request, error: Exception) -> JSONResponse:

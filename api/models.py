@@ -14,7 +14,8 @@ from trajectory.enrolment import Enrolment, Person
 from trajectory.niss import parse_niss
 from trajectory.programmes import UnknownPartner, load_programme
 from trajectory.records import TrajectorySnapshot
-from trajectory.text import visible_text
+from trajectory.requests import PartnerId
+from trajectory.text import PlainText, visible_text
 
 
 def known_partner(partner_id: str) -> str:
@@ -42,6 +43,9 @@ _PERSON_EXAMPLE: dict[str, Any] = {
 
 class PersonCreate(Person):
     """The person to enrol; the national number must pass its mod-97 check."""
+
+    given_name: PlainText = Field(min_length=1, max_length=100)
+    family_name: PlainText = Field(min_length=1, max_length=100)
 
     @field_validator("national_number")
     @classmethod
@@ -76,6 +80,7 @@ class ParticipantCreate(Enrolment):
         }
     )
 
+    partner_id: PartnerId
     person: PersonCreate
 
     @field_validator("partner_id")

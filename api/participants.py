@@ -5,9 +5,6 @@ participant; PostgreSQL is read only for lists and when the workflow cannot answ
 sees only its own participants: another partner's answers 404, word for word like a missing one.
 """
 
-import base64
-import binascii
-import re
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Annotated, Any, TypeVar
@@ -30,6 +27,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.workflow import UpdateMethodMultiParam
 
 from api.auth import Caller
+from api.cursors import PARTICIPANT_CURSOR, PARTICIPANT_ID
 from api.deps import (
     CallerDep,
     ClientDep,
@@ -79,7 +77,7 @@ QUERY_TIMEOUT = timedelta(seconds=5)
 UPDATE_TIMEOUT = timedelta(seconds=30)
 """How long a milestone or steering request waits for the workflow's answer."""
 
-_ID_PATTERN = r"^[A-Za-z0-9_\-]{1,64}$"
+_ID_PATTERN = rf"^{PARTICIPANT_ID}$"
 
 
 def _error(description: str) -> dict[str, Any]:
@@ -231,24 +229,6 @@ async def read_participant(
     return await current_state(client, pool, participant_id, caller)
 
 
-_CURSOR_ID = re.compile(_ID_PATTERN)
-
-
-def _cursor(participant_id: str) -> str:
-    return base64.urlsafe_b64encode(participant_id.encode()).decode().rstrip("=")
-
-
-def _after(cursor: str) -> str:
-    """The participant id a cursor points after; 422 for anything this API did not hand out."""
-    try:
-        decoded = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
-    except (binascii.Error, ValueError):
-        decoded = ""
-    if not _CURSOR_ID.fullmatch(decoded):
-        raise ApiError(422, "invalid_request", "cursor: not a cursor this API handed out")
-    return decoded
-
-
 @router.get(
     "",
     dependencies=[Depends(require(Role.BACKEND, Role.CASE_MANAGER, Role.PARTNER))],
@@ -261,7 +241,8 @@ async def list_participants(
     phase: Phase | None = None,
     status: Status | None = None,
     cursor: Annotated[
-        str | None, Query(max_length=100, description="`next_cursor` of the previous page")
+        str | None,
+        Query(pattern=PARTICIPANT_CURSOR, description="`next_cursor` of the previous page"),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> ParticipantList:
@@ -275,14 +256,12 @@ async def list_participants(
         partner_id=partner_id,
         phase=phase,
         status=status,
-        after=_after(cursor) if cursor else None,
+        after=cursor,
         limit=limit + 1,
     )
     items = [ParticipantPublic.from_snapshot(snapshot) for snapshot in snapshots[:limit]]
     more = len(snapshots) > limit
-    return ParticipantList(
-        items=items, next_cursor=_cursor(items[-1].participant_id) if more else None
-    )
+    return ParticipantList(items=items, next_cursor=items[-1].participant_id if more else None)
 
 
 # -- milestones -----------------------------------------------------------------------------------

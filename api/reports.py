@@ -5,7 +5,6 @@ JSON holds every table of the report; `?format=csv` answers one table as CSV, th
 limit every figure to a period (`docs/reports.md` says how each figure counts in it).
 """
 
-from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
@@ -16,6 +15,7 @@ from readmodel import reports
 from reporting.tables import table_csv
 from trajectory.actors import Role
 from trajectory.programme_report import TABLES, ProgrammeReport, Table
+from trajectory.text import IsoDate
 
 router = APIRouter(
     prefix="/v1/reports",
@@ -56,10 +56,10 @@ async def programme_report(
         Table, Query(description=f"the table to answer as CSV: {', '.join(TABLES)}")
     ] = "funnel",
     period_from: Annotated[
-        date | None, Query(alias="from", description="first day counted (YYYY-MM-DD, Brussels)")
+        IsoDate | None, Query(alias="from", description="first day counted (YYYY-MM-DD, Brussels)")
     ] = None,
     period_to: Annotated[
-        date | None, Query(alias="to", description="last day counted (YYYY-MM-DD, Brussels)")
+        IsoDate | None, Query(alias="to", description="last day counted (YYYY-MM-DD, Brussels)")
     ] = None,
 ) -> ProgrammeReport | Response:
     """Funnel, phases, outcomes, time to offer, training, nudge effect and ESF+ indicators."""

@@ -8,7 +8,7 @@ from fastapi.openapi.models import Example
 from pydantic import BaseModel, ConfigDict
 
 from api.auth import Caller
-from api.cursors import cursor_after, cursor_key
+from api.cursors import TASK_CURSOR, TASK_ID, after_task, task_cursor
 from api.deps import CallerDep, ClientDep, PersonKeysDep, PoolDep, current_caller, require
 from api.errors import ApiError
 from api.free_text import may_read
@@ -90,7 +90,7 @@ router = APIRouter(
 TaskId = Annotated[
     str,
     Path(
-        pattern=r"^[A-Za-z0-9_\-]{1,64}\.[0-9]{1,9}$",
+        pattern=rf"^{TASK_ID}$",
         description="the task's id",
         examples=[_TASK_EXAMPLE["task_id"]],
     ),
@@ -123,7 +123,8 @@ async def list_tasks(
     partner_id: Annotated[str | None, Query(pattern=PARTNER_ID_PATTERN, examples=["jes"])] = None,
     status: Literal["open", "done"] | None = None,
     cursor: Annotated[
-        str | None, Query(max_length=300, description="`next_cursor` of the previous page")
+        str | None,
+        Query(pattern=TASK_CURSOR, description="`next_cursor` of the previous page"),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> TaskList:
@@ -132,23 +133,19 @@ async def list_tasks(
         if partner_id not in (None, caller.partner_id):
             return TaskList(items=[], next_cursor=None)
         partner_id = caller.partner_id
-    after = None
-    if cursor is not None:
-        opened_at, task_id = cursor_key(cursor, 2)
-        try:
-            after = (datetime.fromisoformat(opened_at), task_id)
-        except ValueError:
-            raise ApiError(
-                422, "invalid_request", "cursor: not a cursor this API handed out"
-            ) from None
     rows = await tasks.list_tasks(
-        pool, partner_id=partner_id, status=status, after=after, limit=limit + 1, keys=keys
+        pool,
+        partner_id=partner_id,
+        status=status,
+        after=after_task(cursor) if cursor is not None else None,
+        limit=limit + 1,
+        keys=keys,
     )
     items = [_public(row, caller) for row in rows[:limit]]
     last = items[-1] if len(rows) > limit else None
     return TaskList(
         items=items,
-        next_cursor=cursor_after(last.opened_at.isoformat(), last.task_id) if last else None,
+        next_cursor=task_cursor(last.opened_at, last.task_id) if last else None,
     )
 
 

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict
 
 from api.auth import Caller
-from api.cursors import cursor_after, cursor_key
+from api.cursors import TIMELINE_CURSOR, after_entry, timeline_cursor
 from api.deps import (
     CallerDep,
     ClientIfConnectedDep,
@@ -16,7 +16,6 @@ from api.deps import (
     current_caller,
     require,
 )
-from api.errors import ApiError
 from api.free_text import FREE_TEXT, may_read, with_texts
 from api.participants import _AUTH_ERRORS, _NOT_FOUND, ParticipantId, current_state
 from readmodel.actors import actor_from_row
@@ -54,7 +53,7 @@ class Timeline(BaseModel):
     follows (also after the last page: later entries come after it)."""
 
     model_config = ConfigDict(
-        json_schema_extra={"examples": [{"items": [_EXAMPLE], "next_cursor": "WyI0MiJd"}]}
+        json_schema_extra={"examples": [{"items": [_EXAMPLE], "next_cursor": "1042"}]}
     )
 
     items: list[TimelineEntry]
@@ -96,7 +95,8 @@ async def read_timeline(
     pool: PoolDep,
     keys: PersonKeysDep,
     cursor: Annotated[
-        str | None, Query(max_length=300, description="`next_cursor` of the previous page")
+        str | None,
+        Query(pattern=TIMELINE_CURSOR, description="`next_cursor` of the previous page"),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> Timeline:
@@ -105,13 +105,9 @@ async def read_timeline(
     An entry recorded late comes after the pages already read: a poller that keeps
     `next_cursor` sees it on its next call."""
     await current_state(client, pool, participant_id, caller)
-    after = 0
-    if cursor is not None:
-        (recorded,) = cursor_key(cursor, 1)
-        if not recorded.isdigit():
-            raise ApiError(422, "invalid_request", "cursor: not a cursor this API handed out")
-        after = int(recorded)
+    after = after_entry(cursor) if cursor is not None else 0
     rows = await timeline(pool, participant_id, after, limit, keys)
     entries = [_as_seen_by(caller, row) for row in rows]
-    last = str(rows[-1]["recorded"]) if rows else str(after)
-    return Timeline(items=entries, next_cursor=cursor_after(last))
+    return Timeline(
+        items=entries, next_cursor=timeline_cursor(rows[-1]["recorded"] if rows else after)
+    )

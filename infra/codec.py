@@ -33,7 +33,7 @@ from temporalio.converter import (
 )
 
 from infra.sealed import UNDECRYPTABLE, UNSEALED, SealedInputConverter
-from infra.settings import Settings
+from infra.settings import ConfigurationError, Settings
 
 ENCODING = b"binary/encrypted"
 """The `encoding` metadata of a payload this codec encrypted."""
@@ -47,7 +47,7 @@ NONCE_BYTES = 12
 _KEY_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
-class KeyringError(ValueError):
+class KeyringError(ConfigurationError, ValueError):
     """Keys that are missing, malformed or not allowed here; the message says what to fix."""
 
 

@@ -107,7 +107,8 @@ def person_keyring(settings: Settings) -> Keyring:
     if settings.environment == "production":
         raise KeyringError(
             f"{SETTING} is required in production for the worker, the API and the command line: "
-            "it wraps each person's data key, apart from the payload keys the codec server holds"
+            "set it to the keys that wrap each person's data key, id:BASE64,... with the current "
+            "key first, apart from the payload keys the codec server holds"
         )
     return ensure_dev_keyring(settings.data_dir, DEV_KEY_FILE)
 

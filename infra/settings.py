@@ -5,12 +5,22 @@
 and the API, person keys: `infra.person_keys`).
 """
 
+import sys
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ConfigurationError(Exception):
+    """The environment does not make a configuration this process can run with.
+
+    The message is one line per problem, each naming the environment variable and what to set
+    it to; `run_configured` shows it in place of a traceback.
+    """
 
 
 class Settings(BaseSettings):
@@ -100,7 +110,11 @@ class Settings(BaseSettings):
         "names the client; None ignores the header",
     )
     ui_port: int = Field(default=8233, ge=1, le=65535, validation_alias="PARCOURS_UI_PORT")
-    environment: Literal["development", "production"] = Field(validation_alias="PARCOURS_ENV")
+    environment: Literal["development", "production"] = Field(
+        validation_alias="PARCOURS_ENV",
+        description="set it to development for a stack on this machine (as `make dev` does) "
+        "or to production for a deployment",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", validation_alias="PARCOURS_LOG_LEVEL"
     )
@@ -197,19 +211,72 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _consistent(self) -> "Settings":
         if (self.temporal_tls_cert is None) != (self.temporal_tls_key is None):
-            raise ValueError("TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together")
+            raise ValueError(
+                "TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together: set both (a client "
+                "certificate and its key) or neither"
+            )
         if self.temporal_tls_cert is not None and not self.temporal_tls:
-            raise ValueError("a client certificate needs TEMPORAL_TLS=true")
+            raise ValueError("TEMPORAL_TLS_CERT needs TEMPORAL_TLS=true: set it to true")
         if self.temporal_api_key is not None and not self.temporal_tls:
-            raise ValueError("TEMPORAL_API_KEY needs TEMPORAL_TLS=true")
+            raise ValueError("TEMPORAL_API_KEY needs TEMPORAL_TLS=true: set it to true")
         if self.environment == "production" and self.database_url is None:
-            raise ValueError("DATABASE_URL is required in production (no embedded PostgreSQL)")
+            raise ValueError(
+                "DATABASE_URL is required in production (no embedded PostgreSQL there): set it "
+                "to the database's URL, postgresql://USER:PASSWORD@HOST:PORT/DATABASE"
+            )
         if self.environment == "production" and self.codec_keys is None:
-            raise ValueError("PARCOURS_CODEC_KEYS is required in production (no development key)")
+            raise ValueError(
+                "PARCOURS_CODEC_KEYS is required in production (no development key there): set "
+                "it to the payload keys, id:BASE64,... with the current key first"
+            )
         return self
+
+
+def refusals(error: ValidationError) -> list[str]:
+    """One line per problem in `error`, naming the environment variable and what it takes.
+
+    Values are repeated only for settings that are not secret.
+    """
+    lines = []
+    for problem in error.errors(include_url=False):
+        message = str(problem["msg"]).removeprefix("Value error, ")
+        if not problem["loc"]:  # a rule across settings names its variables itself
+            lines.append(message)
+            continue
+        variable = str(problem["loc"][0])
+        field = next(
+            (f for f in Settings.model_fields.values() if f.validation_alias == variable), None
+        )
+        if problem["type"] == "missing":
+            wanted = field.description if field is not None else None
+            lines.append(f"{variable} is not set: {wanted or 'it has no default'}")
+            continue
+        shown = f"={problem['input']!r}" if field is not None and field.repr else ""
+        lines.append(f"{variable}{shown}: {message[:1].lower()}{message[1:]}")
+    return lines
 
 
 @cache
 def get_settings() -> Settings:
-    """The process's settings, read once; tests call `get_settings.cache_clear()` to re-read."""
-    return Settings()
+    """The process's settings, read once; tests call `get_settings.cache_clear()` to re-read.
+
+    Raises `ConfigurationError` when the environment does not make valid settings.
+    """
+    try:
+        return Settings()
+    except ValidationError as error:
+        raise ConfigurationError("\n".join(refusals(error))) from None
+
+
+def run_configured(main: Callable[[], int | None]) -> int:
+    """Run a process's `main` and return its exit code; 2 when its configuration is refused.
+
+    Every entry point (the command line, the worker, the API) goes through here, so a missing
+    or wrong setting ends any of them with its one-line reasons on stderr, not a traceback.
+    """
+    try:
+        return main() or 0
+    except ConfigurationError as error:
+        lines = str(error).splitlines()
+        sys.stderr.write("".join(f"configuration refused: {line}\n" for line in lines))
+        return 2

@@ -19,6 +19,7 @@ from infra.database import Connection
 from infra.person_keys import PersonKeys
 from readmodel.persons import key_context
 from trajectory.milestones import PAYLOADS
+from trajectory.text import VISIBLE_TEXT_PATTERN
 
 log = structlog.stdlib.get_logger(__name__)
 
@@ -30,9 +31,12 @@ CATALOGUE_CODES = frozenset({"course_id"})
 
 
 def _is_free_text(schema: Mapping[str, Any]) -> bool:
-    """A string the sender chose freely: no enum, pattern, const or format narrows it."""
+    """A string the sender chose freely: no enum, const, format or pattern narrows it (but the
+    one that only keeps control characters out of every free text)."""
     return any(
-        option.get("type") == "string" and not {"enum", "pattern", "const", "format"} & set(option)
+        option.get("type") == "string"
+        and option.get("pattern", VISIBLE_TEXT_PATTERN) == VISIBLE_TEXT_PATTERN
+        and not {"enum", "const", "format"} & set(option)
         for option in schema.get("anyOf", [schema])
     )
 

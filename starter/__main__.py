@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from api import app
-from infra.settings import get_settings
+from infra.settings import get_settings, run_configured
 from readmodel.schema import StaleSchema, start_afresh
 from reporting import command as report_command
 from starter import (
@@ -53,6 +53,11 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     run: Command = args.run
+    return run_configured(lambda: _stale_schema_in_one_line(args, run))
+
+
+def _stale_schema_in_one_line(args: argparse.Namespace, run: Command) -> int:
+    """The command's code; a database from before release 1 gets one line, not a traceback."""
     try:
         return run(args)
     except StaleSchema as error:

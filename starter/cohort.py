@@ -167,6 +167,15 @@ def _other_delimiter(path: Path, header: Sequence[str]) -> str | None:
     return None
 
 
+_FLAGS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
+"""How a cohort file writes a boolean (the API's JSON takes only true and false)."""
+
+
+def _flag(text: str) -> bool | str:
+    """A cell as a boolean; any other word is left for the model to refuse, naming the column."""
+    return _FLAGS.get(text.lower(), text)
+
+
 def enrolment_of(row: Row) -> ParticipantCreate:
     """The enrolment a row describes, checked like an API request; raises `ValidationError`."""
     if row.get(None):
@@ -188,7 +197,7 @@ def enrolment_of(row: Row) -> ParticipantCreate:
         {
             **present(("external_ref", "partner_id", REGISTERED)),
             "person": present(PERSON),
-            "status": present(STATUS),
+            "status": {column: _flag(text) for column, text in present(STATUS).items()},
             **({"entry_profile": profile} if profile else {}),
         }
     )

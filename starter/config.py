@@ -14,7 +14,7 @@ from pydantic import SecretStr, ValidationError
 
 from infra.codec import KeyringError, configured_keyring
 from infra.person_keys import keep_from_codec_server, person_keyring
-from infra.settings import Settings
+from infra.settings import Settings, refusals
 
 SERVICES = ("worker", "api", "codec", "migrate")
 OPENS_PERSONAL_DATA = frozenset({"worker", "api"})
@@ -42,16 +42,6 @@ def check(settings: Settings, service: str | None) -> None:
         keep_from_codec_server(settings)
 
 
-def problems(error: ValidationError) -> list[str]:
-    """One line per problem, naming the environment variable where there is one."""
-    lines = []
-    for detail in error.errors():
-        message = str(detail["msg"]).removeprefix("Value error, ")
-        where = ".".join(str(part) for part in detail["loc"])
-        lines.append(f"{where}: {message}" if where else message)
-    return lines
-
-
 def shown(settings: Settings) -> dict[str, object]:
     """The settings as JSON values; secrets and the database URL only as set or unset."""
     values: dict[str, object] = {}
@@ -71,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
         settings = Settings()
         check(settings, getattr(args, "service", None))
     except ValidationError as error:
-        lines = problems(error)
+        lines = refusals(error)
     except KeyringError as error:
         lines = [str(error)]
     else:

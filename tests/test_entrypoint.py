@@ -117,7 +117,7 @@ async def test_without_parcours_env_nothing_starts(tmp_path: Path) -> None:
     code, _, err = await entry(tmp_path, "api", DATABASE_URL="postgresql://db.invalid/p")
 
     assert code == 2
-    assert "configuration refused: PARCOURS_ENV: Field required" in err
+    assert "configuration refused: PARCOURS_ENV is not set: set it to development" in err
 
 
 async def test_malformed_keys_are_refused_with_the_expected_form(tmp_path: Path) -> None:

@@ -1,11 +1,11 @@
 """Who is enrolled: the person's details (personal data), declared situation and ESF+ profile."""
 
-from datetime import date
 from typing import Literal, TypeAlias
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StrictBool
 
 from trajectory.milestones import LanguageCode
+from trajectory.text import IsoDate
 
 
 class Person(BaseModel):
@@ -15,7 +15,7 @@ class Person(BaseModel):
 
     given_name: str = Field(min_length=1, max_length=100)
     family_name: str = Field(min_length=1, max_length=100)
-    birth_date: date
+    birth_date: IsoDate
     national_number: str = Field(min_length=11, max_length=15, pattern=r"^[0-9 .\-]+$")
     postcode: str = Field(pattern=r"^\d{4}$")
     phone: str | None = Field(default=None, max_length=30, pattern=r"^\+?[0-9 ./\-]+$")
@@ -28,10 +28,10 @@ class DeclaredStatus(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    employed: bool
-    in_education: bool
-    in_training: bool
-    other_measure: bool
+    employed: StrictBool
+    in_education: StrictBool
+    in_training: StrictBool
+    other_measure: StrictBool
 
 
 LabourStatus: TypeAlias = Literal["unemployed", "long_term_unemployed", "inactive", "employed"]
@@ -72,7 +72,7 @@ class Enrolment(BaseModel):
     entry_profile: EntryProfile | None = Field(
         default=None, description="the ESF+ situation at entry; left out when not collected"
     )
-    pes_registered_on: date | None = Field(
+    pes_registered_on: IsoDate | None = Field(
         default=None,
         description="registration with the PES, when known: the Youth Guarantee's four months "
         "count from it (else from enrolment)",

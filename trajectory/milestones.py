@@ -2,22 +2,22 @@
 
 import hashlib
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
+    StrictBool,
     StringConstraints,
     ValidationInfo,
     field_validator,
 )
 
 from trajectory.phases import OPEN_PHASES, Phase
-from trajectory.text import plain_text
+from trajectory.text import IsoDate, IsoTime, PlainText, plain_text
 
 LanguageCode = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}$")]
 CefrLevel = Literal["A1", "A2", "B1", "B2", "C1", "C2"]
@@ -93,7 +93,7 @@ class DigitalAssessed(Payload):
 
 
 class CoachAssigned(Payload):
-    coach_ref: str = Field(min_length=1, max_length=64)
+    coach_ref: PlainText = Field(min_length=1, max_length=64)
 
 
 class CoachingSessionHeld(Payload):
@@ -101,19 +101,19 @@ class CoachingSessionHeld(Payload):
 
 
 class JobDayAttended(Payload):
-    sector: str | None = Field(default=None, max_length=80)
+    sector: PlainText | None = Field(default=None, max_length=80)
 
 
 class TrainingEnrolled(Payload):
-    course_id: str = Field(min_length=1, max_length=64)
+    course_id: PlainText = Field(min_length=1, max_length=64)
 
 
 class TrainingCompleted(Payload):
-    qualification: str | None = Field(default=None, max_length=120)
+    qualification: PlainText | None = Field(default=None, max_length=120)
 
 
 class TrainingDropped(Payload):
-    reason: str | None = Field(default=None, max_length=200)
+    reason: PlainText | None = Field(default=None, max_length=200)
 
 
 class JobOfferReceived(Payload):
@@ -122,25 +122,25 @@ class JobOfferReceived(Payload):
 
 class PlacementStarted(Payload):
     kind: PlacementKind
-    start_date: date
-    employer: str | None = Field(default=None, max_length=120)
-    contract: str | None = Field(default=None, max_length=40)
-    bottleneck_occupation: bool = False
+    start_date: IsoDate
+    employer: PlainText | None = Field(default=None, max_length=120)
+    contract: PlainText | None = Field(default=None, max_length=40)
+    bottleneck_occupation: StrictBool = False
 
 
 class PlacementEnded(Payload):
-    reason: str | None = Field(default=None, max_length=200)
+    reason: PlainText | None = Field(default=None, max_length=200)
 
 
 class FollowUpContact(Payload):
-    in_employment: bool = Field(description="in employment, including self-employment")
-    in_education_or_training: bool = False
-    job_searching: bool = False
-    qualification_gained: bool = False
+    in_employment: StrictBool = Field(description="in employment, including self-employment")
+    in_education_or_training: StrictBool = False
+    job_searching: StrictBool = False
+    qualification_gained: StrictBool = False
 
 
 class Withdrawn(Payload):
-    reason: str | None = Field(default=None, max_length=200)
+    reason: PlainText | None = Field(default=None, max_length=200)
 
 
 PAYLOADS: dict[MilestoneType, type[Payload]] = {
@@ -215,7 +215,7 @@ class Milestone(BaseModel):
 
     milestone_id: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:\-]+$")
     type: MilestoneType
-    occurred_at: AwareDatetime
+    occurred_at: IsoTime
     payload: AnyPayload = Field(
         default_factory=NoDetails,
         validate_default=True,

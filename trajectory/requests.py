@@ -6,16 +6,28 @@ from the caller's key, the milestone's fingerprint, the task id from the path), 
 model carries a field the caller must not set.
 """
 
+from typing import Annotated, Any
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from trajectory.actors import Actor
 from trajectory.milestones import Milestone, Recorder
 from trajectory.phases import Outcome
+from trajectory.programmes import load_programmes
 from trajectory.tasks import TaskDone
 from trajectory.text import PlainText
 
 PARTNER_ID_PATTERN = r"^[a-z][a-z0-9-]{1,31}$"
 """The shape of a partner id (partners are data: which ones exist is the programmes' say)."""
+
+
+def _packaged_partners(schema: dict[str, Any]) -> None:
+    schema["enum"] = sorted(load_programmes())
+
+
+PartnerId = Annotated[str, Field(pattern=PARTNER_ID_PATTERN, json_schema_extra=_packaged_partners)]
+"""A partner that a body names: its schema lists the partners with a packaged programme, read
+when the schema is made (the API checks the same when it reads the body)."""
 
 
 class PauseRequest(BaseModel):
@@ -48,7 +60,7 @@ class ReassignRequest(BaseModel):
         },
     )
 
-    partner_id: str = Field(pattern=PARTNER_ID_PATTERN)
+    partner_id: PartnerId
     reason: PlainText | None = Field(default=None, max_length=200)
 
 

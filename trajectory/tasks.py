@@ -3,7 +3,7 @@
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from trajectory.actors import Actor
 from trajectory.daytime import BRUSSELS
@@ -72,7 +72,7 @@ class TaskDone(BaseModel):
         json_schema_extra={"examples": [{"reached": True, "note": "called, coming on Monday"}]},
     )
 
-    reached: bool
+    reached: StrictBool
     note: PlainText | None = Field(default=None, max_length=200)
 
 

@@ -1,10 +1,13 @@
-"""Free text the engine accepts: what PostgreSQL can store and a person can read."""
+"""Text the engine accepts: free text a person can read and PostgreSQL can store, and days and
+times written as text."""
 
+import re
 import unicodedata
 from collections.abc import Iterator
+from datetime import date
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, Field
 
 _ALLOWED_CONTROLS = {"\t", "\n", "\r"}
 
@@ -26,8 +29,19 @@ def plain_text(value: str) -> str:
     return value
 
 
-PlainText = Annotated[str, AfterValidator(plain_text)]
-"""A string checked by `plain_text`; every free-text field of a request is one."""
+VISIBLE_TEXT_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]*$"
+"""What `visible_text` accepts, as a JSON Schema pattern: no control character but tab, line
+feed and carriage return, no bidirectional control. (Lone surrogates, which it refuses too, are
+no Unicode characters: a JSON text in UTF-8 cannot carry one, so the pattern need not say it.)"""
+
+PlainText = Annotated[
+    str, AfterValidator(plain_text), Field(json_schema_extra={"pattern": VISIBLE_TEXT_PATTERN})
+]
+"""A string checked by `plain_text`; every free-text field of a request is one.
+
+Its schema gives `VISIBLE_TEXT_PATTERN`, which is what the API accepts: the API also refuses
+bidirectional controls (`hidden_controls`), the workflow's own models do not (see `visible_text`).
+"""
 
 
 def visible_text(value: str) -> str:
@@ -59,3 +73,27 @@ def hidden_controls(value: Any, loc: tuple[str | int, ...] = ()) -> Iterator[tup
     elif isinstance(value, dict):
         for key, item in value.items():
             yield from hidden_controls(item, (*loc, str(key)))
+
+
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _not_a_number(value: Any) -> Any:
+    """Refuse a number where a date or a time is due: pydantic would read it as seconds since
+    1970, which no schema that says `format: date` or `date-time` allows."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        raise ValueError("should be written as text (ISO 8601), not a number")
+    return value
+
+
+def _a_day(value: Any) -> Any:
+    """A day written YYYY-MM-DD, as `format: date` says (pydantic also reads other forms)."""
+    if isinstance(value, str) and not _ISO_DATE.fullmatch(value):
+        raise ValueError("should be a date, YYYY-MM-DD")
+    return _not_a_number(value)
+
+
+IsoDate = Annotated[date, BeforeValidator(_a_day)]
+"""A day in a request: `YYYY-MM-DD` only."""
+IsoTime = Annotated[AwareDatetime, BeforeValidator(_not_a_number)]
+"""A moment in a request: ISO 8601 text with its offset, never a number."""

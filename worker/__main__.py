@@ -1,13 +1,21 @@
-"""`python -m worker`: the worker process; a database it cannot migrate stops it in one line."""
+"""`python -m worker`: the worker process. A missing or wrong setting, or a database it cannot
+migrate, stops it in one line."""
 
 import asyncio
 import sys
 
-from infra.settings import get_settings
+from infra.settings import get_settings, run_configured
 from readmodel.schema import StaleSchema, start_afresh
 from worker import main
 
-try:
-    asyncio.run(main())
-except StaleSchema as error:
-    sys.exit(f"python -m worker: {error}; {start_afresh(get_settings())}")
+
+def _run() -> int:
+    try:
+        asyncio.run(main())
+    except StaleSchema as error:
+        sys.stderr.write(f"python -m worker: {error}; {start_afresh(get_settings())}\n")
+        return 1
+    return 0
+
+
+sys.exit(run_configured(_run))
