@@ -49,15 +49,16 @@ class TimelineEntry(BaseModel):
 
 
 class Timeline(BaseModel):
-    """One page of a timeline in record order; pass `next_cursor` back as `cursor` for what
-    follows (also after the last page: later entries come after it)."""
+    """One page of a timeline in record order; pass `next_cursor` back as `cursor` for the next
+    (null: nothing more now). A poller keeps the last cursor it got: what is recorded later,
+    even with an earlier `occurred_at`, comes after it."""
 
     model_config = ConfigDict(
         json_schema_extra={"examples": [{"items": [_EXAMPLE], "next_cursor": "1042"}]}
     )
 
     items: list[TimelineEntry]
-    next_cursor: str
+    next_cursor: str | None
 
 
 router = APIRouter(
@@ -102,12 +103,13 @@ async def read_timeline(
 ) -> Timeline:
     """Milestones, phase changes, steering actions, nudges and tasks in the order they were
     recorded (oldest first), from the read model, which follows the workflow within moments.
-    An entry recorded late comes after the pages already read: a poller that keeps
-    `next_cursor` sees it on its next call."""
+    An entry recorded late comes after the pages already read: a poller that asks again from
+    the last cursor it got sees it."""
     await current_state(client, pool, participant_id, caller)
     after = after_entry(cursor) if cursor is not None else 0
-    rows = await timeline(pool, participant_id, after, limit, keys)
-    entries = [_as_seen_by(caller, row) for row in rows]
+    rows = await timeline(pool, participant_id, after, limit + 1, keys)
+    entries = [_as_seen_by(caller, row) for row in rows[:limit]]
+    more = len(rows) > limit
     return Timeline(
-        items=entries, next_cursor=timeline_cursor(rows[-1]["recorded"] if rows else after)
+        items=entries, next_cursor=timeline_cursor(rows[limit - 1]["recorded"]) if more else None
     )

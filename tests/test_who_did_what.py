@@ -137,7 +137,7 @@ async def test_the_milestone_log_keeps_the_reporting_key_and_reassignment_names_
     }
     await steered(pool, participant_id, 1)
     steering = await pool.fetchrow(
-        "SELECT action, reason, reason_sealed, actor_role, actor_key_id FROM steering_actions"
+        "SELECT action, reason_sealed, actor_role, actor_key_id FROM steering_actions"
         " WHERE participant_id = $1",
         participant_id,
     )
@@ -145,7 +145,6 @@ async def test_the_milestone_log_keeps_the_reporting_key_and_reassignment_names_
     sealed = steering["reason_sealed"]
     assert {k: v for k, v in dict(steering).items() if k != "reason_sealed"} == {
         "action": "reassign",
-        "reason": None,
         "actor_role": "case_manager",
         "actor_key_id": key_id_of(keys.case_manager),
     }
