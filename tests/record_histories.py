@@ -1,8 +1,8 @@
 """Record the workflow histories of the current baseline for the replay test.
 
 Until the first production deployment there is one baseline (docs/operations.md): when the
-workflow changes, record again and replace the files:
-    .venv/bin/python -m tests.record_histories r1
+workflow changes, record it again (the release's earlier files are replaced):
+    python -m tests.record_histories r1
 After it, each release records its own set once, before `ParticipantTrajectory` changes, and
 tests/test_replay.py replays every set forever after.
 
@@ -197,6 +197,9 @@ SCENARIOS: list[Scenario] = [
 
 
 async def record(release: str) -> None:
+    """Record every scenario as `release`, replacing that release's earlier files."""
+    for earlier in HISTORIES.glob(f"{release}-*.json"):
+        earlier.unlink()
     with tempfile.TemporaryDirectory() as scratch:
         server = get_server(Path(scratch) / "postgres", cleanup_mode="delete")
         pool = await open_pool(Settings(database_url=server.get_uri()))

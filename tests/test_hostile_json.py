@@ -166,3 +166,17 @@ async def test_a_reason_full_of_brackets_and_digits_is_recorded_as_written(
 
     assert paused.status_code == 200, paused.text
     assert paused.json()["status"] == "paused"
+
+
+async def test_a_milestone_dated_the_first_day_of_year_one_is_refused_not_a_server_error(
+    api: httpx.AsyncClient, keys: Keys, enrol_by_api: EnrolByApi
+) -> None:
+    participant_id = await enrol_by_api("jes")
+    body = {**contact("year-one"), "occurred_at": "0001-01-01T00:00:00+01:00"}
+
+    answer = await api.post(
+        f"/v1/participants/{participant_id}/milestones", json=body, headers=bearer(keys.jes)
+    )
+
+    assert (answer.status_code, answer.json()["error"]) == (409, "milestone_refused")
+    assert "before the participant's enrolment" in answer.json()["detail"]

@@ -2,7 +2,7 @@
 
 import hashlib
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -18,6 +18,10 @@ from pydantic import (
 
 from trajectory.phases import OPEN_PHASES, Phase
 from trajectory.text import IsoDate, IsoTime, PlainText, plain_text
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+"""The same instant written with any offset is the same number of microseconds after it (even
+one that UTC cannot write, such as the first day of year 1 at +01:00)."""
 
 LanguageCode = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}$")]
 CefrLevel = Literal["A1", "A2", "B1", "B2", "C1", "C2"]
@@ -246,7 +250,7 @@ class Milestone(BaseModel):
         """What the milestone says (type, time, payload), hashed: tells a repeat from a reuse."""
         said = {
             "type": self.type.value,
-            "occurred_at": self.occurred_at.astimezone(UTC).isoformat(),
+            "occurred_at": (self.occurred_at - _EPOCH) // timedelta(microseconds=1),
             "payload": self.payload_json(),
         }
         return hashlib.sha256(json.dumps(said, sort_keys=True).encode()).hexdigest()[:32]

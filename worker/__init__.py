@@ -81,6 +81,7 @@ async def main() -> None:
     """Migrate, then run the worker, the outbox sender and the sweep until SIGINT or SIGTERM."""
     settings = get_settings()
     configure_logging(settings.log_level)
+    configured_person_keys(settings)  # refused in one line before anything connects
     pool = await open_pool(settings)
     try:
         await migrate(pool)
