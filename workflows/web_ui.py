@@ -8,8 +8,8 @@ from temporalio.common import SearchAttributeUpdate
 
 with workflow.unsafe.imports_passed_through():
     from infra import contract
-    from trajectory.records import TrajectorySnapshot
     from trajectory.daytime import day_of
+    from trajectory.records import TrajectorySnapshot
     from trajectory.silence import Timer
     from trajectory.state import TrajectoryState
 
