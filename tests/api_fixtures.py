@@ -2,6 +2,7 @@
 
 import asyncio
 import os
+import socket
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -9,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+import uvicorn
 from fastapi import FastAPI
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -52,6 +54,24 @@ def api_app(dev_env: WorkflowEnvironment, dev_worker: Worker, pool: Pool) -> Fas
     app = create_app(settings)
     hold(app, dev_env.client, pool, settings)
     return app
+
+
+@pytest.fixture
+async def served(api_app: FastAPI) -> AsyncIterator[str]:
+    """The API (bound to the session's Temporal and PostgreSQL) under uvicorn; its base URL."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = uvicorn.Config(api_app, host="127.0.0.1", port=port, log_config=None, lifespan="off")
+    server = uvicorn.Server(config)
+    serving = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await serving
 
 
 @pytest.fixture(scope="session")

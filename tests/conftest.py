@@ -146,7 +146,14 @@ def enrol(pool: Pool) -> Enrol:
 # --- Temporal -------------------------------------------------------------------------------
 # Temporal environment fixtures (time-skipping and dev server, workers) go here.
 
-from tests.api_fixtures import api, api_app, api_on_time, enrol_by_api, keys  # noqa: E402, F401
+from tests.api_fixtures import (  # noqa: E402, F401
+    api,
+    api_app,
+    api_on_time,
+    enrol_by_api,
+    keys,
+    served,
+)
 from tests.faults.summary import pytest_terminal_summary, pytest_testnodedown  # noqa: E402, F401
 from tests.lanes import pytest_collection_modifyitems, pytest_xdist_make_scheduler  # noqa: E402, F401
 from tests.outage import outage  # noqa: E402, F401

@@ -12,16 +12,12 @@ examples. `schemathesis.toml` names the few rules the description cannot state.
 
 import asyncio
 import os
-import socket
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 import schemathesis
-import uvicorn
 from fastapi import FastAPI
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
@@ -43,24 +39,6 @@ CLOSING = {MilestoneType.WITHDRAWN, MilestoneType.MOVED_AWAY}
 """Left out of the milestone run: they would end it after a few examples."""
 REQUEST_TIMEOUT = 60.0
 CONFIG = Path(__file__).parents[1] / "schemathesis.toml"
-
-
-@pytest.fixture
-async def served(api_app: FastAPI) -> AsyncIterator[str]:
-    """The API (bound to the session's Temporal and PostgreSQL) under uvicorn; its base URL."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    config = uvicorn.Config(api_app, host="127.0.0.1", port=port, log_config=None, lifespan="off")
-    server = uvicorn.Server(config)
-    serving = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await serving
 
 
 def _case_strategy(app: FastAPI, participants: list[str]) -> st.SearchStrategy[Case[Any]]:

@@ -8,36 +8,15 @@ sure it stays so.
 
 import asyncio
 import http.client
-import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import httpx
 import pytest
-import uvicorn
-from fastapi import FastAPI
 
 from tests.api_fixtures import EnrolByApi, Keys, bearer
 
 REPEATS = 20
 PIECE = 65536
-
-
-@pytest.fixture
-async def served(api_app: FastAPI) -> AsyncIterator[str]:
-    """The API (already bound to the session's Temporal and PostgreSQL) under uvicorn."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    config = uvicorn.Config(api_app, host="127.0.0.1", port=port, log_config=None, lifespan="off")
-    server = uvicorn.Server(config)
-    serving = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.02)
-    try:
-        yield f"127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await serving
 
 
 def milestone_of(size: int) -> bytes:
@@ -75,7 +54,9 @@ async def test_a_one_megabyte_body_sent_at_network_pace_gets_a_readable_413(
 ) -> None:
     path = f"/v1/participants/{await enrol_by_api('jes')}/milestones"
 
-    answer = await send_slowly(served, path, keys.jes, milestone_of(1_000_000), declared=declared)
+    answer = await send_slowly(
+        served.removeprefix("http://"), path, keys.jes, milestone_of(1_000_000), declared=declared
+    )
 
     assert answer.startswith(b"HTTP/1.1 413")
     assert b'"error":"payload_too_large"' in answer
@@ -117,10 +98,16 @@ async def test_a_plain_client_reads_the_413_every_time(
 
     for _ in range(REPEATS):
         status, text, next_status = await asyncio.to_thread(
-            post_plainly, served, path, keys.jes, body, declared=declared, close=close
+            post_plainly,
+            served.removeprefix("http://"),
+            path,
+            keys.jes,
+            body,
+            declared=declared,
+            close=close,
         )
         assert (status, text[:29]) == (413, b'{"error":"payload_too_large",')
         assert next_status == (None if close else 200)
 
-    async with httpx.AsyncClient(base_url=f"http://{served}") as client:
+    async with httpx.AsyncClient(base_url=served) as client:
         assert (await client.get("/healthz")).status_code == 200
