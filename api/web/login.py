@@ -130,6 +130,8 @@ async def log_in(request: Request, pool: PoolDep, settings: SettingsDep) -> Resp
         return _login_page(request, 401, "login.unknown_key")
     if caller.role == Role.BACKEND or caller.key_id is None:
         return _login_page(request, 403, "login.backend_key")
+    if earlier := request.cookies.get(SESSION_COOKIE):
+        await end_session(pool, earlier)  # a login always starts a session of its own
     token = new_token()
     if await start_with_key(pool, token, caller.key_id, name, expiry(settings)) is None:
         return _login_page(request, 401, "login.unknown_key")

@@ -14,7 +14,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from starlette.templating import Jinja2Templates
 
 from api.web.i18n import LANGUAGE_COOKIE, LANGUAGES, Translator, asked_language, chosen_language
-from api.web.sessions import COOKIE_PATH, CSRF_FIELD, WebSession
+from api.web.sessions import CSRF_FIELD, WebSession, set_cookie
 
 TEMPLATES = Jinja2Templates(
     env=Environment(
@@ -60,7 +60,5 @@ def render(
         status_code=status_code,
     )
     if asked_language(request):
-        response.set_cookie(
-            LANGUAGE_COOKIE, t.language, path=COOKIE_PATH, samesite="strict", httponly=True
-        )
+        set_cookie(response, request.app.state.settings, LANGUAGE_COOKIE, t.language)
     return response
