@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app, hold
+from infra.contract import workflow_id
 from infra.database import Pool
 from infra.settings import Settings
 from readmodel.api_keys import create_key, revoke_key
@@ -318,3 +319,40 @@ async def test_pages_speak_french_dutch_and_english_and_remember_the_choice(
     assert '<html lang="nl">' in still.text
     assert '<html lang="en">' in english.text and "Participants per phase" in english.text
     assert '<html lang="fr">' in french.text and "Se connecter" in french.text
+
+
+async def test_a_form_sent_again_after_its_milestone_closed_the_trajectory_says_recorded(
+    api_app: FastAPI,
+    api: httpx.AsyncClient,
+    keys: Keys,
+    enrol_by_api: EnrolByApi,
+    dev_env: WorkflowEnvironment,
+) -> None:
+    """A double click, or the browser's back and send again, is the API's retried request."""
+    participant_id = await enrol_by_api("jes")
+    await _eligible(api, keys, participant_id)
+    page = f"/app/participants/{participant_id}"
+    now = datetime.now(UTC).astimezone().strftime("%Y-%m-%dT%H:%M")
+    withdrawn = {"type": "withdrawn", "milestone_id": "web-bye", "occurred_at": now}
+    async with web_user(api_app, keys.jes, "Amina Coach") as coach:
+        first = await coach.post_from(page, f"{page}/milestones", withdrawn)
+        assert first.status_code == 303, first.text
+        left = await api.post(
+            f"/v1/participants/{participant_id}/milestones",
+            json={
+                "milestone_id": "api-result",
+                "type": "follow_up_contact",
+                "occurred_at": datetime.now(UTC).isoformat(),
+                "payload": {"in_employment": False, "job_searching": True},
+            },
+            headers=bearer(keys.jes),
+        )
+        assert left.status_code == 200, left.text
+        await dev_env.client.get_workflow_handle(workflow_id(participant_id)).result()
+        again = await coach.post_from(page, f"{page}/milestones", withdrawn)
+        changed = {**withdrawn, "reason": "moved"}
+        other = await coach.post_from(page, f"{page}/milestones", changed)
+
+    assert again.status_code == 303, again.text
+    assert again.headers["location"] == f"{page}?done=recorded"
+    assert other.status_code == 409 and "the trajectory is closed" in other.text
