@@ -21,6 +21,7 @@ from api.connection import TemporalConnection
 from api.errors import install_error_handlers
 from api.metrics import install_metrics
 from api.openapi import described
+from api.web.site import mount_web_app
 from infra.database import Pool, open_pool
 from infra.logging import configure_logging
 from infra.person_keys import configured_person_keys
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(tasks.router)
     app.include_router(reports.router)
     app.include_router(health.router)
+    mount_web_app(app)
     install_metrics(app)
     app.openapi = described(app)  # type: ignore[method-assign]  # FastAPI's documented way
     return app

@@ -36,11 +36,13 @@ LOOKUP_TIMEOUT = 2.0
 
 @dataclass(frozen=True)
 class Caller:
-    """The holder of a valid key: its role and, for a partner, which partner."""
+    """The holder of a valid key, or a person signed in to the web app: role and, for a partner,
+    which partner; `key_id` None for a staff sign-in, `user_id` the web session's user label."""
 
-    key_id: str
+    key_id: str | None
     role: Role
     partner_id: str | None
+    user_id: str | None = None
 
     def may_see(self, partner_id: str) -> bool:
         """Whether this caller may see a participant of `partner_id`."""
@@ -49,7 +51,9 @@ class Caller:
     @property
     def actor(self) -> Actor:
         """The caller as trajectories record it."""
-        return Actor(role=self.role, partner_id=self.partner_id, key_id=self.key_id)
+        return Actor(
+            role=self.role, partner_id=self.partner_id, key_id=self.key_id, user_id=self.user_id
+        )
 
 
 @dataclass(frozen=True)

@@ -207,6 +207,30 @@ class Settings(BaseSettings):
         validation_alias="PARCOURS_CODEC_OIDC_CASE_MANAGER",
         description="the value of the claim that makes a signed-in user a case manager",
     )
+    web_session_idle_minutes: float = Field(
+        default=30.0,
+        gt=0,
+        validation_alias="PARCOURS_WEB_SESSION_IDLE_MINUTES",
+        description="a web app session ends after this many minutes without a request",
+    )
+    web_session_hours: float = Field(
+        default=10.0,
+        gt=0,
+        validation_alias="PARCOURS_WEB_SESSION_HOURS",
+        description="a web app session ends this many hours after its login, however busy",
+    )
+    web_oidc_client_id: str | None = Field(
+        default=None,
+        validation_alias="PARCOURS_WEB_OIDC_CLIENT_ID",
+        description="the web app's client id at the identity provider of PARCOURS_CODEC_OIDC_*; "
+        "set, staff sign in there as case managers",
+    )
+    web_oidc_client_secret: SecretStr | None = Field(
+        default=None,
+        validation_alias="PARCOURS_WEB_OIDC_CLIENT_SECRET",
+        repr=False,
+        description="the web app's client secret, for a confidential client (PKCE is always used)",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> "Settings":
@@ -219,6 +243,13 @@ class Settings(BaseSettings):
             raise ValueError("TEMPORAL_TLS_CERT needs TEMPORAL_TLS=true: set it to true")
         if self.temporal_api_key is not None and not self.temporal_tls:
             raise ValueError("TEMPORAL_API_KEY needs TEMPORAL_TLS=true: set it to true")
+        if self.web_oidc_client_id is not None and (
+            self.codec_oidc_issuer is None or self.codec_oidc_jwks_url is None
+        ):
+            raise ValueError(
+                "PARCOURS_WEB_OIDC_CLIENT_ID needs the identity provider: set "
+                "PARCOURS_CODEC_OIDC_ISSUER and PARCOURS_CODEC_OIDC_JWKS_URL too"
+            )
         if self.environment == "production" and self.database_url is None:
             raise ValueError(
                 "DATABASE_URL is required in production (no embedded PostgreSQL there): set it "

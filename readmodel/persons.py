@@ -25,11 +25,12 @@ from trajectory.niss import InvalidNiss, parse_niss
 log = structlog.stdlib.get_logger(__name__)
 
 _READ = """
-SELECT p.postcode, p.language, s.sealed, k.keyring, k.master_key_id, k.wrapped_key
+SELECT p.participant_id, p.postcode, p.language, s.sealed, k.keyring, k.master_key_id,
+       k.wrapped_key
 FROM participants p
 JOIN persons s USING (participant_id)
 LEFT JOIN person_keys k USING (participant_id)
-WHERE p.participant_id = $1
+WHERE p.participant_id = ANY($1::text[]) AND s.sealed IS NOT NULL
 """
 
 _AUDIT = """
@@ -165,19 +166,42 @@ async def read_person(
     partner) or `worker:activity` for the engine; `actor` is the caller (None: the engine).
     None when unknown or erased.
     """
-    row = await con.fetchrow(_READ, participant_id)
-    if row is None or row["sealed"] is None:
-        return None
-    key = default_person_keys(keys).unwrap(
-        row["keyring"], row["master_key_id"], row["wrapped_key"], key_context(participant_id)
+    people = await read_people(
+        con, [participant_id], reader, purpose=purpose, actor=actor, keys=keys
     )
-    plaintext = unseal(key, row["sealed"], _context("person", participant_id))
-    fields = PersonalFields.model_validate_json(plaintext)
+    return people.get(participant_id)
+
+
+async def read_people(
+    con: Connection,
+    participant_ids: list[str],
+    reader: str,
+    *,
+    purpose: str,
+    actor: Actor | None = None,
+    keys: PersonKeys | None = None,
+) -> dict[str, Person]:
+    """The people behind several participants (a page of a caseload), each recorded as read
+    like `read_person`; the unknown and the erased are left out."""
+    rows = await con.fetch(_READ, participant_ids)
+    person_keys = default_person_keys(keys)
+    people: dict[str, Person] = {}
+    for row in rows:
+        participant_id = row["participant_id"]
+        key = person_keys.unwrap(
+            row["keyring"], row["master_key_id"], row["wrapped_key"], key_context(participant_id)
+        )
+        plaintext = unseal(key, row["sealed"], _context("person", participant_id))
+        fields = PersonalFields.model_validate_json(plaintext)
+        people[participant_id] = Person.model_validate(
+            {**fields.model_dump(), "postcode": row["postcode"], "language": row["language"]}
+        )
     who = (actor.role, actor.partner_id, actor.key_id, actor.user_id) if actor else (None,) * 4
-    await con.execute(_AUDIT, participant_id, reader, purpose, *who)
-    return Person.model_validate(
-        {**fields.model_dump(), "postcode": row["postcode"], "language": row["language"]}
-    )
+    if people:
+        await con.executemany(
+            _AUDIT, [(participant_id, reader, purpose, *who) for participant_id in people]
+        )
+    return people
 
 
 async def erase_person(con: Connection, participant_id: str) -> bool:

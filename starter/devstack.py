@@ -293,7 +293,8 @@ def _announce(settings: Settings, seconds_per_day: float, keys: DemoKeys) -> Non
 
 
 def _show_keys(settings: Settings, keys: DemoKeys) -> None:
-    """Print keys for trying the API as plain lines: they are new at each start, shown only here."""
+    """Print keys for trying the API and the web app as plain lines: they are new at each
+    start, shown only here."""
     api = api_url(settings)
     partner_key = keys.partners[SHOWN_PARTNER]
     lines = (
@@ -305,6 +306,10 @@ def _show_keys(settings: Settings, keys: DemoKeys) -> None:
         f"  partner {SHOWN_PARTNER:<9} {partner_key}",
         f"Try it ({SHOWN_PARTNER}'s key lists only {SHOWN_PARTNER}'s participants):",
         f"  curl -H 'Authorization: Bearer {partner_key}' '{api}/v1/participants?phase=coaching'",
+        "",
+        f"Web app for coaches and case managers at {api}/app/ (log in with a key):",
+        f"  a {SHOWN_PARTNER} coach       {partner_key}",
+        f"  a case manager    {keys.case_manager}",
         "",
     )
     sys.stdout.write("\n".join(lines) + "\n")

@@ -15,6 +15,7 @@ LONGEST_FIRST = (
     "tests/test_erasure.py",
     "tests/test_many_workers.py",
     "tests/test_web_ui_browser.py",
+    "tests/test_web_app_browser.py",
     "tests/test_api_fuzz.py",
     "tests/test_training_seats.py",
     "tests/test_entrypoint.py",

@@ -418,3 +418,35 @@ CREATE TABLE api_keys (
     revoked_at timestamptz,
     CHECK ((role = 'partner') = (partner_id IS NOT NULL))
 );
+
+-- -- Web app sessions --------------------------------------------------------------------------
+
+-- A coach's or case manager's session in the web app (api/web): a partner or case-manager key,
+-- or a staff sign-in through OpenID Connect (no key), exchanged for a random token kept in an
+-- HttpOnly cookie. Only a SHA-256 of the token is stored. A session ends at logout (its row is
+-- deleted), after `PARCOURS_WEB_SESSION_IDLE_MINUTES` without a request, after
+-- `PARCOURS_WEB_SESSION_HOURS` whatever happens, and when its key is revoked. `user_label` is
+-- who the person said they are at login (or the key's label, or the sign-in's name): it goes
+-- into the actor of everything they record.
+CREATE TABLE web_sessions (
+    token_hash bytea PRIMARY KEY,
+    role       text NOT NULL CHECK (role IN ('case_manager', 'partner')),
+    partner_id text,
+    key_id     text REFERENCES api_keys ON DELETE CASCADE,
+    user_label text NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    seen_at    timestamptz NOT NULL DEFAULT now(),
+    CHECK ((role = 'partner') = (partner_id IS NOT NULL))
+);
+
+CREATE INDEX web_sessions_seen_idx ON web_sessions (seen_at);
+
+-- A staff sign-in under way: the OpenID Connect `state` (hashed), the nonce the ID token must
+-- carry and the PKCE verifier, kept until the identity provider sends the browser back (at most
+-- ten minutes) and used once.
+CREATE TABLE web_sign_ins (
+    state_hash bytea PRIMARY KEY,
+    nonce      text NOT NULL,
+    verifier   text NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now()
+);

@@ -1,0 +1,1 @@
+"""The web app for coaches and case managers, served by the API's process under `/app`."""
