@@ -63,6 +63,8 @@ DRY_RUN = {
 PARSED_ONLY = {
     "python -m bench": "a run takes minutes to hours on a stack of its own "
     "(tests/test_bench_quick.py runs one); `--help` after the options checks that they parse",
+    "python bench/image_start.py": "starts the image's API several times with podman, a minute "
+    "or more; tests/test_image.py (`make test-image`) runs the image itself",
     "schemathesis run": "three to four minutes per key against make dev; tests/test_api_fuzz.py "
     "runs the same checks in the suite; `--help` checks that the command is there",
 }
