@@ -392,8 +392,9 @@ def test_after_two_minutes_every_phase_and_every_kind_of_ending_can_be_found() -
 
 # -- the driver through the API ---------------------------------------------------------------
 
-DRIVEN_DAY = timedelta(seconds=0.05)
-"""A programme day of the driven run: twenty a second, so that seconds hold weeks."""
+DRIVEN_DAY = timedelta(seconds=0.1)
+"""A programme day of the driven run: ten a second, so that seconds hold weeks (twenty let a
+loaded machine fall behind until a trajectory ran out its maximum duration)."""
 DRIVEN = {
     41: Behaviour.STEADY,
     34: Behaviour.PAUSED,
@@ -461,9 +462,9 @@ async def test_the_driver_enrols_reports_and_steers_through_the_api_like_a_partn
         driver = Driver(api, demo_keys, day=DRIVEN_DAY, tick=0.2, spread=0.0)
         driving = asyncio.create_task(driver.run(people))
         try:
-            # 7 s in a serial run here; the driver keeps to the wall clock, and on a loaded
+            # 14 s in a serial run here; the driver keeps to the wall clock, and on a loaded
             # machine the workflows' answers lag behind it.
-            deadline = asyncio.get_running_loop().time() + 60
+            deadline = asyncio.get_running_loop().time() + 120
             while not _got_there(rows := await pool.fetch(_PROGRESS, f"DEMO-{run}-%")):
                 if driving.done():  # every trajectory closed: the read model may still follow
                     driving.result()
