@@ -27,6 +27,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from infra.codec import Keyring
 from tests.outage import relay_to
+from tests.temporal_fixtures import SERVER_STARTUP
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -188,6 +189,7 @@ async def bare_dev_server(namespace: str = "default") -> AsyncIterator[WorkflowE
     """A dev server on a free port with `namespace` and no search attribute of ours: the
     image's `migrate` has to register them."""
     env = await WorkflowEnvironment.start_local(
+        dev_server_startup_timeout=SERVER_STARTUP,
         namespace=namespace,
         dev_server_existing_path=str(BIN / "temporal"),
         ui=False,

@@ -32,7 +32,7 @@ from readmodel.seats import store_catalogue
 from tests.journeys import Journey
 from tests.keys import ENCRYPTED
 from tests.people import enrolment
-from tests.temporal_fixtures import BIN, follow, register_on_test_server
+from tests.temporal_fixtures import BIN, SERVER_STARTUP, follow, register_on_test_server
 from trajectory.actors import Actor
 from trajectory.milestones import MilestoneType as M
 from trajectory.phases import Outcome
@@ -206,6 +206,7 @@ async def record(release: str) -> None:
         await migrate(pool)
         await store_catalogue(pool)
         env = await WorkflowEnvironment.start_time_skipping(
+            test_server_startup_timeout=SERVER_STARTUP,
             data_converter=ENCRYPTED,
             test_server_existing_path=str(BIN / "temporal-test-server"),
         )

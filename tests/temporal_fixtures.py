@@ -3,7 +3,7 @@
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,9 @@ from tests.people import enrolment
 from worker import build_worker
 
 BIN = Path(sys.executable).parent
+SERVER_STARTUP = timedelta(seconds=60)
+"""How long a Temporal server may take to start: 5 s, the SDK's default, is too short on a loaded
+machine."""
 
 
 async def register_on_test_server(env: WorkflowEnvironment) -> None:
@@ -43,6 +46,7 @@ async def register_on_test_server(env: WorkflowEnvironment) -> None:
 async def time_env() -> AsyncIterator[WorkflowEnvironment]:
     """A fresh time-skipping server per test, so one test's skipped months never leak."""
     env = await WorkflowEnvironment.start_time_skipping(
+        test_server_startup_timeout=SERVER_STARTUP,
         data_converter=ENCRYPTED,
         test_server_existing_path=str(BIN / "temporal-test-server"),
     )
@@ -60,6 +64,7 @@ async def dev_server(
     """A real dev server (SQLite in memory, WAL) with the contract's search attributes, on
     `port` (a free one when None)."""
     env = await WorkflowEnvironment.start_local(
+        dev_server_startup_timeout=SERVER_STARTUP,
         data_converter=converter,
         port=port,
         dev_server_existing_path=str(BIN / "temporal"),

@@ -33,7 +33,7 @@ from readmodel.timeline import timeline
 from tests.api_fixtures import bearer, enrolment_body
 from tests.journeys import Journey
 from tests.keys import ENCRYPTED
-from tests.temporal_fixtures import follow, register_on_test_server
+from tests.temporal_fixtures import SERVER_STARTUP, follow, register_on_test_server
 from trajectory.actors import Role
 from trajectory.phases import Phase
 from trajectory.programmes import load_programme
@@ -293,7 +293,9 @@ def _allowed_changes() -> int:
 @pytest.fixture(scope="module")
 async def world(pool: Pool) -> AsyncIterator[World]:
     env = await WorkflowEnvironment.start_time_skipping(
-        data_converter=ENCRYPTED, test_server_existing_path=str(BIN / "temporal-test-server")
+        test_server_startup_timeout=SERVER_STARTUP,
+        data_converter=ENCRYPTED,
+        test_server_existing_path=str(BIN / "temporal-test-server"),
     )
     await register_on_test_server(env)
     settings = Settings(

@@ -20,7 +20,7 @@ from infra.database import Pool
 from tests.history_text import payloads
 from tests.journeys import Journey
 from tests.people import enrolment
-from tests.temporal_fixtures import BIN
+from tests.temporal_fixtures import BIN, SERVER_STARTUP
 from trajectory.milestones import MilestoneType as M
 from trajectory.phases import Outcome
 from trajectory.requests import CloseRequest, CloseTrajectory, PauseRequest, PauseTrajectory
@@ -33,6 +33,7 @@ KEYRING = Keyring.generate("history-test")
 @pytest.fixture(scope="module")
 async def encrypted_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_local(
+        dev_server_startup_timeout=SERVER_STARTUP,
         data_converter=data_converter(KEYRING),
         dev_server_existing_path=str(BIN / "temporal"),
         search_attributes=SEARCH_ATTRIBUTES,

@@ -25,7 +25,7 @@ from infra.temporal import connect
 from infra.tracing import add_trace_ids
 from tests.api_fixtures import Keys, bearer, enrolment_body
 from tests.keys import ENCRYPTED, TEST_KEYRING
-from tests.temporal_fixtures import BIN
+from tests.temporal_fixtures import BIN, SERVER_STARTUP
 from tests.test_api_contract import milestone
 from worker import build_worker
 
@@ -51,6 +51,7 @@ def spans() -> Iterator[InMemorySpanExporter]:
 async def traced_api(spans: InMemorySpanExporter, pool: Pool) -> AsyncIterator[httpx.AsyncClient]:
     """The API and a worker on their own dev server, both connected with tracing on."""
     env = await WorkflowEnvironment.start_local(
+        dev_server_startup_timeout=SERVER_STARTUP,
         data_converter=ENCRYPTED,
         dev_server_existing_path=str(BIN / "temporal"),
         search_attributes=SEARCH_ATTRIBUTES,

@@ -30,7 +30,7 @@ from infra.settings import Settings
 from starter.codec_server import create_codec_app
 from tests.journeys import Journey
 from tests.people import enrolment
-from tests.temporal_fixtures import BIN
+from tests.temporal_fixtures import BIN, SERVER_STARTUP
 from worker import build_worker
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -113,6 +113,7 @@ async def web_ui(pool: Pool) -> AsyncIterator[WebUi]:
     ui_port, codec_port = _free_port(), _free_port()
     keys = f"ui-test:{base64.b64encode(os.urandom(32)).decode()}"
     env = await WorkflowEnvironment.start_local(
+        dev_server_startup_timeout=SERVER_STARTUP,
         data_converter=data_converter(Keyring.parse(keys)),
         dev_server_existing_path=str(BIN / "temporal"),
         search_attributes=SEARCH_ATTRIBUTES,
