@@ -1,7 +1,8 @@
 """The Parcours worker: `ParticipantTrajectory` and its activities on the `parcours` task queue.
 
-Beside the worker, the outbox sender delivers the nudge messages the ladder queued, and a sweep
-marks trajectories whose workflow was terminated or failed from outside. Stops gracefully on
+Beside the worker, the outbox sender delivers the nudge messages the ladder queued, the webhook
+sender posts partners' events, and a sweep marks trajectories whose workflow was terminated or
+failed from outside. Stops gracefully on
 SIGINT/SIGTERM: running activities finish, then the worker leaves.
 """
 
@@ -17,11 +18,13 @@ from temporalio.client import Client
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
+from activities.channels import Unconfigured, configured_channels, gateway_client
 from activities.failures import ClassifiedFailures
-from activities.notifications import LoggedChannel, OutboxSender
+from activities.notifications import OutboxSender, signal_trajectories
 from activities.stopped_runs import StoppedRunSweep
 from activities.training import TrainingActivities
 from activities.trajectory import TrajectoryActivities
+from activities.webhooks import WebhookSender
 from infra.contract import TASK_QUEUE
 from infra.database import open_pool
 from infra.logging import configure_logging
@@ -92,11 +95,23 @@ async def main() -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        sender = OutboxSender(pool, LoggedChannel())
+        keys = configured_person_keys(settings)
         sweep = StoppedRunSweep(client, pool, timedelta(seconds=settings.sweep_seconds))
-        async with worker:
+        hooks = WebhookSender(pool, keys, settings.environment)
+        async with worker, gateway_client() as http:
+            channels = configured_channels(settings, http)
+            sender = OutboxSender(pool, channels, keys, signal_trajectories(client))
             log.info("worker_started", task_queue=TASK_QUEUE, metrics_port=settings.metrics_port)
-            await asyncio.gather(sender.run(stop), sweep.run(stop))
+            for channel in sorted(
+                name for name, way in channels.items() if isinstance(way, Unconfigured)
+            ):
+                log.warning(
+                    "channel_not_configured",
+                    channel=channel,
+                    consequence="its nudge messages fail and the ladder climbs to the coach task",
+                    setting="PARCOURS_SMTP_URL" if channel == "email" else "PARCOURS_SMS_URL",
+                )
+            await asyncio.gather(sender.run(stop), sweep.run(stop), hooks.run(stop))
             log.info("worker_stopping")
     finally:
         await pool.close()
