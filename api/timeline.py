@@ -112,8 +112,8 @@ async def read_timeline(
 ) -> Timeline:
     """Milestones, phase changes, steering actions, nudges, tasks, consent changes and messages
     that could not be delivered, in the order they were recorded (oldest first), from the read
-    model, which follows the workflow within moments. An entry recorded late comes after the pages already read: a poller that asks again from
-    the last cursor it got sees it."""
+    model, which follows the workflow within moments. An entry recorded late comes after the
+    pages already read: a poller that asks again from the last cursor it got sees it."""
     await current_state(client, pool, participant_id, caller)
     after = after_entry(cursor) if cursor is not None else 0
     rows = await timeline(pool, participant_id, after, limit + 1, keys)

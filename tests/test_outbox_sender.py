@@ -11,6 +11,7 @@ import pytest
 from standardwebhooks.webhooks import Webhook
 from temporalio.testing import ActivityEnvironment
 
+from activities import channels as way
 from activities.channels import EmailChannel, GatewayChannel, Unconfigured
 from activities.notifications import Backoff, OutboxSender
 from activities.trajectory import TrajectoryActivities
@@ -101,7 +102,7 @@ def sender(
     clock: datetime = AFTERNOON,
 ) -> OutboxSender:
     texts = GatewayChannel(gateway.url("/sms"), SECRET, http)
-    channels = {
+    channels: dict[str, way.Channel] = {
         "email": EmailChannel(mail.url, "InBrussel <nudges@inbrussel.example>", require_tls=False),
         "sms": texts,
         "whatsapp": texts,

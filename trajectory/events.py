@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from trajectory.phases import Cause, Status
 from trajectory.records import NudgeRequest, PhaseTransition
+from trajectory.tasks import task_id_for
 
 EventType = Literal[
     "participant.assigned", "phase.changed", "task.opened", "nudge.sent", "trajectory.closed"
@@ -91,17 +92,29 @@ def transition_events(
     return events
 
 
+def enrolled(participant_id: str, partner_id: str, at: datetime) -> Event:
+    """A participant enrolled with a partner: that partner's first `participant.assigned`."""
+    return Event(
+        key=f"{participant_id}/enrolled",
+        type="participant.assigned",
+        participant_id=participant_id,
+        partner_id=partner_id,
+        at=at,
+        data={"code": "enrolled"},
+    )
+
+
 def task_opened(nudge: NudgeRequest) -> Event:
     """A rung asked a coach or a street worker to act."""
-    assert nudge.task_id is not None
+    task_id = nudge.task_id or task_id_for(nudge.participant_id, nudge.seq)
     return Event(
-        key=f"{nudge.participant_id}/task/{nudge.task_id}/{nudge.sent_at.isoformat()}",
+        key=f"{nudge.participant_id}/task/{task_id}/{nudge.sent_at.isoformat()}",
         type="task.opened",
         participant_id=nudge.participant_id,
         partner_id=nudge.partner_id,
         at=nudge.sent_at,
         data={
-            "task_id": nudge.task_id,
+            "task_id": task_id,
             "kind": nudge.action,
             "nudge_level": nudge.level,
             "due_at": nudge.task_due_at.isoformat() if nudge.task_due_at else None,
