@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends
 from fastapi.openapi.models import Example
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from api.deps import CallerDep, ClientIfConnectedDep, PoolDep, current_caller, require
 from api.participants import _AUTH_ERRORS, _NOT_FOUND, ParticipantId, current_state
@@ -28,6 +28,19 @@ _EXAMPLES: dict[str, Example] = {
 
 class ConsentPublic(BaseModel):
     """The consent now in force for one channel, and when it was given or withdrawn."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "participant_id": "p-3f2a9c0d1e4b5a6f7081",
+                    "channel": "sms",
+                    "allowed": False,
+                    "at": "2026-03-27T09:00:00Z",
+                }
+            ]
+        }
+    )
 
     participant_id: str
     channel: MessageChannel

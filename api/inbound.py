@@ -27,11 +27,17 @@ class InboundSms(BaseModel):
     model_config = ConfigDict(populate_by_name=True, extra="ignore")
 
     sender: str = Field(alias="from", max_length=30, pattern=r"^\+?[0-9 ./\-]{6,}$")
-    text: str = Field(max_length=1600)
+    text: str = Field(
+        max_length=1600,
+        json_schema_extra={"pattern": r"^[\s\S]*$"},
+        description="the text as received, whatever it holds",
+    )
 
 
 class InboundAnswer(BaseModel):
     """What the text did: `stopped` (no SMS to the number again) or `ignored`."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"action": "stopped"}]})
 
     action: Literal["stopped", "ignored"]
 
@@ -50,7 +56,12 @@ def _stops(text: str) -> bool:
             "content": {
                 "application/json": {
                     "schema": InboundSms.model_json_schema(by_alias=True),
-                    "example": {"from": "+32470123456", "text": "STOP"},
+                    "examples": {
+                        "stop": {
+                            "summary": "STOP",
+                            "value": {"from": "+32470123456", "text": "STOP"},
+                        }
+                    },
                 }
             },
         }
@@ -58,7 +69,7 @@ def _stops(text: str) -> bool:
     responses={
         401: {"model": ErrorPublic, "description": "not signed by the gateway, or too old"},
         422: {"model": ErrorPublic, "description": "malformed; the detail names the field"},
-        503: {"model": ErrorPublic, "description": "no SMS gateway is configured"},
+        404: {"model": ErrorPublic, "description": "no SMS gateway is configured here"},
     },
 )
 async def inbound_sms(
@@ -67,7 +78,7 @@ async def inbound_sms(
     """`STOP` (or ARRET, STOPPEN) as the first word: no SMS goes to the number again, and each
     participant it was texted for has SMS refused on their timeline. Other texts are ignored."""
     if settings.sms_secret is None:
-        raise ApiError(503, "not_configured", "no SMS gateway is configured (PARCOURS_SMS_SECRET)")
+        raise ApiError(404, "not_found", "no SMS gateway is configured (PARCOURS_SMS_SECRET)")
     body = await request.body()
     try:
         verified(settings.sms_secret.get_secret_value(), body, request.headers)

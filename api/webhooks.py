@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from api.deps import CallerDep, PersonKeysDep, PoolDep, SettingsDep, current_caller, require
 from api.errors import ApiError
@@ -30,6 +30,20 @@ router = APIRouter(
 WebhookId = Annotated[str, Path(pattern=r"^wh_[0-9a-f]{20}$", examples=["wh_3f2a9c0d1e4b5a6f7081"])]
 
 
+_EXAMPLE: dict[str, Any] = {
+    "webhook_id": "wh_3f2a9c0d1e4b5a6f7081",
+    "partner_id": "jes",
+    "url": "https://hooks.partner.example/parcours",
+    "events": ["task.opened", "trajectory.closed"],
+    "created_at": "2026-03-27T09:00:00Z",
+    "delivered": 41,
+    "pending": 1,
+    "failed": 0,
+    "last_failed_at": None,
+    "last_failure": None,
+}
+
+
 class WebhookPublic(BaseModel):
     """A webhook and what its deliveries came to; `partner_id` null: every participant's."""
 
@@ -48,10 +62,27 @@ class WebhookPublic(BaseModel):
 class WebhookCreated(WebhookPublic):
     """A new webhook, with its signing secret: shown this once, never again."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    **_EXAMPLE,
+                    "delivered": 0,
+                    "pending": 0,
+                    "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+                }
+            ]
+        }
+    )
+
     secret: str
 
 
 class WebhookList(BaseModel):
+    """Webhooks, oldest first."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"items": [_EXAMPLE]}]})
+
     items: list[WebhookPublic]
 
 

@@ -47,10 +47,14 @@ def check_url(url: str, environment: Environment) -> tuple[str, int]:
     host = (parts.hostname or "").lower()
     if not host:
         raise UnsafeUrl("the URL has no host")
+    try:
+        port = parts.port
+    except ValueError:
+        raise UnsafeUrl("the URL's port is not a port number") from None
     if parts.username or parts.password:
         raise UnsafeUrl("the URL must not carry a user name or password")
     if parts.scheme == "http" and environment == "development" and host in DEVELOPMENT_HOSTS:
-        return host, parts.port or 80
+        return host, port or 80
     if parts.scheme != "https":
         raise UnsafeUrl("only https:// URLs are accepted (http://127.0.0.1 in development)")
     try:
@@ -61,7 +65,7 @@ def check_url(url: str, environment: Environment) -> tuple[str, int]:
         raise UnsafeUrl("the URL points at a loopback, link-local or private address")
     if host == "localhost" and environment == "production":
         raise UnsafeUrl("the URL points at this machine")
-    return host, parts.port or 443
+    return host, port or 443
 
 
 def _public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:

@@ -23,14 +23,30 @@ EVENT_TYPES: tuple[EventType, ...] = (
 )
 
 
+WEBHOOK_URL_PATTERN = r"^(https://[A-Za-z0-9.-]+|http://127\.0\.0\.1)(:[0-9]{1,5})?(/[!-~]*)?$"
+"""An https:// URL (or http://127.0.0.1, which only development accepts), without a login."""
+
+
 class WebhookCreate(BaseModel):
     """A webhook to register: where to post, and which events."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "url": "https://hooks.partner.example/parcours",
+                    "events": ["task.opened", "trajectory.closed"],
+                }
+            ]
+        },
+    )
 
     url: str = Field(
         max_length=2000,
-        description="https:// URL that receives the events (http://127.0.0.1 in development)",
+        pattern=WEBHOOK_URL_PATTERN,
+        description="https:// URL that receives the events (http://127.0.0.1 in development); "
+        "in production its host must resolve to public addresses only",
     )
     events: list[EventType] = Field(min_length=1, max_length=len(EVENT_TYPES))
 
