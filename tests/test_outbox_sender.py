@@ -295,3 +295,16 @@ async def test_a_message_queued_during_the_night_waits_for_the_morning_to_leave(
     morning = NIGHT + timedelta(hours=10)
     await drain_for(sender(pool, mail, gateway, http, clock=morning), pool, participant_id)
     assert (await row(pool, participant_id, 1))["sent_at"] is not None
+
+
+async def test_erasing_a_person_forgets_the_number_their_sms_went_to(
+    enrol: Enrol, pool: Pool, mail: MailSink, gateway: HttpSink, http: httpx.AsyncClient
+) -> None:
+    participant_id = await enrol(partner_id="jes")
+    await queue(pool, rung(participant_id, 1, Channel.SMS, partner_id="jes"))
+    await drain_for(sender(pool, mail, gateway, http), pool, participant_id)
+    texted = "SELECT to_fingerprint FROM outbox WHERE participant_id = $1"
+    assert await pool.fetchval(texted, participant_id) is not None
+    async with pool.acquire() as con:
+        assert await erase_person(con, participant_id)
+    assert await pool.fetchval(texted, participant_id) is None
