@@ -187,7 +187,8 @@ async def erase_person(con: Connection, participant_id: str) -> bool:
     """Erase a person's personal data for good; False when unknown or erased before.
 
     The data key, the ciphertext, the national number's fingerprint and the hash of the number
-    texted go, and the PES reference is replaced by a pseudonym; the participant, trajectory, milestones and every count stay.
+    texted go, and the PES reference is replaced by a pseudonym; the participant, trajectory,
+    milestones and every count stay.
     """
     async with con.transaction():
         if (
