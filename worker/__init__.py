@@ -8,7 +8,7 @@ SIGINT/SIGTERM: running activities finish, then the worker leaves.
 
 import asyncio
 import signal
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -18,7 +18,7 @@ from temporalio.client import Client
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
-from activities.channels import Unconfigured, configured_channels, gateway_client
+from activities.channels import Channel, Unconfigured, configured_channels, gateway_client
 from activities.failures import ClassifiedFailures
 from activities.notifications import OutboxSender, signal_trajectories
 from activities.stopped_runs import StoppedRunSweep
@@ -80,6 +80,17 @@ def build_worker(
     )
 
 
+def _warn_unconfigured(channels: Mapping[str, Channel]) -> None:
+    """Say at start which message channels deliver nothing here, and what to set."""
+    for name in sorted(name for name, way in channels.items() if isinstance(way, Unconfigured)):
+        log.warning(
+            "channel_not_configured",
+            channel=name,
+            consequence="its nudge messages fail and the ladder climbs to the coach task",
+            setting="PARCOURS_SMTP_URL" if name == "email" else "PARCOURS_SMS_URL",
+        )
+
+
 async def main() -> None:
     """Migrate, then run the worker, the outbox sender and the sweep until SIGINT or SIGTERM."""
     settings = get_settings()
@@ -102,15 +113,7 @@ async def main() -> None:
             channels = configured_channels(settings, http)
             sender = OutboxSender(pool, channels, keys, signal_trajectories(client))
             log.info("worker_started", task_queue=TASK_QUEUE, metrics_port=settings.metrics_port)
-            for channel in sorted(
-                name for name, way in channels.items() if isinstance(way, Unconfigured)
-            ):
-                log.warning(
-                    "channel_not_configured",
-                    channel=channel,
-                    consequence="its nudge messages fail and the ladder climbs to the coach task",
-                    setting="PARCOURS_SMTP_URL" if channel == "email" else "PARCOURS_SMS_URL",
-                )
+            _warn_unconfigured(channels)
             await asyncio.gather(sender.run(stop), sweep.run(stop), hooks.run(stop))
             log.info("worker_stopping")
     finally:
