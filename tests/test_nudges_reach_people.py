@@ -101,7 +101,7 @@ def texts_to(gateway: HttpSink, number: str) -> list[dict[str, str]]:
 async def test_a_silent_inbrussel_participant_gets_the_email_then_the_sms_in_dutch(
     start: Start, outbox: OutboxSender, pool: Pool, mail: MailSink, gateway: HttpSink
 ) -> None:
-    journey = await start("inbrussel", language="nl")
+    journey = await start("inbrussel", language="nl", phone="+32 470 55 50 33")
     person = await journey.person()
     await journey.skip(days_to_rung("inbrussel", 1) + MARGIN)
     await journey.wait_for(lambda s: s.nudge_level == 1, "the e-mail rung")
@@ -114,7 +114,7 @@ async def test_a_silent_inbrussel_participant_gets_the_email_then_the_sms_in_dut
     await journey.skip(load_programme("inbrussel").nudge_ladder[1].after_days + MARGIN)
     await journey.wait_for(lambda s: s.nudge_level == 2, "the SMS rung")
     await delivered(outbox, pool, journey, 2)
-    [sms] = texts_to(gateway, "+32470123456")
+    [sms] = texts_to(gateway, "+32470555033")
     assert sms["channel"] == "sms"
     assert sms["text"].startswith("Hallo, we hebben nog steeds niets van je gehoord")
     assert sms["text"].endswith("STOP om geen sms meer te krijgen.")

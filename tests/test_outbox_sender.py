@@ -3,8 +3,10 @@ SMS to a real HTTP gateway, once per nudge as far as a channel can tell; a provi
 gets the message again later, and one that refuses it for good makes the trajectory climb on."""
 
 import json
+import secrets
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
 
 import httpx
 import pytest
@@ -22,7 +24,7 @@ from readmodel.consents import record_consent
 from readmodel.persons import erase_person
 from readmodel.timeline import timeline
 from tests.conftest import Enrol
-from tests.sinks import HttpSink, MailSink, http_sink, mail_sink
+from tests.sinks import HttpSink, MailSink, Received, http_sink, mail_sink
 from trajectory.delivery import NudgeOutcome, UndeliveredNudge
 from trajectory.phases import Phase
 from trajectory.programme import Channel
@@ -55,6 +57,21 @@ def rung(
         silent_since=datetime.now(UTC) - timedelta(days=21),
         sent_at=datetime.now(UTC),
     )
+
+
+def unique_number() -> str:
+    """A phone number no other test's participant has: the sinks see every test's messages."""
+    return f"+32479{secrets.randbelow(10**6):06d}"
+
+
+def texts(gateway: HttpSink, number: str) -> list[Received]:
+    """What the gateway was asked to send to `number`."""
+    return [r for r in gateway.received if json.loads(r.body)["to"] == number]
+
+
+def to(mail: MailSink, address: str) -> list[EmailMessage]:
+    """The e-mails the relay took for `address`."""
+    return [email for recipients, email in mail.received if recipients == [address]]
 
 
 async def queue(pool: Pool, nudge: NudgeRequest) -> NudgeOutcome:
@@ -144,21 +161,21 @@ async def row(pool: Pool, participant_id: str, seq: int) -> dict[str, object]:
 async def test_an_email_nudge_leaves_once_after_its_rung_in_the_participants_language(
     enrol: Enrol, pool: Pool, mail: MailSink, gateway: HttpSink, http: httpx.AsyncClient
 ) -> None:
-    participant_id = await enrol(partner_id="inbrussel", language="nl", email="yasmina@example.org")
+    address = f"yasmina.{secrets.token_hex(4)}@example.org"
+    participant_id = await enrol(partner_id="inbrussel", language="nl", email=address)
     env = ActivityEnvironment()
     activities = TrajectoryActivities(pool)
     answer = await env.run(activities.send_nudge, rung(participant_id, 1, Channel.EMAIL))
     again = await env.run(activities.send_nudge, rung(participant_id, 1, Channel.EMAIL))
     assert answer == again == NudgeOutcome(reachable=True)
-    assert mail.received == []  # nothing leaves inside the ladder's transaction
+    assert to(mail, address) == []  # nothing leaves inside the ladder's transaction
 
     outbox = sender(pool, mail, gateway, http)
     await drain_for(outbox, pool, participant_id)
     await drain_for(outbox, pool, participant_id)
     sent = await row(pool, participant_id, 1)
     assert sent["sent_at"] is not None
-    [(recipients, email)] = mail.received
-    assert recipients == ["yasmina@example.org"]
+    [email] = to(mail, address)
     assert email["Content-Language"] == "nl"
     assert email["Subject"] == "Nieuws van InBrussel"
     assert email["Message-ID"] == f"<{sent['message_id']}@inbrussel.example>"
@@ -174,20 +191,22 @@ async def test_an_email_nudge_leaves_once_after_its_rung_in_the_participants_lan
 async def test_a_gateway_that_answers_500_three_times_then_200_delivers_the_sms_once(
     enrol: Enrol, pool: Pool, mail: MailSink, gateway: HttpSink, http: httpx.AsyncClient
 ) -> None:
-    participant_id = await enrol(partner_id="jes", language="fr", phone="0470 12 34 56")
-    gateway.answer = lambda _: 500 if len(gateway.received) <= 3 else 200
+    number = unique_number()
+    participant_id = await enrol(partner_id="jes", language="fr", phone=f"0{number[3:]}")
+    gateway.answer = lambda _: 500 if len(texts(gateway, number)) <= 3 else 200
     await queue(pool, rung(participant_id, 1, Channel.SMS, partner_id="jes", language="fr"))
     await drain_for(sender(pool, mail, gateway, http), pool, participant_id)
 
     sent = await row(pool, participant_id, 1)
     assert sent["sent_at"] is not None and sent["attempts"] == 4
-    assert len(gateway.received) == 4
-    for request in gateway.received:
+    mine = texts(gateway, number)
+    assert len(mine) == 4
+    for request in mine:
         body = Webhook(SECRET).verify(request.body, request.headers)
         assert body["message_id"] == request.headers["webhook-id"] == sent["message_id"]
         assert request.headers["idempotency-key"] == sent["message_id"]
     assert body["channel"] == "sms"
-    assert body["to"] == "+32470123456"
+    assert body["to"] == number
     assert body["text"].startswith("Bonjour ! L'équipe de JES")
     assert body["text"].endswith("STOP pour ne plus recevoir de SMS.")
     assert set(body) == {"message_id", "channel", "to", "text"}
@@ -196,7 +215,8 @@ async def test_a_gateway_that_answers_500_three_times_then_200_delivers_the_sms_
 async def test_a_message_the_gateway_refuses_fails_at_once_on_the_timeline_and_tells_the_trajectory(
     enrol: Enrol, pool: Pool, mail: MailSink, gateway: HttpSink, http: httpx.AsyncClient
 ) -> None:
-    participant_id = await enrol(partner_id="jes")
+    number = unique_number()
+    participant_id = await enrol(partner_id="jes", phone=number)
     gateway.answer = lambda _: 400
     told = Told()
     await queue(pool, rung(participant_id, 1, Channel.WHATSAPP, partner_id="jes"))
@@ -204,7 +224,7 @@ async def test_a_message_the_gateway_refuses_fails_at_once_on_the_timeline_and_t
 
     failed = await row(pool, participant_id, 1)
     assert (failed["sent_at"], failed["failure"]) == (None, "refused_by_provider")
-    assert len(gateway.received) == 1
+    assert len(texts(gateway, number)) == 1
     assert (participant_id, UndeliveredNudge(nudge_seq=1, why="refused_by_provider")) in (
         told.undelivered
     )
@@ -221,7 +241,8 @@ async def test_a_message_the_gateway_refuses_fails_at_once_on_the_timeline_and_t
 async def test_a_provider_down_for_every_try_fails_the_message_after_the_last(
     enrol: Enrol, pool: Pool, mail: MailSink, gateway: HttpSink, http: httpx.AsyncClient
 ) -> None:
-    participant_id = await enrol(partner_id="jes")
+    number = unique_number()
+    participant_id = await enrol(partner_id="jes", phone=number)
     gateway.answer = lambda _: 503
     await ActivityEnvironment().run(
         TrajectoryActivities(pool).send_nudge,
@@ -230,7 +251,7 @@ async def test_a_provider_down_for_every_try_fails_the_message_after_the_last(
     await drain_for(sender(pool, mail, gateway, http), pool, participant_id)
     failed = await row(pool, participant_id, 1)
     assert (failed["failure"], failed["attempts"]) == ("still_failing", 5)
-    assert len(gateway.received) == 5
+    assert len(texts(gateway, number)) == 5
 
 
 @pytest.mark.parametrize(
