@@ -9,6 +9,7 @@ import argparse
 import asyncio
 import email
 import email.policy
+import logging
 import signal
 from email.message import EmailMessage
 
@@ -28,6 +29,8 @@ from trajectory.delivery import masked
 log = structlog.stdlib.get_logger(__name__)
 
 HOST = "127.0.0.1"
+SMTP_CONVERSATION = "mail.log"
+"""aiosmtpd's logger, which writes each recipient in full at INFO: kept to its warnings."""
 
 
 class MailPrinter:
@@ -98,6 +101,7 @@ async def serve(smtp_port: int, sms_port: int) -> None:
 
 def run(args: argparse.Namespace) -> int:
     configure_logging()
+    logging.getLogger(SMTP_CONVERSATION).setLevel(logging.WARNING)
     asyncio.run(serve(args.smtp_port, args.sms_port))
     return 0
 
