@@ -4,6 +4,7 @@ go to the new partner only, bodies carry no personal data nor a case manager's w
 receiver that keeps failing is shown as failed to its owner."""
 
 import json
+import secrets
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
@@ -13,20 +14,26 @@ import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from temporalio.testing import WorkflowEnvironment
 
+from activities.channels import GatewayChannel, Unconfigured
+from activities.notifications import OutboxSender
 from activities.webhooks import WebhookRetries, WebhookSender
 from api.app import create_app, hold
 from infra.database import Pool
 from infra.person_keys import default_person_keys
 from infra.settings import Settings
+from infra.signing import new_secret
 from readmodel.api_keys import create_key
 from tests.api_fixtures import bearer
 from tests.journeys import CASE_MANAGER, Journey, Start
 from tests.sinks import HttpSink, Received, http_sink
+from tests.test_nudges_reach_people import AFTERNOON, MARGIN, days_to_rung, delivered
 from trajectory.actors import Role
+from trajectory.phases import Outcome
 from trajectory.requests import ReassignParticipant, ReassignRequest
 from workflows.trajectory import ParticipantTrajectory
 
 REASON = "moves in with her aunt in Etterbeek"
+GATEWAY_SECRET = new_secret()
 EVERY_EVENT = ["participant.assigned", "phase.changed", "task.opened", "nudge.sent"]
 
 
@@ -211,3 +218,59 @@ async def test_a_webhook_url_that_is_not_https_is_refused_with_the_reason(
     )
     assert answer.status_code == 422, answer.text
     assert answer.json()["detail"].startswith("url: ")
+
+
+async def test_a_partner_hears_the_nudge_sent_the_coach_task_opened_and_the_closing(
+    start: Start, api: httpx.AsyncClient, pool: Pool, receiver: HttpSink, hooks: Hooks
+) -> None:
+    hook = await hooks.register(Role.PARTNER, "jes", receiver.url("/jes"))
+    number = f"+32479{secrets.randbelow(10**6):06d}"
+    journey = await start("jes", language="fr", phone=number)
+    async with http_sink() as gateway, httpx.AsyncClient() as http:
+        texts = GatewayChannel(gateway.url("/sms"), GATEWAY_SECRET, http)
+        outbox = OutboxSender(
+            pool,
+            {"sms": texts, "whatsapp": texts, "email": Unconfigured()},
+            default_person_keys(None),
+            clock=lambda: AFTERNOON,
+        )
+        await journey.skip(days_to_rung("jes", 1) + MARGIN)
+        await journey.wait_for(lambda s: s.nudge_level == 1, "the SMS rung")
+        await delivered(outbox, pool, journey, 1)
+        await journey.skip(days_to_rung("jes", 2) - days_to_rung("jes", 1))
+        await journey.wait_for(lambda s: s.nudge_level == 2, "the WhatsApp rung")
+        await delivered(outbox, pool, journey, 2)
+        await journey.skip(days_to_rung("jes", 3) - days_to_rung("jes", 2))
+        state = await journey.wait_for(lambda s: s.nudge_level == 3, "the coach call")
+    await journey.close(Outcome.LOST_CONTACT, reason=REASON)
+    await journey.written()
+    await hooks.sent_all(WebhookSender(pool, default_person_keys(None), "development"))
+
+    heard = events_of(receiver.at("/jes"), hook["secret"], journey.participant_id)
+    assert [event["type"] for event in heard] == [
+        "participant.assigned",
+        "nudge.sent",
+        "nudge.sent",
+        "task.opened",
+        "phase.changed",
+        "trajectory.closed",
+    ]
+    sent = await pool.fetch(
+        "SELECT message_id, channel FROM outbox WHERE participant_id = $1 ORDER BY nudge_seq",
+        journey.participant_id,
+    )
+    assert [event["data"] for event in heard[1:3]] == [
+        {"nudge_seq": seq, "channel": row["channel"], "message_id": row["message_id"]}
+        for seq, row in enumerate(sent, start=1)
+    ]
+    [task] = state.tasks
+    opened = heard[3]["data"]
+    assert (opened["task_id"], opened["kind"], opened["nudge_level"]) == (
+        task.task_id,
+        "coach_call",
+        3,
+    )
+    assert heard[5]["data"] == {"code": "closed_by_case_manager", "outcome": "lost_contact"}
+    assert {event["partner_id"] for event in heard} == {"jes"}
+    raw = b"".join(request.body for request in receiver.received).decode()
+    assert number not in raw and REASON not in raw
