@@ -2,8 +2,8 @@
 
 Beside the worker, the outbox sender delivers the nudge messages the ladder queued, the webhook
 sender posts partners' events, and a sweep marks trajectories whose workflow was terminated or
-failed from outside. Stops gracefully on
-SIGINT/SIGTERM: running activities finish, then the worker leaves.
+failed from outside. Stops gracefully on SIGINT/SIGTERM: running activities finish, then the
+worker leaves.
 """
 
 import asyncio
@@ -92,7 +92,8 @@ def _warn_unconfigured(channels: Mapping[str, Channel]) -> None:
 
 
 async def main() -> None:
-    """Migrate, then run the worker, the outbox sender and the sweep until SIGINT or SIGTERM."""
+    """Migrate, then run the worker, the outbox and webhook senders and the sweep until SIGINT or
+    SIGTERM."""
     settings = get_settings()
     configure_logging(settings.log_level)
     configured_person_keys(settings)  # refused in one line before anything connects
