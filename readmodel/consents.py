@@ -36,6 +36,12 @@ INSERT INTO sms_opt_outs (fingerprint, key_id) VALUES ($1, $2)
 ON CONFLICT (fingerprint) DO NOTHING
 """
 
+_CARRY_OPT_OUT = """
+INSERT INTO sms_opt_outs (fingerprint, key_id)
+SELECT $1, $2 WHERE EXISTS (SELECT 1 FROM sms_opt_outs WHERE fingerprint = ANY($3::bytea[]))
+ON CONFLICT (fingerprint) DO NOTHING
+"""
+
 _OPTED_OUT = "SELECT EXISTS (SELECT 1 FROM sms_opt_outs WHERE fingerprint = ANY($1::bytea[]))"
 
 _STOPPED = """
@@ -82,3 +88,10 @@ async def stop_number(con: Connection, fingerprints: list[bytes], key_id: str) -
     await con.execute(_OPT_OUT, fingerprints[0], key_id)
     texted = await participants_texted(con, fingerprints)
     return [row["participant_id"] for row in await con.fetch(_STOPPED, texted)]
+
+
+async def carry_opt_out(con: Connection, fingerprints: list[bytes], key_id: str) -> None:
+    """A person's number that sent STOP under an older key (`fingerprints`, the current key's
+    first) is refused under the current key too, so the STOP outlives the old key (a key
+    rotation; the number itself is not kept, so only a person's number can be carried)."""
+    await con.execute(_CARRY_OPT_OUT, fingerprints[0], key_id, fingerprints[1:])

@@ -2,7 +2,8 @@
 
 Events are queued in the transaction of the write that saw them, and only when some webhook
 wants them; each delivery is retried until delivered or until it is 24 hours old, in order per
-webhook and participant. A webhook's secret is sealed under the current person key.
+webhook and participant. A webhook's secret is sealed under the current person key, and sealed
+again under the next one by a key rotation.
 """
 
 import uuid
@@ -35,6 +36,16 @@ SELECT w.webhook_id, e.event_id, $3, e.seq FROM event e CROSS JOIN wanting w
 """
 """One round trip: the event (unless nobody wants it or it was queued before) and a delivery
 for each webhook that wants it."""
+
+_STALE_SECRETS = """
+SELECT webhook_id, secret_key_id, secret_sealed FROM webhooks
+WHERE deleted_at IS NULL AND secret_key_id <> $1
+FOR UPDATE SKIP LOCKED
+"""
+
+_RESEAL = "UPDATE webhooks SET secret_key_id = $2, secret_sealed = $3 WHERE webhook_id = $1"
+
+_SECRETS_LEFT = "SELECT count(*) FROM webhooks WHERE deleted_at IS NULL AND secret_key_id <> $1"
 
 _PARTNER_NOW = "SELECT partner_id FROM trajectories WHERE participant_id = $1"
 
@@ -214,3 +225,24 @@ async def retry_delivery(con: Connection, delivery: Delivery, wait: timedelta, e
 
 async def fail_delivery(con: Connection, delivery: Delivery, error: str) -> None:
     await con.execute(_FAILED, delivery.webhook_id, delivery.event_id, error)
+
+
+async def reseal_secrets(con: Connection, keys: PersonKeys) -> int:
+    """Seal every webhook's secret under the current person key (a key rotation); how many were
+    (one that no configured key opens stays as it is, and is counted by `secrets_left`)."""
+    resealed = 0
+    for row in await con.fetch(_STALE_SECRETS, keys.current):
+        context = _context(row["webhook_id"])
+        try:
+            secret = keys.unwrap("person_keys", row["secret_key_id"], row["secret_sealed"], context)
+        except (UnknownKeyError, KeyringError):
+            continue
+        await con.execute(_RESEAL, row["webhook_id"], keys.current, keys.wrap(secret, context))
+        resealed += 1
+    return resealed
+
+
+async def secrets_left(con: Connection, current: str) -> int:
+    """Webhook secrets sealed under another key than `current`."""
+    left: int = await con.fetchval(_SECRETS_LEFT, current)
+    return left
