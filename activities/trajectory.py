@@ -13,13 +13,17 @@ from temporalio.common import MetricHistogramFloat
 from temporalio.exceptions import ApplicationError
 
 from activities.context import bound_to_workflow
-from infra.database import Pool
+from infra.database import Connection, Pool
 from infra.person_keys import PersonKeys, default_person_keys
 from readmodel import intake, nudges, other_measures, outbox
 from readmodel.changes import write_changes
 from readmodel.persons import read_person
+from readmodel.reach import reach
+from readmodel.webhooks import queue_events
 from trajectory import eligibility, programmes
-from trajectory.messages import nudge_message
+from trajectory.delivery import NudgeOutcome
+from trajectory.events import task_opened
+from trajectory.messages import MissingTemplate, nudge_message
 from trajectory.programme import PartnerProgramme
 from trajectory.records import (
     EligibilityDecision,
@@ -132,24 +136,52 @@ class TrajectoryActivities:
             )
 
     @activity.defn
-    async def send_nudge(self, request: NudgeRequest) -> None:
-        """Carry out one rung of the ladder exactly once: a message, or a task for a person."""
+    async def send_nudge(self, request: NudgeRequest) -> NudgeOutcome:
+        """Carry out one rung of the ladder exactly once: a task for a person, or a message
+        queued for the outbox. Answers whether the message can reach the person at all (the
+        address, consent and STOP, read now): when not, the ladder climbs on at once."""
         with bound_to_workflow(request.participant_id):
             try:
                 async with self._pool.acquire() as con, con.transaction():
                     new = await nudges.record_nudge(con, request)
-                    if new and request.action == "message":
-                        name = _programme(request.partner_id).name
-                        body = nudge_message(request.language, request.level, name)
-                        await outbox.queue_message(con, request, body)
+                    if request.action != "message":
+                        outcome = NudgeOutcome(reachable=True)
+                        if new:
+                            await nudges.open_task(con, request)
+                            await queue_events(con, [task_opened(request)])
                     elif new:
-                        await nudges.open_task(con, request)
+                        outcome = await self._queue_message(con, request)
+                    else:
+                        outcome = await outbox.decided(con, request.participant_id, request.seq)
             except asyncpg.ForeignKeyViolationError as error:
                 raise _unknown_participant(request.participant_id) from error
+            except MissingTemplate as error:
+                raise ApplicationError(
+                    str(error), type="MissingTemplate", non_retryable=True
+                ) from error
             log.info(
                 "nudge_sent" if new else "nudge_already_sent",
                 seq=request.seq,
                 level=request.level,
                 action=request.action,
                 channel=request.channel.value,
+                reachable=outcome.reachable,
+                why=outcome.why,
             )
+            return outcome
+
+    async def _queue_message(self, con: Connection, request: NudgeRequest) -> NudgeOutcome:
+        """Queue the rung's message, or record it failed when no channel reaches the person."""
+        found = await reach(
+            con,
+            request.participant_id,
+            request.channel.value,
+            self._keys,
+            reader="worker:send_nudge",
+            purpose="whether a nudge can reach the person",
+        )
+        message = nudge_message(
+            request.partner_id, request.language, request.level, request.channel
+        )
+        await outbox.queue_message(con, request, message, found.why)
+        return NudgeOutcome(reachable=found.why is None, why=found.why)

@@ -14,7 +14,7 @@ import uvicorn
 from fastapi import FastAPI
 from temporalio.client import Client
 
-from api import health, participants, reports, tasks, timeline
+from api import consent, health, inbound, participants, reports, tasks, timeline, webhooks
 from api.auth import FailedAuthentications, KeyCache
 from api.body_guard import BodyGuard
 from api.connection import TemporalConnection
@@ -86,6 +86,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyGuard)
     app.include_router(participants.router)
     app.include_router(timeline.router)
+    app.include_router(consent.router)
+    app.include_router(webhooks.router)
+    app.include_router(inbound.router)
     app.include_router(tasks.router)
     app.include_router(reports.router)
     app.include_router(health.router)

@@ -23,7 +23,16 @@ from readmodel.free_text import TEXT_FIELDS
 from readmodel.timeline import timeline
 from trajectory.actors import Actor, Role
 
-EntryKind = Literal["milestone", "phase_change", "steering", "nudge", "task_opened", "task_done"]
+EntryKind = Literal[
+    "milestone",
+    "phase_change",
+    "steering",
+    "nudge",
+    "task_opened",
+    "task_done",
+    "consent",
+    "delivery_failed",
+]
 
 _EXAMPLE: dict[str, Any] = {
     "at": "2026-03-02T10:15:00Z",
@@ -101,10 +110,10 @@ async def read_timeline(
     ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> Timeline:
-    """Milestones, phase changes, steering actions, nudges and tasks in the order they were
-    recorded (oldest first), from the read model, which follows the workflow within moments.
-    An entry recorded late comes after the pages already read: a poller that asks again from
-    the last cursor it got sees it."""
+    """Milestones, phase changes, steering actions, nudges, tasks, consent changes and messages
+    that could not be delivered, in the order they were recorded (oldest first), from the read
+    model, which follows the workflow within moments. An entry recorded late comes after the
+    pages already read: a poller that asks again from the last cursor it got sees it."""
     await current_state(client, pool, participant_id, caller)
     after = after_entry(cursor) if cursor is not None else 0
     rows = await timeline(pool, participant_id, after, limit + 1, keys)

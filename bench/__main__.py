@@ -29,7 +29,7 @@ from bench import baseline, parcours
 from bench.report import markdown, write_json
 from bench.stack import Process, Stack, parcours_stack, stop_leftovers, wait_for_log, workdir
 
-SECTIONS = ("baseline", "milestones", "memory", "enrolment", "open", "report", "cohort")
+SECTIONS = ("baseline", "milestones", "memory", "enrolment", "open", "report", "cohort", "delivery")
 FULL: dict[str, Any] = {
     "starts": 2000,
     "seconds": 20.0,
@@ -43,6 +43,8 @@ FULL: dict[str, Any] = {
     "report_runs": 5,
     "cohort": 3000,
     "cohort_years": 4.0,
+    "delivery_backlog": 2000,
+    "delivery_people": 300,
 }
 QUICK: dict[str, Any] = {
     "starts": 100,
@@ -57,6 +59,8 @@ QUICK: dict[str, Any] = {
     "report_runs": 2,
     "cohort": 14,
     "cohort_years": 0.5,
+    "delivery_backlog": 40,
+    "delivery_people": 10,
 }
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -81,6 +85,10 @@ def parser() -> argparse.ArgumentParser:
     root.add_argument("--report-runs", type=int, help="programme report requests timed")
     root.add_argument("--cohort", type=int, help="participants of the time-skipping cohort")
     root.add_argument("--cohort-years", type=float, help="programme years the cohort runs")
+    root.add_argument("--delivery-backlog", type=int, help="nudge messages drained at once")
+    root.add_argument(
+        "--delivery-people", type=int, help="silent participants whose rungs fire for the lag"
+    )
     root.add_argument("--out", type=Path, help="results file (default bench/results/<date>.json)")
     root.add_argument(
         "--merge", action="store_true", help="add these sections to an existing results file"
@@ -258,6 +266,13 @@ async def run(
                 path, sizes["cohort"], sizes["cohort_years"], _say
             )
             save(results)
+    if "delivery" in sections:
+        from bench import delivery
+
+        results["delivery"] = await delivery.run_delivery(
+            sizes["delivery_backlog"], sizes["delivery_people"], _say
+        )
+        save(results)
     return results
 
 

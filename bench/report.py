@@ -143,6 +143,12 @@ ROWS: tuple[Row, ...] = (
     Row("programme report p50 ms", _none, _at("report", "p50_ms"), "—"),
     Row("cohort on the time-skipping server, minutes", _none, _cohort_minutes,
         "< 5", _value_below(5)),
+    Row("nudge messages delivered/s, outbox to local SMTP and SMS sinks", _none,
+        _at("delivery", "throughput", "messages_per_s"), "—"),
+    Row("rung fired to message delivered, p50 ms", _none,
+        _at("delivery", "lag", "lag_p50_ms"), "—"),
+    Row("rung fired to message delivered, p99 ms", _none,
+        _at("delivery", "lag", "lag_p99_ms"), "—"),
 )  # fmt: skip
 
 

@@ -90,10 +90,17 @@ class PersonKeys:
         The same person always gives the same fingerprint under one key, and nobody without the
         key can tell whose it is; older keys still find people fingerprinted before a rotation.
         """
-        digits = _digits(national_number)
+        return self._hashes(_digits(national_number))
+
+    def contact_fingerprints(self, address: str) -> list[bytes]:
+        """A phone number's or e-mail address's keyed hash under every key, the current first
+        (an SMS STOP is matched by it); apart from national numbers by a prefix."""
+        return self._hashes(b"contact:" + address.encode())
+
+    def _hashes(self, text: bytes) -> list[bytes]:
         keyrings = [self.fingerprinting, self.legacy_fingerprinting]
         return [
-            hmac.new(keyring.key(key_id), digits, hashlib.sha256).digest()
+            hmac.new(keyring.key(key_id), text, hashlib.sha256).digest()
             for keyring in keyrings
             if keyring is not None
             for key_id in _ordered(keyring)

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -230,6 +231,29 @@ class Settings(BaseSettings):
         validation_alias="PARCOURS_WEB_OIDC_CLIENT_SECRET",
         repr=False,
         description="the web app's client secret, for a confidential client (PKCE is always used)",
+    smtp_url: SecretStr | None = Field(
+        default=None,
+        validation_alias="PARCOURS_SMTP_URL",
+        repr=False,
+        description="the SMTP relay e-mail nudges leave through: smtp://[USER:PASSWORD@]HOST:PORT "
+        "(STARTTLS) or smtps://... (implicit TLS)",
+    )
+    mail_from: str = Field(
+        default="Parcours <parcours@localhost>",
+        validation_alias="PARCOURS_MAIL_FROM",
+        description="the From of e-mail nudges, a name and address the relay may send as",
+    )
+    sms_url: str | None = Field(
+        default=None,
+        validation_alias="PARCOURS_SMS_URL",
+        description="the HTTP gateway SMS and WhatsApp nudges are posted to, https://...",
+    )
+    sms_secret: SecretStr | None = Field(
+        default=None,
+        validation_alias="PARCOURS_SMS_SECRET",
+        repr=False,
+        description="the secret shared with the SMS gateway, whsec_ + base64: signs what is "
+        "posted to it and checks what it posts to /v1/inbound/sms",
     )
 
     @model_validator(mode="after")
@@ -255,12 +279,37 @@ class Settings(BaseSettings):
                 "DATABASE_URL is required in production (no embedded PostgreSQL there): set it "
                 "to the database's URL, postgresql://USER:PASSWORD@HOST:PORT/DATABASE"
             )
+        _check_channels(self)
         if self.environment == "production" and self.codec_keys is None:
             raise ValueError(
                 "PARCOURS_CODEC_KEYS is required in production (no development key there): set "
                 "it to the payload keys, id:BASE64,... with the current key first"
             )
         return self
+
+
+def _check_channels(settings: Settings) -> None:
+    """The message channels are complete, and the gateway is reached in clear only in
+    development. Unset, a channel's messages fail (the worker says so when it starts)."""
+    smtp = settings.smtp_url.get_secret_value() if settings.smtp_url is not None else None
+    if smtp is not None and urlsplit(smtp).scheme not in ("smtp", "smtps"):
+        raise ValueError(
+            "PARCOURS_SMTP_URL must be smtp://HOST:PORT (STARTTLS) or smtps://HOST:PORT (implicit "
+            "TLS), with USER:PASSWORD@ before the host if the relay wants a login"
+        )
+    if (settings.sms_url is None) != (settings.sms_secret is None):
+        raise ValueError(
+            "PARCOURS_SMS_URL and PARCOURS_SMS_SECRET go together: set both (the gateway's URL "
+            "and the whsec_ secret shared with it) or neither"
+        )
+    secret = settings.sms_secret.get_secret_value() if settings.sms_secret is not None else None
+    if secret is not None and not secret.startswith("whsec_"):
+        raise ValueError("PARCOURS_SMS_SECRET must be whsec_ followed by base64")
+    gateway = urlsplit(settings.sms_url).scheme if settings.sms_url is not None else None
+    if gateway not in (None, "https", "http") or (
+        gateway == "http" and settings.environment == "production"
+    ):
+        raise ValueError("PARCOURS_SMS_URL must be https:// (http:// only in development)")
 
 
 def refusals(error: ValidationError) -> list[str]:

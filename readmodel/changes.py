@@ -1,6 +1,6 @@
-"""Writing a trajectory's steps: milestones, phase changes, steering actions, closed tasks,
-nudge effects, partner stints, snapshot, follow-ups, and releasing the person once the
-trajectory closed.
+"""Writing a trajectory's steps: milestones, phase changes (and the webhook events they make),
+steering actions, closed tasks, nudge effects, partner stints, snapshot, follow-ups, and
+releasing the person once the trajectory closed.
 
 Every write is idempotent and ordered by the workflow's revision: a milestone or transition is
 inserted once, and the snapshot and follow-up rows keep the highest revision written, so a batch
@@ -18,6 +18,8 @@ from infra.person_keys import PersonKeys
 from readmodel.actors import actor_values
 from readmodel.free_text import Sealer, sealer, split_payload
 from readmodel.trajectories import store_snapshot
+from readmodel.webhooks import queue_events
+from trajectory.events import transition_events
 from trajectory.phases import Status
 from trajectory.records import ReadModelChanges
 
@@ -205,6 +207,17 @@ async def write_changes(
             )
             for changes in batch
             for t in changes.transitions
+        ],
+    )
+    await queue_events(
+        con,
+        [
+            event
+            for changes in batch
+            for t in changes.transitions
+            for event in transition_events(
+                pid, changes.snapshot.partner_id, t, changes.snapshot.outcome
+            )
         ],
     )
     await _each(

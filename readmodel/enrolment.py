@@ -6,7 +6,9 @@ from typing import Any
 
 from infra.database import Connection
 from infra.person_keys import PersonKeys, default_person_keys
+from readmodel.webhooks import queue_events
 from trajectory.enrolment import DeclaredStatus, Enrolment, EntryProfile
+from trajectory.events import enrolled
 
 _INSERT_PARTICIPANT = """
 INSERT INTO participants (
@@ -14,7 +16,7 @@ INSERT INTO participants (
 )
 VALUES ($1, $2, $3, $4, $5, now(), $6)
 ON CONFLICT (external_ref) DO NOTHING
-RETURNING participant_id
+RETURNING participant_id, enrolled_at
 """
 
 _FIRST_STINT = """
@@ -45,8 +47,9 @@ ON CONFLICT (participant_id) DO NOTHING
 
 
 async def add_participant(con: Connection, enrolment: Enrolment) -> tuple[str, bool]:
-    """The participant id of `external_ref`, and whether this call created it."""
-    created: str | None = await con.fetchval(
+    """The participant id of `external_ref`, and whether this call created it (then the
+    partner's webhooks hear `participant.assigned`)."""
+    created = await con.fetchrow(
         _INSERT_PARTICIPANT,
         f"p-{uuid.uuid4().hex[:20]}",
         enrolment.external_ref,
@@ -56,8 +59,12 @@ async def add_participant(con: Connection, enrolment: Enrolment) -> tuple[str, b
         enrolment.pes_registered_on,
     )
     if created is not None:
-        await con.execute(_FIRST_STINT, created)
-        return created, True
+        participant_id: str = created["participant_id"]
+        await con.execute(_FIRST_STINT, participant_id)
+        await queue_events(
+            con, [enrolled(participant_id, enrolment.partner_id, created["enrolled_at"])]
+        )
+        return participant_id, True
     existing: str = await con.fetchval(
         "SELECT participant_id FROM participants WHERE external_ref = $1", enrolment.external_ref
     )

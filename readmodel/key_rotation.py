@@ -1,5 +1,6 @@
 """Rotating the person keys: every data key re-wrapped, every fingerprint recomputed, under the
-current key of `PARCOURS_PERSON_KEYS` (rows from before it, under the payload keys, included).
+current key of `PARCOURS_PERSON_KEYS` (rows from before it, under the payload keys, included),
+with the STOPs of their numbers and the webhooks' secrets.
 
 Idempotent and resumable: rows already under the current key are left alone, each batch commits
 on its own, and rows another run holds are skipped for the next run. The data keys themselves
@@ -14,7 +15,10 @@ import structlog
 from infra.codec import KeyringError, UnknownKeyError
 from infra.database import Connection, Pool
 from infra.person_keys import PersonKeys
+from readmodel.consents import carry_opt_out
 from readmodel.persons import key_context, read_person
+from readmodel.webhooks import reseal_secrets, secrets_left
+from trajectory.delivery import e164
 
 log = structlog.stdlib.get_logger(__name__)
 
@@ -70,12 +74,17 @@ class Rotation:
     keys_left: int
     fingerprints_left: int
     registry_left: int
+    secrets_resealed: int = 0
+    secrets_left: int = 0
 
 
 async def rotate(pool: Pool, keys: PersonKeys, batch: int = BATCH) -> Rotation:
     """Move every data key and fingerprint under the current person key; say what is left."""
     rewrapped, unopened = await _rewrap_keys(pool, keys, batch)
     fingerprinted = await _refingerprint(pool, keys, batch)
+    async with pool.acquire() as con, con.transaction():
+        resealed = await reseal_secrets(con, keys)
+        unsealed = await secrets_left(con, keys.current)
     left = await pool.fetchrow(_LEFT, keys.current)
     assert left is not None
     rotation = Rotation(
@@ -86,6 +95,8 @@ async def rotate(pool: Pool, keys: PersonKeys, batch: int = BATCH) -> Rotation:
         keys_left=left["keys"],
         fingerprints_left=left["fingerprints"],
         registry_left=left["registry"],
+        secrets_resealed=resealed,
+        secrets_left=unsealed,
     )
     log.info("person_keys_rotated", **rotation.__dict__)
     return rotation
@@ -148,4 +159,6 @@ async def _refingerprint_one(con: Connection, participant_id: str, keys: PersonK
     await con.execute(
         _REFINGERPRINT, participant_id, keys.fingerprint(person.national_number), keys.current
     )
+    if person.phone is not None:
+        await carry_opt_out(con, keys.contact_fingerprints(e164(person.phone)), keys.current)
     return 1

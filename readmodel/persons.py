@@ -68,6 +68,9 @@ _ERASE_PERSON = "UPDATE persons SET sealed = NULL WHERE participant_id = $1"
 
 _FORGET_FINGERPRINT = "DELETE FROM person_fingerprints WHERE participant_id = $1"
 
+_FORGET_NUMBER_TEXTED = "UPDATE outbox SET to_fingerprint = NULL WHERE participant_id = $1"
+"""The keyed hash of the number SMS went to (a STOP from it no longer finds the person)."""
+
 _PSEUDONYMISE = """
 UPDATE participants SET external_ref = 'erased:' || participant_id WHERE participant_id = $1
 """
@@ -207,8 +210,9 @@ async def read_people(
 async def erase_person(con: Connection, participant_id: str) -> bool:
     """Erase a person's personal data for good; False when unknown or erased before.
 
-    The data key, the ciphertext and the national number's fingerprint go, and the PES reference
-    is replaced by a pseudonym; the participant, trajectory, milestones and every count stay.
+    The data key, the ciphertext, the national number's fingerprint and the hash of the number
+    texted go, and the PES reference is replaced by a pseudonym; the participant, trajectory,
+    milestones and every count stay.
     """
     async with con.transaction():
         if (
@@ -222,6 +226,7 @@ async def erase_person(con: Connection, participant_id: str) -> bool:
             return False
         await con.execute(_ERASE_PERSON, participant_id)
         await con.execute(_FORGET_FINGERPRINT, participant_id)
+        await con.execute(_FORGET_NUMBER_TEXTED, participant_id)
         await con.execute(_PSEUDONYMISE, participant_id)
     log.info("personal_data_erased", participant_id=participant_id)
     return True

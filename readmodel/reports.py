@@ -206,20 +206,28 @@ GROUP BY c.course_id
 ORDER BY c.course_id
 """
 
-# $3 is the report's time, $4 the length of a programme day in seconds. A nudge is judged once its
-# window is over.
+# $3 is the report's time, $4 the length of a programme day in seconds. A nudge counts once it
+# reached its person (a task, or a message delivered); a message that failed is counted apart,
+# one still waiting in neither. A nudge is judged once its window is over.
 _NUDGE_EFFECT = f"""
 SELECT partner_id, level, channel,
-       count(*) AS nudges,
-       count(*) FILTER (WHERE $3::timestamptz - sent_at >= window_length) AS judged,
+       count(*) FILTER (WHERE delivered) AS nudges,
+       count(*) FILTER (WHERE failed) AS failed,
+       count(*) FILTER (WHERE delivered AND $3::timestamptz - sent_at >= window_length) AS judged,
        count(*) FILTER (
-           WHERE $3::timestamptz - sent_at >= window_length
+           WHERE delivered AND $3::timestamptz - sent_at >= window_length
              AND contact_at - sent_at <= window_length
        ) AS contact_within_7_days,
        percentile_cont(0.5) WITHIN GROUP (
            ORDER BY extract(epoch FROM contact_at - sent_at) / $4::float8
-       ) AS median_days_to_contact
-FROM nudges, make_interval(secs => {CONTACT_WINDOW_DAYS} * $4::float8) AS window_length
+       ) FILTER (WHERE delivered) AS median_days_to_contact
+FROM (
+    SELECT n.partner_id, n.level, n.channel, n.sent_at, n.contact_at,
+           n.action <> 'message' OR o.sent_at IS NOT NULL AS delivered,
+           o.failed_at IS NOT NULL AS failed
+    FROM nudges n
+    LEFT JOIN outbox o ON o.participant_id = n.participant_id AND o.nudge_seq = n.seq
+) rungs, make_interval(secs => {CONTACT_WINDOW_DAYS} * $4::float8) AS window_length
 WHERE {_in_period("sent_at")}
 GROUP BY GROUPING SETS (
     (partner_id, level, channel), (partner_id), (level, channel), (level), (channel), ()
@@ -455,6 +463,7 @@ async def programme_report(
                 level=row["level"],
                 channel=row["channel"],
                 nudges=row["nudges"],
+                failed=row["failed"],
                 judged=row["judged"],
                 contact_within_7_days=row["contact_within_7_days"],
                 share_with_contact=share(row["contact_within_7_days"], row["judged"]),

@@ -1,4 +1,5 @@
-"""A participant's timeline: milestones, phase changes, steering actions, nudges and tasks.
+"""A participant's timeline: milestones, phase changes, steering actions, nudges, tasks, consent
+changes and messages that could not be delivered.
 
 Each entry's `detail` holds what is stored in clear; its `texts` the free text unsealed with the
 participant's data key (`ERASED` once they are erased), for the API to show to those who may
@@ -58,6 +59,21 @@ SELECT recorded, at, kind, detail, sealed, sealed_at, sealed_fields, {_ACTOR} FR
            note_sealed, 'task/' || task_id, ARRAY['note'],
            {_ACTOR}
     FROM tasks WHERE participant_id = $1 AND done_at IS NOT NULL
+    UNION ALL
+    SELECT recorded, at, 'consent',
+           jsonb_build_object('channel', channel, 'allowed', allowed, 'source', source),
+           {_NOTHING_SEALED},
+           {_ACTOR}
+    FROM consents WHERE participant_id = $1
+    UNION ALL
+    SELECT failed_recorded, failed_at, 'delivery_failed',
+           jsonb_build_object(
+               'nudge_seq', nudge_seq, 'channel', channel, 'failure', failure,
+               'attempts', attempts
+           ),
+           {_NOTHING_SEALED},
+           {_ENGINE}
+    FROM outbox WHERE participant_id = $1 AND failed_at IS NOT NULL
 ) entries
 WHERE recorded > $2
 ORDER BY recorded

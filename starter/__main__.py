@@ -21,6 +21,7 @@ from starter import (
     migrate,
     persons,
     revival,
+    sinks,
 )
 from starter.demo import driver
 
@@ -47,6 +48,7 @@ def parser() -> argparse.ArgumentParser:
     report_command.add_parser(commands)
     migrate.add_parser(commands)
     config.add_parser(commands)
+    sinks.add_parser(commands)
     return root
 
 

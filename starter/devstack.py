@@ -1,10 +1,12 @@
 """`make dev`: the whole stack on one machine, its state kept under the data directory (DESIGN §7).
 
 Starts the Temporal dev server unless one already answers or TEMPORAL_ADDRESS names another
-machine, the embedded PostgreSQL unless DATABASE_URL is set, then the worker, the codec server,
-the HTTP API and, once the API is ready, the demo cohort, which goes through the API with keys
-issued at each start. Ctrl-C or SIGTERM stops every process it started, the last started first;
-the next run resumes from the same Temporal database file and PostgreSQL data directory.
+machine, the embedded PostgreSQL unless DATABASE_URL is set, a local mail server and SMS gateway
+that print every nudge unless PARCOURS_SMTP_URL and PARCOURS_SMS_URL are set, then the worker,
+the codec server, the HTTP API and, once the API is ready, the demo cohort, which goes through
+the API with keys issued at each start. Ctrl-C or SIGTERM stops every process it started, the
+last started first; the next run resumes from the same Temporal database file and PostgreSQL
+data directory.
 """
 
 import argparse
@@ -13,6 +15,7 @@ import contextlib
 import logging
 import os
 import signal
+import socket
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +32,7 @@ from infra.database import embedded_database_url, open_pool
 from infra.logging import configure_logging
 from infra.person_keys import SETTING as PERSON_KEYS
 from infra.settings import Settings, get_settings
+from infra.signing import new_secret
 from infra.temporal import connect, register_search_attributes
 from readmodel import migrate
 from readmodel.schema import StaleSchema, start_afresh
@@ -171,6 +175,33 @@ def stack_programs(settings: Settings) -> list[Program]:
     ]
 
 
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def message_sinks(env: dict[str, str]) -> Program | None:
+    """The local mail server and SMS gateway (`python -m starter sinks`), printing each nudge in
+    this terminal, for whichever of PARCOURS_SMTP_URL and PARCOURS_SMS_URL is unset; `env`
+    then points the stack at them. None when both are set."""
+    if env.get("PARCOURS_SMTP_URL") and env.get("PARCOURS_SMS_URL"):
+        return None
+    smtp_port, sms_port = _free_port(), _free_port()
+    if not env.get("PARCOURS_SMTP_URL"):
+        env["PARCOURS_SMTP_URL"] = f"smtp://127.0.0.1:{smtp_port}"
+    if not env.get("PARCOURS_SMS_URL"):
+        env["PARCOURS_SMS_URL"] = f"http://127.0.0.1:{sms_port}/sms"
+        env["PARCOURS_SMS_SECRET"] = new_secret()
+    args = ("--smtp-port", str(smtp_port), "--sms-port", str(sms_port))
+    return Program(
+        "sinks",
+        (sys.executable, "-m", "starter", "sinks", *args),
+        ready_url=f"http://127.0.0.1:{sms_port}/healthz",
+    )
+
+
 def _host_and_port(address: str) -> tuple[str, int]:
     host, _, port = address.rpartition(":")
     return host.strip("[]"), int(port)
@@ -261,7 +292,10 @@ async def _start(settings: Settings, children: list[Child]) -> None:
             "PARCOURS_UI_ORIGIN", f"http://{settings.api_host}:{settings.ui_port}"
         ),
     }
-    for program in stack_programs(settings):
+    programs = stack_programs(settings)
+    if (sinks := message_sinks(env)) is not None:
+        programs.insert(0, sinks)
+    for program in programs:
         keys_env = {DEMO_KEYS_ENV: keys.model_dump_json()} if program.gets_demo_keys else {}
         child = await Child.start(program, program.environment({**env, **keys_env}))
         children.append(child)

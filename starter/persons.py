@@ -29,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
     """Carry out `rewrap`; 1 when rows are left under a key no configured key opens."""
     rotation = asyncio.run(_run(args.batch))
     sys.stdout.write(report(rotation))
-    return 1 if rotation.unopened else 0
+    return 1 if rotation.unopened or rotation.secrets_left else 0
 
 
 async def _run(batch: int) -> Rotation:
@@ -49,13 +49,19 @@ def report(rotation: Rotation) -> str:
         f"current person key: {rotation.current}",
         f"data keys re-wrapped: {rotation.rewrapped}",
         f"fingerprints recomputed: {rotation.fingerprinted}",
+        f"webhook secrets re-sealed: {rotation.secrets_resealed}",
         f"still under another key: {rotation.keys_left} data keys, "
-        f"{rotation.fingerprints_left} fingerprints",
+        f"{rotation.fingerprints_left} fingerprints, {rotation.secrets_left} webhook secrets",
     ]
     if rotation.unopened:
         lines.append(
             f"{rotation.unopened} data keys open under no configured key: put the retired key "
             "back into PARCOURS_PERSON_KEYS (or PARCOURS_CODEC_KEYS) and run this again"
+        )
+    if rotation.secrets_left:
+        lines.append(
+            f"{rotation.secrets_left} webhook secrets open under no configured key: put the "
+            "retired key back and run this again, or register those webhooks again"
         )
     if rotation.registry_left:
         lines.append(

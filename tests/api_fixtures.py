@@ -18,11 +18,14 @@ from temporalio.worker import Worker
 from api.app import create_app, hold
 from infra.database import Pool
 from infra.settings import Settings
+from infra.signing import new_secret
 from readmodel.api_keys import create_key
 from tests.people import enrolment
 from trajectory.actors import Role
 
 EnrolByApi = Callable[..., Awaitable[str]]
+GATEWAY_SECRET = new_secret()
+"""What the SMS gateway of the session's API signs its posts with."""
 
 
 @dataclass(frozen=True)
@@ -49,7 +52,11 @@ def api_app(dev_env: WorkflowEnvironment, dev_worker: Worker, pool: Pool) -> Fas
     """The API bound to the session's Temporal client and pool, as the lifespan would bind them."""
     # Many tests send bad keys on purpose; tests/test_failed_authentication.py tests the limit.
     settings = Settings(
-        temporal_namespace=dev_env.client.namespace, key_cache_seconds=0, auth_failures=1_000_000
+        temporal_namespace=dev_env.client.namespace,
+        key_cache_seconds=0,
+        auth_failures=1_000_000,
+        sms_url="http://127.0.0.1:9/sms",
+        sms_secret=GATEWAY_SECRET,
     )
     app = create_app(settings)
     hold(app, dev_env.client, pool, settings)

@@ -106,6 +106,8 @@ def enrol(pool: Pool) -> Enrol:
         in_education: bool = False,
         in_training: bool = False,
         other_measure: bool = False,
+        phone: str | None = "+32 470 12 34 56",
+        email: str | None = "yasmina@example.org",
     ) -> str:
         participant_id = f"p-{uuid.uuid4().hex[:20]}"
         async with pool.acquire() as con, con.transaction():
@@ -129,6 +131,8 @@ def enrol(pool: Pool) -> Enrol:
                     birth_date=birth_date,
                     national_number=number or national_number(birth_date),
                     postcode=postcode,
+                    phone=phone,
+                    email=email,
                     language=language,
                 ),
                 DeclaredStatus(

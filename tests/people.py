@@ -30,8 +30,11 @@ def enrolment(
     in_education: bool = False,
     in_training: bool = False,
     other_measure: bool = False,
+    phone: str | None = "+32470123456",
+    email: str | None = "yasmina.{ref}@example.org",
 ) -> Enrolment:
-    """An enrolment of a NEET youth, eligible unless a keyword says otherwise."""
+    """An enrolment of a NEET youth, eligible unless a keyword says otherwise; `{ref}` in the
+    e-mail address is the enrolment's number."""
     ref = next(_refs)
     return Enrolment(
         external_ref=f"PES-TEST-{ref:06d}",
@@ -42,8 +45,8 @@ def enrolment(
             birth_date=born,
             national_number=number or national_number(born, EXAMPLE_COUNTER + 1 + ref % 980),
             postcode=postcode,
-            phone="+32470123456",
-            email=f"yasmina.{ref}@example.org",
+            phone=phone,
+            email=email.format(ref=ref) if email else None,
             language=language,
         ),
         status=DeclaredStatus(

@@ -7,7 +7,8 @@ After it, each release records its own set once, before `ParticipantTrajectory` 
 tests/test_replay.py replays every set forever after.
 
 The scenarios take every path a trajectory can: all seven partners, training seats with a
-waiting list and a freed seat offered, coach tasks, the ladder to lost contact, follow-ups
+waiting list and a freed seat offered, coach tasks, the ladder to lost contact, nudges that reach
+nobody (no channel, or failed for good), follow-ups
 answered and missed, a case manager's steering, continue-as-new, needs attention, and a person
 erased before their intake check.
 """
@@ -34,8 +35,9 @@ from tests.keys import ENCRYPTED
 from tests.people import enrolment
 from tests.temporal_fixtures import BIN, SERVER_STARTUP, follow, register_on_test_server
 from trajectory.actors import Actor
+from trajectory.delivery import UndeliveredNudge
 from trajectory.milestones import MilestoneType as M
-from trajectory.phases import Outcome
+from trajectory.phases import Outcome, Phase
 from trajectory.programmes import load_programme
 from trajectory.requests import CompleteTask, ReassignParticipant, ReassignRequest
 from trajectory.state import TrajectoryInput
@@ -95,6 +97,26 @@ async def a_coach_call_answered(env: WorkflowEnvironment, pool: Pool) -> list[Jo
     await journey.handle.execute_update(ParticipantTrajectory.complete_task, done)
     await journey.close(Outcome.OTHER_SUPPORT_MEASURE, "joined another measure")
     return [journey]
+
+
+async def nudges_that_reach_nobody(env: WorkflowEnvironment, pool: Pool) -> list[Journey]:
+    """A JES youth without a phone: the SMS and WhatsApp rungs reach nobody, so the coach's call
+    comes at once. An InBrussel youth whose e-mail fails for good (the outbox sender's signal):
+    the SMS rung comes at once."""
+    start = follow(env, pool)
+    unreachable = await start("jes", phone=None)
+    await unreachable.skip(12)
+    await unreachable.wait_for(lambda s: s.nudge_level == 3, "the coach call at once")
+    failing = await start("inbrussel", language="nl")
+    await failing.skip(load_programme("inbrussel").steps(Phase.INTAKE).inactivity_days + 1)
+    await failing.wait_for(lambda s: s.nudge_level == 1, "the e-mail rung")
+    undelivered = UndeliveredNudge(nudge_seq=1, why="refused_by_provider")
+    await failing.handle.signal(ParticipantTrajectory.nudge_undelivered, undelivered)
+    await failing.skip(1)
+    await failing.wait_for(lambda s: s.nudge_level == 2, "the SMS rung at once")
+    for journey in (unreachable, failing):
+        await journey.close(Outcome.WITHDRAWN, "recorded")
+    return [unreachable, failing]
 
 
 async def steered_by_a_case_manager(env: WorkflowEnvironment, pool: Pool) -> list[Journey]:
@@ -189,6 +211,7 @@ SCENARIOS: list[Scenario] = [
     employed_with_follow_ups,
     silent_until_lost_contact,
     a_coach_call_answered,
+    nudges_that_reach_nobody,
     steered_by_a_case_manager,
     a_freed_seat_offered_to_the_next_in_line,
     erased_before_intake,

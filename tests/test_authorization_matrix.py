@@ -11,6 +11,7 @@ On the time-skipping server, so coach tasks (after weeks of silence) exist to be
 """
 
 import asyncio
+import json
 import secrets
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
@@ -28,13 +29,15 @@ from api.app import create_app, hold
 from infra.database import Pool
 from infra.person_keys import default_person_keys
 from infra.settings import Settings
+from infra.signing import new_secret, signed_headers
 from readmodel.api_keys import create_key, revoke_key
 from readmodel.timeline import timeline
+from readmodel.webhooks import create_webhook
 from tests.api_fixtures import bearer, enrolment_body
 from tests.journeys import Journey
 from tests.keys import ENCRYPTED
 from tests.temporal_fixtures import SERVER_STARTUP, follow, register_on_test_server
-from trajectory.actors import Role
+from trajectory.actors import Actor, Role
 from trajectory.phases import Phase
 from trajectory.programmes import load_programme
 from worker import build_worker
@@ -59,6 +62,8 @@ ROLE_OF = {
 }
 ANYONE = frozenset(Role)
 """Public endpoints: no key needed, and any key is ignored."""
+SMS_SECRET = new_secret()
+"""Signs what the SMS gateway posts to the API (`/v1/inbound/sms` needs no key)."""
 
 
 @dataclass(frozen=True)
@@ -66,6 +71,7 @@ class Call:
     method: str
     path: str
     body: dict[str, Any] | None = None
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 Target = Journey
@@ -140,6 +146,32 @@ async def task_done(world: World, target: Target) -> Call:
     return Call("POST", f"/v1/tasks/{await world.task_of(target)}/done", {"reached": True})
 
 
+async def new_webhook(world: World, target: Target) -> Call:
+    body = {"url": "http://127.0.0.1:9/hook", "events": ["phase.changed"]}
+    return Call("POST", "/v1/webhooks", body)
+
+
+async def webhook_of_jes(world: World, target: Target) -> Call:
+    """A JES webhook to delete: its partner and case managers may, another partner gets 404."""
+    made = await create_webhook(
+        world.pool,
+        Actor(role=Role.PARTNER, partner_id="jes", key_id="matrix"),
+        "http://127.0.0.1:9/hook",
+        ["phase.changed"],
+        new_secret(),
+        default_person_keys(None),
+    )
+    return Call("DELETE", f"/v1/webhooks/{made['webhook_id']}")
+
+
+async def stop_from_gateway(world: World, target: Target) -> Call:
+    """A STOP signed by the SMS gateway, from a number no participant here was texted at."""
+    body = {"from": f"+3247{secrets.randbelow(10**7):07d}", "text": "STOP"}
+    raw = json.dumps(body).encode()
+    headers = signed_headers(SMS_SECRET, secrets.token_hex(8), datetime.now(UTC), raw)
+    return Call("POST", "/v1/inbound/sms", body, headers)
+
+
 async def enrol(world: World, target: Target) -> Call:
     return Call("POST", "/v1/participants", enrolment_body("jes"))
 
@@ -212,6 +244,18 @@ MATRIX: dict[tuple[str, str], Row] = {
         scoped=True,
         changes=True,
     ),
+    ("POST", "/v1/participants/{participant_id}/consent"): Row(
+        case_manager_and_partner,
+        on_participant("POST", "/consent", lambda: {"channel": "sms", "allowed": False}),
+        scoped=True,
+        changes=True,
+    ),
+    ("POST", "/v1/webhooks"): Row(case_manager_and_partner, new_webhook, success=201),
+    ("GET", "/v1/webhooks"): Row(case_manager_and_partner, fixed("GET", "/v1/webhooks")),
+    ("DELETE", "/v1/webhooks/{webhook_id}"): Row(
+        case_manager_and_partner, webhook_of_jes, scoped=True, success=204
+    ),
+    ("POST", "/v1/inbound/sms"): Row(ANYONE, stop_from_gateway, public=True),
     ("GET", "/v1/tasks"): Row(
         case_manager_and_partner,
         fixed("GET", "/v1/tasks?partner_id=jes&status=open&limit=500"),
@@ -299,7 +343,11 @@ async def world(pool: Pool) -> AsyncIterator[World]:
     )
     await register_on_test_server(env)
     settings = Settings(
-        temporal_namespace=env.client.namespace, key_cache_seconds=0, auth_failures=1_000_000
+        temporal_namespace=env.client.namespace,
+        key_cache_seconds=0,
+        auth_failures=1_000_000,
+        sms_url="http://127.0.0.1:9/sms",
+        sms_secret=SMS_SECRET,
     )
     app = create_app(settings)
     hold(app, env.client, pool, settings)
@@ -364,8 +412,11 @@ async def footprint(world: World, target: Target) -> tuple[Any, ...]:
 
 async def send(world: World, call: Call, caller: str) -> httpx.Response:
     key = world.keys[caller]
-    headers = bearer(key) if key is not None else {}
-    return await world.api.request(call.method, call.path, json=call.body, headers=headers)
+    headers = {**(bearer(key) if key is not None else {}), **call.headers}
+    content = json.dumps(call.body).encode() if call.body is not None else None
+    if content is not None:
+        headers["content-type"] = "application/json"
+    return await world.api.request(call.method, call.path, content=content, headers=headers)
 
 
 # -- the matrix -----------------------------------------------------------------------------------

@@ -28,6 +28,11 @@ EXPECTED: dict[str, tuple[tuple[str, ...], ...]] = {
     "open": (("reference", "p99_ms"), ("at_open", "p99_ms"), ("server_rss_mib",)),
     "report": (("p50_ms",),),
     "cohort": (("wall_s",), ("milestones_sent",), ("nudges",)),
+    "delivery": (
+        ("throughput", "messages_per_s"),
+        ("lag", "lag_p50_ms"),
+        ("lag", "lag_p99_ms"),
+    ),
 }
 
 
@@ -58,3 +63,4 @@ def test_the_quick_bench_measures_every_section(tmp_path: Path) -> None:
             assert isinstance(value, int | float), f"{name}.{'.'.join(path)} is {value!r}"
     assert sections["milestones"]["10"]["errors"] == 0
     assert sections["cohort"]["enrolled"] == sections["cohort"]["participants"]
+    assert sections["delivery"]["lag"]["messages"] == 10  # every first rung's message left

@@ -7,6 +7,7 @@ import os
 import sys
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -16,11 +17,17 @@ from infra.codec import Keyring, UnknownKeyError
 from infra.database import Pool, open_pool
 from infra.person_keys import PersonKeys
 from infra.settings import Settings
+from infra.signing import new_secret
 from readmodel import migrate
+from readmodel.consents import stop_number
 from readmodel.enrolment import claim_person
 from readmodel.persons import erase_person, read_person, store_person
+from readmodel.reach import Reach, reach
+from readmodel.webhooks import claim_deliveries, create_webhook, queue_events
 from tests.people import enrolment
+from trajectory.actors import Actor, Role
 from trajectory.enrolment import Enrolment
+from trajectory.events import EVENT_TYPES, enrolled
 
 CODEC = Keyring.generate("codec-2025")
 FIRST = Keyring.generate("persons-2026-01")
@@ -165,3 +172,34 @@ async def test_a_key_retired_too_early_is_named_and_nothing_is_lost(
             con, participant_id, "test", purpose="rotation", keys=PersonKeys.of(FIRST)
         )
     assert person == request.person
+
+
+async def test_a_rotation_keeps_a_stop_and_the_webhooks_secrets_once_the_old_key_is_gone(
+    fresh: tuple[str, Pool],
+) -> None:
+    url, pool = fresh
+    first = PersonKeys.of(FIRST, CODEC)
+    request = enrolment("jes", phone="0470 55 50 99")
+    participant_id = await _enrolled(pool, request, first, "person_keys")
+    secret = new_secret()
+    partner = Actor(role=Role.PARTNER, partner_id="jes", key_id="pk_test")
+    await create_webhook(
+        pool, partner, "https://hooks.jes.example/parcours", EVENT_TYPES, secret, first
+    )
+    async with pool.acquire() as con:
+        await stop_number(con, first.contact_fingerprints("+32470555099"), FIRST.current)
+
+    code, out = await rewrap(url, ROTATED)
+
+    assert code == 0, out
+    assert "webhook secrets re-sealed: 1" in out
+    assert "still under another key: 0 data keys, 0 fingerprints, 0 webhook secrets" in out
+    only_the_new_key = PersonKeys.of(SECOND)
+    async with pool.acquire() as con:
+        found = await reach(
+            con, participant_id, "sms", only_the_new_key, reader="test", purpose="rotation"
+        )
+        assert found == Reach(why="number_opted_out"), "an SMS would go to a number that said STOP"
+        await queue_events(con, [enrolled(participant_id, "jes", datetime.now(UTC))])
+        [delivery] = await claim_deliveries(con, 10, timedelta(seconds=60), only_the_new_key)
+    assert delivery.secret == secret

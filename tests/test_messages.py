@@ -1,52 +1,80 @@
-"""Nudges reach a silent participant in their own language, or in French."""
+"""Nudges reach a silent participant in their own language, signed by their partner and saying
+how to reach the coach; every partner has its template in French, Dutch and English."""
+
+import json
 
 import pytest
+from pydantic import ValidationError
 
-from trajectory.messages import SUPPORTED_MESSAGE_LANGUAGES, message_language, nudge_message
+from trajectory.messages import (
+    REQUIRED_LANGUAGES,
+    PartnerTemplate,
+    nudge_message,
+    partner_template,
+)
+from trajectory.programme import Channel
+from trajectory.programmes import PARTNER_IDS, load_programme
 
 
-def test_the_four_programme_languages_have_their_own_texts() -> None:
-    assert set(SUPPORTED_MESSAGE_LANGUAGES) == {"fr", "nl", "en", "es"}
-    texts = {nudge_message(lang, 1, "JES") for lang in SUPPORTED_MESSAGE_LANGUAGES}
-    assert len(texts) == 4
+@pytest.mark.parametrize("partner_id", PARTNER_IDS)
+def test_every_partner_speaks_french_dutch_english_and_its_own_languages(partner_id: str) -> None:
+    template = partner_template(partner_id)
+    languages = {*REQUIRED_LANGUAGES, *load_programme(partner_id).languages}
+    for language in languages:
+        for level in (1, 2):
+            message = nudge_message(partner_id, language, level, Channel.EMAIL)
+            assert message.language == language
+            assert template.name in message.text
+            assert template.reach[language] in message.text
+            assert template.name in message.subject
+    texts = {nudge_message(partner_id, lang, 1, Channel.EMAIL).text for lang in languages}
+    assert len(texts) == len(languages), "two languages share a text"
+
+
+def test_a_template_missing_a_language_is_refused() -> None:
+    text = partner_template("jes").model_dump()
+    del text["reach"]["nl"]
+    with pytest.raises(ValidationError, match="no template in nl"):
+        PartnerTemplate.model_validate_json(json.dumps(text))
 
 
 def test_a_dutch_speaking_jes_participant_gets_a_dutch_first_nudge() -> None:
-    text = nudge_message("nl", 1, "JES")
-    assert "JES" in text
-    assert text.startswith("Hallo")
+    message = nudge_message("jes", "nl", 1, Channel.WHATSAPP)
+    assert message.text.startswith("Hallo! Het team van JES")
+    assert "Zaterdagplein" in message.text
+    assert message.subject == "Nieuws van JES"
 
 
 def test_a_spanish_speaking_orientaeuro_participant_gets_a_spanish_nudge() -> None:
-    assert "OrientaEuro" in nudge_message("es", 1, "OrientaEuro")
-    assert nudge_message("es", 1, "OrientaEuro").startswith("¡Hola")
+    message = nudge_message("orientaeuro", "es", 1, Channel.EMAIL)
+    assert message.text.startswith("¡Hola! El equipo de OrientaEuro")
 
 
 def test_the_second_nudge_is_more_insistent_than_the_first() -> None:
-    for language in SUPPORTED_MESSAGE_LANGUAGES:
-        assert nudge_message(language, 1, "InBrussel") != nudge_message(language, 2, "InBrussel")
-    assert "coach" in nudge_message("en", 2, "InBrussel")
+    first = nudge_message("inbrussel", "en", 1, Channel.EMAIL).text
+    second = nudge_message("inbrussel", "en", 2, Channel.EMAIL).text
+    assert first != second
+    assert "as soon as you can" in second
+    assert nudge_message("inbrussel", "en", 3, Channel.EMAIL).text == second
+
+
+def test_an_sms_says_how_to_stop_them() -> None:
+    assert nudge_message("groep-intro", "nl", 1, Channel.SMS).text.endswith(
+        "STOP om geen sms meer te krijgen."
+    )
+    assert "STOP" not in nudge_message("groep-intro", "nl", 1, Channel.WHATSAPP).text
 
 
 def test_a_participant_speaking_arabic_gets_the_french_text() -> None:
-    assert message_language("ar") == "fr"
-    assert nudge_message("ar", 1, "ART2WORK") == nudge_message("fr", 1, "ART2WORK")
-    assert nudge_message("ar", 2, "ART2WORK") == nudge_message("fr", 2, "ART2WORK")
+    assert nudge_message("art2work", "ar", 1, Channel.SMS) == nudge_message(
+        "art2work", "fr", 1, Channel.SMS
+    )
 
 
 def test_a_regional_language_tag_uses_its_language() -> None:
-    assert nudge_message("nl-BE", 1, "Groep INTRO") == nudge_message("nl", 1, "Groep INTRO")
-    assert nudge_message("EN_gb", 2, "Groep INTRO") == nudge_message("en", 2, "Groep INTRO")
-
-
-def test_later_message_rungs_reuse_the_insistent_text() -> None:
-    assert nudge_message("fr", 3, "Backstage") == nudge_message("fr", 2, "Backstage")
+    assert nudge_message("groep-intro", "nl-BE", 1, Channel.SMS).language == "nl"
 
 
 def test_there_is_no_nudge_level_zero() -> None:
     with pytest.raises(ValueError, match="start at 1"):
-        nudge_message("fr", 0, "JES")
-
-
-def test_a_partner_name_with_braces_is_shown_as_is() -> None:
-    assert "{x}" in nudge_message("en", 1, "{x}")
+        nudge_message("jes", "fr", 0, Channel.SMS)

@@ -12,9 +12,11 @@ from typing import Any, cast
 import asyncpg
 import pytest
 
-from activities.notifications import LoggedChannel, OutboxSender
+from activities.channels import Unconfigured
+from activities.notifications import OutboxSender
 from api.auth import KeyCache
 from infra.database import Pool
+from infra.person_keys import default_person_keys
 from readmodel.api_keys import create_key
 from tests.test_outbox_sender import AFTERNOON
 from trajectory.actors import Role
@@ -56,7 +58,10 @@ async def test_the_outbox_sender_waits_while_postgresql_restarts(pool: Pool) -> 
     restarting = Restarting(pool)
     restarting.message = "the database system is shutting down"
     stop = asyncio.Event()
-    sender = OutboxSender(cast(Pool, restarting), LoggedChannel(), clock=lambda: AFTERNOON)
+    channels = {"sms": Unconfigured(), "email": Unconfigured(), "whatsapp": Unconfigured()}
+    sender = OutboxSender(
+        cast(Pool, restarting), channels, default_person_keys(None), clock=lambda: AFTERNOON
+    )
     running = asyncio.create_task(sender.run(stop))
     await restarting.refused.wait()
     assert not running.done(), "the sender (and with it the worker) stopped"

@@ -8,7 +8,8 @@ participants change the counts. The report is made "on 30 June 2026 at noon".
 - J2 (jes, closed employed): coached, a forklift qualification recorded with
   `training_completed` (not in the check-in), offer after 153 days, employed on leaving, job
   searching at 6 months.
-- J3 (jes, closed lost_contact): coached, four nudges unanswered, bike seat offer expired.
+- J3 (jes, closed lost_contact): coached, four nudges unanswered (the second SMS never
+  delivered), bike seat offer expired.
 - J4 (jes, closed ineligible): too old, so not a participant.
 - J5 (jes): enrolled yesterday, not yet in the read model, no entry profile.
 - I1 (inbrussel, coaching, paused): coached, offer after 30 days, dropped the welder course,
@@ -196,6 +197,7 @@ class Cohort:
         channel: str,
         sent: str,
         contact: str | None = None,
+        delivered: bool = True,
     ) -> None:
         action = {"phone": "coach_call", "street_worker": "outreach"}.get(channel, "message")
         await self.con.execute(
@@ -211,6 +213,20 @@ class Cohort:
             at(sent),
             at(contact) if contact else None,
         )
+        if action == "message":  # its message, delivered or failed for good
+            await self.con.execute(
+                "INSERT INTO outbox (participant_id, nudge_seq, message_id, partner_id, channel,"
+                " language, subject, body, sent_at, failed_at, failure)"
+                " VALUES ($1, $2, $3, $4, $5, 'fr', 'Des nouvelles', 'Bonjour', $6, $7, $8)",
+                key,
+                seq,
+                f"msg-{key}-{seq}",
+                partner_id,
+                channel,
+                at(sent) if delivered else None,
+                None if delivered else at(sent),
+                None if delivered else "refused_by_provider",
+            )
 
     async def course(self, course_id: str, title: str, provider: str) -> None:
         await self.con.execute(
@@ -329,7 +345,7 @@ async def write_cohort(con: Connection) -> None:
 
     await c.nudge("J1", 1, "jes", 1, "sms", "2025-04-01", contact="2025-04-03")
     await c.nudge("J3", 1, "jes", 1, "sms", "2025-11-03")
-    await c.nudge("J3", 2, "jes", 2, "sms", "2025-11-10")
+    await c.nudge("J3", 2, "jes", 2, "sms", "2025-11-10", delivered=False)
     await c.nudge("J3", 3, "jes", 3, "phone", "2025-11-17")
     await c.nudge("J3", 4, "jes", 4, "street_worker", "2025-11-24")
     await c.nudge("I1", 1, "inbrussel", 1, "email", "2025-07-01", contact="2025-07-11")
@@ -548,13 +564,15 @@ def test_training_completion_per_course_counts_every_seat_request(
 
 
 def test_nudge_effect_by_partner_ladder_rung_and_channel(report: ProgrammeReport) -> None:
-    # nudges, judged (sent 7+ days before the report), contact within 7 days, share, median days
+    # nudges (tasks, messages delivered), failed messages, judged (sent 7+ days before the
+    # report), contact within 7 days, share, median days
     assert [
         (
             r.partner_id,
             r.level,
             r.channel,
             r.nudges,
+            r.failed,
             r.judged,
             r.contact_within_7_days,
             r.share_with_contact,
@@ -562,36 +580,36 @@ def test_nudge_effect_by_partner_ladder_rung_and_channel(report: ProgrammeReport
         )
         for r in report.nudge_effect
     ] == [
-        ("inbrussel", 1, "email", 1, 1, 0, 0.0, 10.0),
-        ("inbrussel", 2, "email", 1, 1, 1, 1.0, 3.0),
-        ("inbrussel", None, None, 2, 2, 1, 0.5, 6.5),
-        ("jes", 1, "sms", 2, 2, 1, 0.5, 2.0),
-        ("jes", 2, "sms", 1, 1, 0, 0.0, None),
-        ("jes", 3, "phone", 1, 1, 0, 0.0, None),
-        ("jes", 4, "street_worker", 1, 1, 0, 0.0, None),
-        ("jes", None, None, 5, 5, 1, 0.2, 2.0),
-        ("orientaeuro", 1, "whatsapp", 3, 2, 1, 0.5, 1.5),
-        ("orientaeuro", 2, "whatsapp", 1, 1, 0, 0.0, None),
-        ("orientaeuro", 3, "phone", 1, 0, 0, None, None),
-        ("orientaeuro", None, None, 5, 3, 1, 0.3333, 1.5),
-        (None, 1, "email", 1, 1, 0, 0.0, 10.0),
-        (None, 1, "sms", 2, 2, 1, 0.5, 2.0),
-        (None, 1, "whatsapp", 3, 2, 1, 0.5, 1.5),
-        (None, 1, None, 6, 5, 2, 0.4, 2.0),
-        (None, 2, "email", 1, 1, 1, 1.0, 3.0),
-        (None, 2, "sms", 1, 1, 0, 0.0, None),
-        (None, 2, "whatsapp", 1, 1, 0, 0.0, None),
-        (None, 2, None, 3, 3, 1, 0.3333, 3.0),
-        (None, 3, "phone", 2, 1, 0, 0.0, None),
-        (None, 3, None, 2, 1, 0, 0.0, None),
-        (None, 4, "street_worker", 1, 1, 0, 0.0, None),
-        (None, 4, None, 1, 1, 0, 0.0, None),
-        (None, None, "email", 2, 2, 1, 0.5, 6.5),
-        (None, None, "phone", 2, 1, 0, 0.0, None),
-        (None, None, "sms", 3, 3, 1, 0.3333, 2.0),
-        (None, None, "street_worker", 1, 1, 0, 0.0, None),
-        (None, None, "whatsapp", 4, 3, 1, 0.3333, 1.5),
-        (None, None, None, 12, 10, 3, 0.3, 2.0),
+        ("inbrussel", 1, "email", 1, 0, 1, 0, 0.0, 10.0),
+        ("inbrussel", 2, "email", 1, 0, 1, 1, 1.0, 3.0),
+        ("inbrussel", None, None, 2, 0, 2, 1, 0.5, 6.5),
+        ("jes", 1, "sms", 2, 0, 2, 1, 0.5, 2.0),
+        ("jes", 2, "sms", 0, 1, 0, 0, None, None),
+        ("jes", 3, "phone", 1, 0, 1, 0, 0.0, None),
+        ("jes", 4, "street_worker", 1, 0, 1, 0, 0.0, None),
+        ("jes", None, None, 4, 1, 4, 1, 0.25, 2.0),
+        ("orientaeuro", 1, "whatsapp", 3, 0, 2, 1, 0.5, 1.5),
+        ("orientaeuro", 2, "whatsapp", 1, 0, 1, 0, 0.0, None),
+        ("orientaeuro", 3, "phone", 1, 0, 0, 0, None, None),
+        ("orientaeuro", None, None, 5, 0, 3, 1, 0.3333, 1.5),
+        (None, 1, "email", 1, 0, 1, 0, 0.0, 10.0),
+        (None, 1, "sms", 2, 0, 2, 1, 0.5, 2.0),
+        (None, 1, "whatsapp", 3, 0, 2, 1, 0.5, 1.5),
+        (None, 1, None, 6, 0, 5, 2, 0.4, 2.0),
+        (None, 2, "email", 1, 0, 1, 1, 1.0, 3.0),
+        (None, 2, "sms", 0, 1, 0, 0, None, None),
+        (None, 2, "whatsapp", 1, 0, 1, 0, 0.0, None),
+        (None, 2, None, 2, 1, 2, 1, 0.5, 3.0),
+        (None, 3, "phone", 2, 0, 1, 0, 0.0, None),
+        (None, 3, None, 2, 0, 1, 0, 0.0, None),
+        (None, 4, "street_worker", 1, 0, 1, 0, 0.0, None),
+        (None, 4, None, 1, 0, 1, 0, 0.0, None),
+        (None, None, "email", 2, 0, 2, 1, 0.5, 6.5),
+        (None, None, "phone", 2, 0, 1, 0, 0.0, None),
+        (None, None, "sms", 2, 1, 2, 1, 0.5, 2.0),
+        (None, None, "street_worker", 1, 0, 1, 0, 0.0, None),
+        (None, None, "whatsapp", 4, 0, 3, 1, 0.3333, 1.5),
+        (None, None, None, 11, 1, 9, 3, 0.3333, 2.0),
     ]
 
 

@@ -117,13 +117,15 @@ class CourseCompletion(BaseModel):
 
 
 class NudgeEffect(BaseModel):
-    """Whether nudges bring participants back: contact within 7 days of a nudge."""
+    """Whether nudges bring participants back: contact within 7 days of a nudge that reached
+    them (a coach's task, or a message delivered)."""
 
     partner_id: str | None = Field(description=EVERY_PARTNER)
     level: int | None = Field(description="rung of the nudge ladder; null: every rung")
     channel: str | None = Field(description="null: every channel")
-    nudges: int
-    judged: int = Field(description="nudges sent at least 7 days before the report")
+    nudges: int = Field(description="tasks opened and messages delivered")
+    failed: int = Field(description="messages that could not be delivered")
+    judged: int = Field(description="of `nudges`, those sent at least 7 days before the report")
     contact_within_7_days: int = Field(description="judged nudges followed by contact in 7 days")
     share_with_contact: float | None = Field(description="contact_within_7_days / judged")
     median_days_to_contact: float | None = Field(
@@ -219,6 +221,7 @@ _EXAMPLE: dict[str, Any] = {
             "level": 1,
             "channel": "sms",
             "nudges": 30,
+            "failed": 2,
             "judged": 28,
             "contact_within_7_days": 12,
             "share_with_contact": 0.4286,

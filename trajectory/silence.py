@@ -54,6 +54,7 @@ def contact(state: TrajectoryState, at: datetime, now: datetime) -> list[PhaseTr
     """The participant was reached at `at`: the ladder starts again, a dormant one wakes."""
     state.last_contact_at = max(state.last_contact_at, at)
     state.nudge_level = 0
+    state.undelivered_at = None
     if state.status != Status.DORMANT:
         return []
     state.dormant_since = None
@@ -110,6 +111,9 @@ def _silence(state: TrajectoryState, now: datetime) -> Timer | None:
     days = state.programme.steps(state.phase).inactivity_days
     cause = f"{phase} silence timeout {days} days"
     ending = f"{phase} silence after every nudge"
+    if rung.step is not None and state.undelivered_at is not None:
+        rung = replace(rung, due_at=min(rung.due_at, state.undelivered_at))
+        cause = f"nudge {state.nudge_level} not delivered"
     if (task := task_of_last_rung(state)) is not None and task.due_at < rung.due_at:
         rung = replace(rung, due_at=task.due_at)
         cause = ending = f"{task.kind.replace('_', ' ')} task {task.task_id} overdue"
@@ -155,11 +159,23 @@ def open_task(state: TrajectoryState, task: CoachTask) -> None:
     state.tasks.append(task)
 
 
+def rung_not_delivered(state: TrajectoryState, nudge_seq: int, now: datetime) -> bool:
+    """Rung `nudge_seq`'s message reached nobody: unless contact or a later rung came since, the
+    next rung falls due now (a person without a usable channel gets the coach's call sooner).
+    False when it no longer matters."""
+    if nudge_seq != state.nudge_seq or state.nudge_level == 0 or state.is_closed:
+        return False
+    state.undelivered_at = now
+    state.revision += 1
+    return True
+
+
 def _climb(state: TrajectoryState, timer: Timer, now: datetime) -> Effects:
     """Climb to the timer's rung: a message, or a task for a coach or a street worker."""
     assert timer.rung is not None and timer.rung.step is not None
     state.nudge_level = timer.rung.level
     state.nudge_seq += 1
+    state.undelivered_at = None
     step = timer.rung.step
     languages = state.programme.languages
     task: CoachTask | None = None

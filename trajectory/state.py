@@ -59,6 +59,9 @@ class TrajectoryState(BaseModel):
     last_contact_at: datetime
     nudge_level: int = 0
     nudge_seq: int = 0
+    undelivered_at: datetime | None = Field(
+        default=None, description="the current rung's message reached nobody: climb on from then"
+    )
     dormant_since: datetime | None = None
     assessment: Assessment = Field(default_factory=Assessment)
     recommendations: list[Recommendation] = Field(default_factory=list)
@@ -163,6 +166,8 @@ class TrajectoryState(BaseModel):
         self.max_deadline += by
         if self.dormant_since is not None:
             self.dormant_since += by
+        if self.undelivered_at is not None:
+            self.undelivered_at += by
         if self.placement is not None:
             self.placement.settles_at += by
         for check in self.follow_ups:

@@ -1,13 +1,14 @@
 """The Parcours worker: `ParticipantTrajectory` and its activities on the `parcours` task queue.
 
-Beside the worker, the outbox sender delivers the nudge messages the ladder queued, and a sweep
-marks trajectories whose workflow was terminated or failed from outside. Stops gracefully on
-SIGINT/SIGTERM: running activities finish, then the worker leaves.
+Beside the worker, the outbox sender delivers the nudge messages the ladder queued, the webhook
+sender posts partners' events, and a sweep marks trajectories whose workflow was terminated or
+failed from outside. Stops gracefully on SIGINT/SIGTERM: running activities finish, then the
+worker leaves.
 """
 
 import asyncio
 import signal
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -17,11 +18,13 @@ from temporalio.client import Client
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
+from activities.channels import Channel, Unconfigured, configured_channels, gateway_client
 from activities.failures import ClassifiedFailures
-from activities.notifications import LoggedChannel, OutboxSender
+from activities.notifications import OutboxSender, signal_trajectories
 from activities.stopped_runs import StoppedRunSweep
 from activities.training import TrainingActivities
 from activities.trajectory import TrajectoryActivities
+from activities.webhooks import WebhookSender
 from infra.contract import TASK_QUEUE
 from infra.database import open_pool
 from infra.logging import configure_logging
@@ -77,8 +80,20 @@ def build_worker(
     )
 
 
+def _warn_unconfigured(channels: Mapping[str, Channel]) -> None:
+    """Say at start which message channels deliver nothing here, and what to set."""
+    for name in sorted(name for name, way in channels.items() if isinstance(way, Unconfigured)):
+        log.warning(
+            "channel_not_configured",
+            channel=name,
+            consequence="its nudge messages fail and the ladder climbs to the coach task",
+            setting="PARCOURS_SMTP_URL" if name == "email" else "PARCOURS_SMS_URL",
+        )
+
+
 async def main() -> None:
-    """Migrate, then run the worker, the outbox sender and the sweep until SIGINT or SIGTERM."""
+    """Migrate, then run the worker, the outbox and webhook senders and the sweep until SIGINT or
+    SIGTERM."""
     settings = get_settings()
     configure_logging(settings.log_level)
     configured_person_keys(settings)  # refused in one line before anything connects
@@ -92,11 +107,15 @@ async def main() -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        sender = OutboxSender(pool, LoggedChannel())
+        keys = configured_person_keys(settings)
         sweep = StoppedRunSweep(client, pool, timedelta(seconds=settings.sweep_seconds))
-        async with worker:
+        hooks = WebhookSender(pool, keys, settings.environment)
+        async with worker, gateway_client() as http:
+            channels = configured_channels(settings, http)
+            sender = OutboxSender(pool, channels, keys, signal_trajectories(client))
             log.info("worker_started", task_queue=TASK_QUEUE, metrics_port=settings.metrics_port)
-            await asyncio.gather(sender.run(stop), sweep.run(stop))
+            _warn_unconfigured(channels)
+            await asyncio.gather(sender.run(stop), sweep.run(stop), hooks.run(stop))
             log.info("worker_stopping")
     finally:
         await pool.close()

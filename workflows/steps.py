@@ -10,6 +10,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.training import TrainingActivities
     from activities.trajectory import TrajectoryActivities
     from trajectory.catalogue import UNKNOWN_COURSE, Recommendation
+    from trajectory.delivery import NudgeOutcome
     from trajectory.eligibility import enrolment_day
     from trajectory.programme import PartnerProgramme
     from trajectory.records import (
@@ -56,9 +57,9 @@ async def load_programme(partner_id: str) -> PartnerProgramme:
     )
 
 
-async def send_nudge(nudge: NudgeRequest) -> bool:
-    """Carry out the rung; True once it is written (None never comes back from here)."""
-    await workflow.execute_activity_method(
+async def send_nudge(nudge: NudgeRequest) -> NudgeOutcome:
+    """Carry out the rung; whether its message can reach the person (a task always can)."""
+    return await workflow.execute_activity_method(
         TrajectoryActivities.send_nudge,
         nudge,
         start_to_close_timeout=ACTIVITY_TIMEOUT,
@@ -68,7 +69,6 @@ async def send_nudge(nudge: NudgeRequest) -> bool:
             f"in {nudge.language}"
         ),
     )
-    return True
 
 
 async def recommend_training(state: TrajectoryState) -> list[Recommendation]:

@@ -12,6 +12,7 @@ from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from trajectory.admission import holder_refusal, in_flight_refusal, milestone_refusal
+    from trajectory.delivery import UNDELIVERED_SIGNAL, UndeliveredNudge
     from trajectory.milestones import MilestoneType
     from trajectory.phases import Cause
     from trajectory.recording import decide_eligibility, record
@@ -30,7 +31,7 @@ with workflow.unsafe.imports_passed_through():
         ResumeTrajectory,
     )
     from trajectory.seats import FreedSeat, held_at_close, offer_seat
-    from trajectory.silence import contact, fire, next_timer, open_task
+    from trajectory.silence import contact, fire, next_timer, rung_not_delivered
     from trajectory.snapshots import snapshot_of
     from trajectory.state import TrajectoryInput, TrajectoryState
     from trajectory.steering import (
@@ -47,6 +48,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.attention import Attention
     from workflows.changes import Changes
     from workflows.errors import as_error, refused
+    from workflows.ladder import Ladder
     from workflows.read_model import ReadModelWriter
     from workflows.seats import SeatDesk
 
@@ -73,6 +75,7 @@ class ParticipantTrajectory:
         self._writer = ReadModelWriter(self._state, self._attention)
         self._changes = Changes(self._state, self._writer)
         self._seats = SeatDesk(self._state, self._attention)
+        self._ladder = Ladder(self._state, self._attention)
         self._alarm = Alarm()
 
     @workflow.run
@@ -119,14 +122,7 @@ class ParticipantTrajectory:
         if timer is None or timer.at > now:
             return
         effects = fire(state, timer, now)
-        if (nudge := effects.nudge) is not None:
-            sent = await self._attention.until_done(
-                f"the {nudge.action.replace('_', ' ')} of level {nudge.level}",
-                lambda: steps.send_nudge(nudge),
-                while_open=True,
-            )
-            if effects.task is not None and sent is not None:
-                open_task(state, effects.task)
+        await self._ladder.carry_out(effects, now)
         self._changes.share(effects.transitions)
         if (lapsed := effects.lapsed_offer) is not None:
             await self._seats.hand_on(FreedSeat(lapsed.course_id, "expired"))
@@ -138,10 +134,8 @@ class ParticipantTrajectory:
         )
 
     def _history_is_long(self) -> bool:
-        info = workflow.info()
-        return info.is_continue_as_new_suggested() or (
-            info.get_current_history_length() > self._input.history_limit
-        )
+        info, limit = workflow.info(), self._input.history_limit
+        return info.is_continue_as_new_suggested() or info.get_current_history_length() > limit
 
     # -- milestones -----------------------------------------------------------------------------
 
@@ -284,6 +278,12 @@ class ParticipantTrajectory:
         for freed in offer_seat(self._state, offer):
             self._seats.hand_on_soon(freed)
         self._changes.share([])
+
+    @workflow.signal(name=UNDELIVERED_SIGNAL)
+    def nudge_undelivered(self, undelivered: UndeliveredNudge) -> None:
+        """The outbox gave up on a rung's message: the ladder climbs on at once."""
+        if rung_not_delivered(self._state, undelivered.nudge_seq, workflow.now()):
+            self._changes.share([])
 
     @workflow.query
     def state(self) -> TrajectoryState:

@@ -284,22 +284,43 @@ CREATE INDEX nudges_partner_idx ON nudges (partner_id, sent_at);
 
 -- Nudge messages leave through the outbox only: the ladder's activity queues a row in its
 -- transaction, and a sender delivers it afterwards, claiming rows for a while so that several
--- workers can drain together, and marking each one sent once its channel took it.
+-- workers can drain together, and marking each one sent once its channel took it. `message_id`
+-- is the idempotency key the channel receives (the gateway's, the e-mail's Message-ID): a
+-- message delivered again after a sender died is the same message. A failed try waits until
+-- `due_at`; after the last, or at once for a person no channel reaches (no address, consent
+-- withdrawn, a number that sent STOP, erased), `failed_at` and `failure` (a code, never an address)
+-- say so, the timeline shows it (`failed_recorded`) and the trajectory is told
+-- (`failure_told_at`). `to_fingerprint` is a keyed hash of the number an SMS went to, so a STOP
+-- from that number finds whom it concerns; the address itself is read from the vault when the
+-- message leaves and kept nowhere.
 CREATE TABLE outbox (
-    participant_id text NOT NULL,
-    nudge_seq      integer NOT NULL,
-    channel        text NOT NULL,
-    language       text NOT NULL,
-    body           text NOT NULL,
-    created_at     timestamptz NOT NULL DEFAULT now(),
-    claimed_until  timestamptz,
-    attempts       integer NOT NULL DEFAULT 0,
-    sent_at        timestamptz,
+    participant_id  text NOT NULL,
+    nudge_seq       integer NOT NULL,
+    message_id      text NOT NULL UNIQUE,
+    partner_id      text NOT NULL,
+    channel         text NOT NULL CHECK (channel IN ('sms', 'email', 'whatsapp')),
+    language        text NOT NULL,
+    subject         text NOT NULL,
+    body            text NOT NULL,
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    due_at          timestamptz NOT NULL DEFAULT now(),
+    claimed_until   timestamptz,
+    attempts        integer NOT NULL DEFAULT 0,
+    sent_at         timestamptz,
+    to_fingerprint  bytea,
+    failed_at       timestamptz,
+    failure         text,
+    failure_told_at timestamptz,
+    failed_recorded bigint,
     PRIMARY KEY (participant_id, nudge_seq),
-    FOREIGN KEY (participant_id, nudge_seq) REFERENCES nudges ON DELETE CASCADE
+    FOREIGN KEY (participant_id, nudge_seq) REFERENCES nudges ON DELETE CASCADE,
+    CHECK (sent_at IS NULL OR failed_at IS NULL)
 );
 
-CREATE INDEX outbox_unsent_idx ON outbox (created_at) WHERE sent_at IS NULL;
+CREATE INDEX outbox_due_idx ON outbox (due_at) WHERE sent_at IS NULL AND failed_at IS NULL;
+CREATE INDEX outbox_untold_idx ON outbox (failed_at)
+    WHERE failed_at IS NOT NULL AND failure_told_at IS NULL;
+CREATE INDEX outbox_to_idx ON outbox (to_fingerprint) WHERE to_fingerprint IS NOT NULL;
 
 -- Work for people that they list and close: a coach's call or a street worker's outreach.
 -- `task_id` is `participant_id.nudge_seq`; `opened_at`, `due_at` and `done_at` are the
@@ -450,3 +471,90 @@ CREATE TABLE web_sign_ins (
     verifier   text NOT NULL,
     created_at timestamptz NOT NULL DEFAULT now()
 );
+
+-- -- Messages: consent, opt-outs and partner webhooks (DESIGN §8.2) ----------------------------
+
+-- Whether a participant lets a channel reach them: every change is kept and the latest counts;
+-- without a row a channel is allowed. `source` says where a change came from: a caller of the
+-- API (`actor_*`), or a STOP sent from the participant's number (no actor).
+CREATE TABLE consents (
+    participant_id   text NOT NULL REFERENCES participants ON DELETE CASCADE,
+    channel          text NOT NULL CHECK (channel IN ('sms', 'email', 'whatsapp')),
+    allowed          boolean NOT NULL,
+    source           text NOT NULL CHECK (source IN ('api', 'sms_stop')),
+    at               timestamptz NOT NULL DEFAULT now(),
+    actor_role       text CHECK (actor_role IN ('backend', 'case_manager', 'partner')),
+    actor_partner_id text,
+    actor_key_id     text,
+    actor_user_id    text,
+    recorded         bigint NOT NULL DEFAULT nextval('timeline_order'),
+    PRIMARY KEY (participant_id, recorded)
+);
+
+CREATE INDEX consents_latest_idx ON consents (participant_id, channel, recorded DESC);
+
+-- Numbers that sent STOP: no SMS goes to them again, whoever they belong to. A keyed hash of the
+-- number (HMAC-SHA256 under the person key `key_id`), never the number.
+CREATE TABLE sms_opt_outs (
+    fingerprint bytea PRIMARY KEY,
+    key_id      text NOT NULL,
+    at          timestamptz NOT NULL DEFAULT now()
+);
+
+-- Partners' webhooks: a partner's (`partner_id`) hear about its own participants, a case
+-- manager's (`partner_id` null) about all. The signing secret is sealed under the person key
+-- `secret_key_id`; it is shown once, when the webhook is made.
+CREATE TABLE webhooks (
+    webhook_id       text PRIMARY KEY,
+    partner_id       text,
+    url              text NOT NULL,
+    events           text[] NOT NULL,
+    secret_key_id    text NOT NULL,
+    secret_sealed    bytea NOT NULL,
+    created_at       timestamptz NOT NULL DEFAULT now(),
+    created_by_role  text NOT NULL CHECK (created_by_role IN ('case_manager', 'partner')),
+    created_by_key_id text,
+    deleted_at       timestamptz
+);
+
+CREATE INDEX webhooks_partner_idx ON webhooks (partner_id) WHERE deleted_at IS NULL;
+
+-- What happened, as partners hear it: ids, codes and times, never personal data nor a case
+-- manager's words. Queued in the transaction of the write that saw it; `event_key` names that
+-- cause, so a write done twice queues it once. `body` is the JSON exactly as signed and sent;
+-- `seq` orders a participant's events. `partner_id` is the partner holding the participant
+-- then: after a reassignment, the new one.
+CREATE TABLE webhook_events (
+    event_id       text PRIMARY KEY,
+    event_key      text NOT NULL UNIQUE,
+    participant_id text NOT NULL REFERENCES participants ON DELETE CASCADE,
+    partner_id     text NOT NULL,
+    type           text NOT NULL CHECK (type IN (
+        'participant.assigned', 'phase.changed', 'task.opened', 'nudge.sent', 'trajectory.closed'
+    )),
+    at             timestamptz NOT NULL,
+    body           text NOT NULL,
+    seq            bigint GENERATED ALWAYS AS IDENTITY,
+    created_at     timestamptz NOT NULL DEFAULT now()
+);
+
+-- One row per event and webhook that wanted it, delivered in `seq` order per webhook and
+-- participant; retried with backoff until delivered or, 24 hours on, `failed_at`.
+CREATE TABLE webhook_deliveries (
+    webhook_id     text NOT NULL REFERENCES webhooks ON DELETE CASCADE,
+    event_id       text NOT NULL REFERENCES webhook_events ON DELETE CASCADE,
+    participant_id text NOT NULL,
+    seq            bigint NOT NULL,
+    due_at         timestamptz NOT NULL DEFAULT now(),
+    claimed_until  timestamptz,
+    attempts       integer NOT NULL DEFAULT 0,
+    delivered_at   timestamptz,
+    failed_at      timestamptz,
+    last_error     text,
+    PRIMARY KEY (webhook_id, event_id)
+);
+
+CREATE INDEX webhook_deliveries_pending_idx ON webhook_deliveries (webhook_id, participant_id, seq)
+    WHERE delivered_at IS NULL AND failed_at IS NULL;
+CREATE INDEX webhook_deliveries_due_idx ON webhook_deliveries (due_at)
+    WHERE delivered_at IS NULL AND failed_at IS NULL;
