@@ -231,6 +231,7 @@ class Settings(BaseSettings):
         validation_alias="PARCOURS_WEB_OIDC_CLIENT_SECRET",
         repr=False,
         description="the web app's client secret, for a confidential client (PKCE is always used)",
+    )
     smtp_url: SecretStr | None = Field(
         default=None,
         validation_alias="PARCOURS_SMTP_URL",
