@@ -88,7 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(tasks.router)
     app.include_router(reports.router)
     app.include_router(health.router)
-    install_metrics(app)
+    install_metrics(app, settings.metrics_cache_seconds)
     app.openapi = described(app)  # type: ignore[method-assign]  # FastAPI's documented way
     return app
 
