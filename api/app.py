@@ -81,6 +81,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.auth_failures = FailedAuthentications(
         settings.auth_failures, settings.auth_failure_window
     )
+    app.state.key_failures = FailedAuthentications(
+        settings.auth_failures, settings.auth_failure_window
+    )
     install_error_handlers(app)
     app.add_middleware(BodyGuard)
     app.include_router(participants.router)
