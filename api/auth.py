@@ -206,8 +206,3 @@ async def _read(pool: Pool, key_id: str) -> _StoredKey | None:
     if key.revoked_at is None:
         caller = Caller(key_id=key_id, role=key.role, partner_id=key.partner_id)
     return _StoredKey(key_hash=stored.key_hash, caller=caller)
-
-
-async def authenticate(pool: Pool, key: str) -> Caller | None:
-    """The caller a key belongs to, read now (no cache): for rare callers like the codec."""
-    return await KeyCache(pool, ttl=0).caller(key)
