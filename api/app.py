@@ -21,12 +21,14 @@ from api.connection import TemporalConnection
 from api.errors import install_error_handlers
 from api.metrics import install_metrics
 from api.openapi import described
+from infra.codec import configured_keyring
 from infra.database import Pool, open_pool
 from infra.logging import configure_logging
 from infra.person_keys import configured_person_keys
 from infra.settings import Settings, get_settings
 from infra.temporal import connect
 from readmodel import migrate
+from readmodel.key_uses import keep_adding_key_uses
 
 log = structlog.stdlib.get_logger(__name__)
 
@@ -53,6 +55,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         connecting = asyncio.create_task(temporal.keep_trying(), name="connect-temporal")
         try:
             hold(app, temporal, await open_pool(settings), settings)
+            stop_counting = asyncio.Event()
+            counting = asyncio.create_task(
+                keep_adding_key_uses(app.state.pool, stop_counting), name="count-key-uses"
+            )
             try:
                 # A normal start serves with Temporal at hand; a Temporal outage does not stop it.
                 with contextlib.suppress(TimeoutError):
@@ -64,6 +70,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 )
                 yield
             finally:
+                stop_counting.set()
+                await counting
                 await app.state.pool.close()
         finally:
             connecting.cancel()
@@ -91,7 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(tasks.router)
     app.include_router(reports.router)
     app.include_router(health.router)
-    install_metrics(app, settings.metrics_cache_seconds)
+    install_metrics(app, settings.metrics_cache_seconds, configured_keyring(settings).current)
     app.openapi = described(app)  # type: ignore[method-assign]  # FastAPI's documented way
     return app
 

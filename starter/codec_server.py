@@ -42,6 +42,7 @@ from infra.logging import configure_logging
 from infra.person_keys import keep_from_codec_server
 from infra.settings import Settings, get_settings
 from readmodel.api_keys import KEY_PREFIX
+from readmodel.key_uses import keep_adding_key_uses
 from trajectory.actors import Role
 
 log = structlog.stdlib.get_logger(__name__)
@@ -261,9 +262,13 @@ def create_codec_app(settings: Settings) -> FastAPI:
             return
         pool = await open_pool(settings)
         app.state.keys = KeyCache(pool, ttl=0)  # a revoked key stops at once
+        stop_counting = asyncio.Event()
+        counting = asyncio.create_task(keep_adding_key_uses(pool, stop_counting))
         try:
             yield
         finally:
+            stop_counting.set()
+            await counting
             await pool.close()
 
     async def served_namespace(request: Request) -> None:

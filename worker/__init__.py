@@ -1,7 +1,8 @@
 """The Parcours worker: `ParticipantTrajectory` and its activities on the `parcours` task queue.
 
-Beside the worker, the outbox sender delivers the nudge messages the ladder queued, and a sweep
-marks trajectories whose workflow was terminated or failed from outside. Stops gracefully on
+Beside the worker, the outbox sender delivers the nudge messages the ladder queued, a sweep
+marks trajectories whose workflow was terminated or failed from outside, and the payload key's
+encryptions are added to PostgreSQL every minute. Stops gracefully on
 SIGINT/SIGTERM: running activities finish, then the worker leaves.
 """
 
@@ -31,6 +32,7 @@ from infra.settings import Settings, get_settings
 from infra.telemetry import worker_runtime
 from infra.temporal import connect
 from readmodel import migrate
+from readmodel.key_uses import keep_adding_key_uses
 from readmodel.seats import store_catalogue
 from workflows.trajectory import ParticipantTrajectory
 
@@ -96,7 +98,9 @@ async def main() -> None:
         sweep = StoppedRunSweep(client, pool, timedelta(seconds=settings.sweep_seconds))
         async with worker:
             log.info("worker_started", task_queue=TASK_QUEUE, metrics_port=settings.metrics_port)
-            await asyncio.gather(sender.run(stop), sweep.run(stop))
+            await asyncio.gather(
+                sender.run(stop), sweep.run(stop), keep_adding_key_uses(pool, stop)
+            )
             log.info("worker_stopping")
     finally:
         await pool.close()

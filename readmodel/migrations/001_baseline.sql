@@ -418,3 +418,15 @@ CREATE TABLE api_keys (
     revoked_at timestamptz,
     CHECK ((role = 'partner') = (partner_id IS NOT NULL))
 );
+
+-- -- Payload key uses ---------------------------------------------------------------------------
+
+-- AES-GCM encryptions made under each payload key (PARCOURS_CODEC_KEYS), added by every process
+-- that encrypts: with random nonces a key is good for 2^32 of them, so the total over its whole
+-- life says when it must be rotated (docs/operations.md, "Rotating keys").
+CREATE TABLE payload_key_uses (
+    key_id           text PRIMARY KEY,
+    encryptions      bigint NOT NULL CHECK (encryptions >= 0),
+    first_counted_at timestamptz NOT NULL,
+    last_counted_at  timestamptz NOT NULL
+);
