@@ -174,7 +174,7 @@ class SealedInputConverter(PayloadConverter):
 def _refused(why: str) -> ApplicationError:
     """The refusal of a live workflow input, for the Update's caller (or the failed start)."""
     return ApplicationError(
-        f"refused a payload {why}: send it through the Parcours API, or through the codec server",
+        f"refused a payload {why}: send the request through the Parcours API",
         type=UNSEALED_ERROR,
         non_retryable=True,
     )
