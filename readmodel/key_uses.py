@@ -66,9 +66,11 @@ async def key_uses(con: Connection, timeout: float) -> list[KeyUse]:
     return [KeyUse(row["key_id"], row["encryptions"], row["first_counted_at"]) for row in rows]
 
 
-async def keep_adding_key_uses(pool: Pool, stop: asyncio.Event, every: float = EVERY) -> None:
+async def keep_adding_key_uses(
+    pool: Pool, stop: asyncio.Event, every: float = EVERY, encryptions: Encryptions = ENCRYPTIONS
+) -> None:
     """Add the process's count every `every` seconds until `stop` is set, then once more."""
     while not stop.is_set():
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), every)
-        await add_key_uses(pool)
+        await add_key_uses(pool, encryptions)
