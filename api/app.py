@@ -22,12 +22,14 @@ from api.errors import install_error_handlers
 from api.metrics import install_metrics
 from api.openapi import described
 from api.web.site import mount_web_app
+from infra.codec import configured_keyring
 from infra.database import Pool, open_pool
 from infra.logging import configure_logging
 from infra.person_keys import configured_person_keys
 from infra.settings import Settings, get_settings
 from infra.temporal import connect
 from readmodel import migrate
+from readmodel.key_uses import keep_adding_key_uses
 
 log = structlog.stdlib.get_logger(__name__)
 
@@ -54,6 +56,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         connecting = asyncio.create_task(temporal.keep_trying(), name="connect-temporal")
         try:
             hold(app, temporal, await open_pool(settings), settings)
+            stop_counting = asyncio.Event()
+            counting = asyncio.create_task(
+                keep_adding_key_uses(app.state.pool, stop_counting), name="count-key-uses"
+            )
             try:
                 # A normal start serves with Temporal at hand; a Temporal outage does not stop it.
                 with contextlib.suppress(TimeoutError):
@@ -65,6 +71,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 )
                 yield
             finally:
+                stop_counting.set()
+                await counting
                 await app.state.pool.close()
         finally:
             connecting.cancel()
@@ -82,6 +90,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.auth_failures = FailedAuthentications(
         settings.auth_failures, settings.auth_failure_window
     )
+    app.state.key_failures = FailedAuthentications(
+        settings.auth_failures, settings.auth_failure_window
+    )
     install_error_handlers(app)
     app.add_middleware(BodyGuard)
     app.include_router(participants.router)
@@ -93,7 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(reports.router)
     app.include_router(health.router)
     mount_web_app(app)
-    install_metrics(app)
+    install_metrics(app, settings.metrics_cache_seconds, configured_keyring(settings).current)
     app.openapi = described(app)  # type: ignore[method-assign]  # FastAPI's documented way
     return app
 

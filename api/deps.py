@@ -8,12 +8,13 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials
 from temporalio.client import Client
 
-from api.auth import Caller, FailedAuthentications, KeyCache, bearer
+from api.auth import Caller, FailedAuthentications, KeyCache, bearer, client_of
 from api.connection import TemporalConnection
 from api.errors import ApiError
 from infra.database import Pool
 from infra.person_keys import PersonKeys, configured_person_keys
 from infra.settings import Settings
+from readmodel.api_keys import key_id_of
 from trajectory.actors import Role
 
 log = structlog.stdlib.get_logger(__name__)
@@ -74,29 +75,40 @@ async def current_caller(
     keys: Annotated[KeyCache, Depends(get_keys)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Caller:
-    """The caller behind `Authorization: Bearer KEY`; 401 when missing, unknown or revoked,
-    429 for an address that sent too many unknown or revoked keys (a key this process knows
-    still works from there)."""
+    """The caller behind `Authorization: Bearer KEY`; 401 when missing, unknown or revoked;
+    429 for an address that sent too many unknown or revoked keys (a key that exists still
+    works from there), and for wrong secrets of a key that got too many (the key still works)."""
     if credentials is None:
         raise ApiError(
             401, "unauthorized", "send an API key: Authorization: Bearer KEY", _CHALLENGE
         )
-    failures: FailedAuthentications = request.app.state.auth_failures
-    client = request.client.host if request.client else ""
-    wait = failures.retry_after(client)
-    caller = await keys.caller(credentials.credentials, known_only=wait is not None)
+    by_address: FailedAuthentications = request.app.state.auth_failures
+    by_key: FailedAuthentications = request.app.state.key_failures
+    client = client_of(request.client.host if request.client else "")
+    address_wait = by_address.retry_after(client)
+    caller = await keys.caller(credentials.credentials, known_only=address_wait is not None)
     if caller is not None:
         return caller
-    if wait is not None:
-        raise ApiError(
-            429,
-            "too_many_failed_authentications",
-            f"too many unknown or revoked keys from your address; retry in {wait} s",
-            {"Retry-After": str(wait)},
-        )
-    if failures.failed(client):
+    key_id = key_id_of(credentials.credentials)
+    key_id = key_id if key_id is not None and keys.knows(key_id) else None
+    if key_id is not None and (key_wait := by_key.retry_after(key_id)) is not None:
+        raise _throttled(key_wait, "wrong secrets for this key")
+    if address_wait is not None:
+        raise _throttled(address_wait, "unknown or revoked keys from your address")
+    if by_address.failed(client):
         log.warning("authentication_failures_throttled", client=client)
+    if key_id is not None and by_key.failed(key_id):
+        log.warning("authentication_failures_throttled", key_id=key_id)
     raise ApiError(401, "unauthorized", "the API key is unknown or revoked", _CHALLENGE)
+
+
+def _throttled(wait: int, what: str) -> ApiError:
+    return ApiError(
+        429,
+        "too_many_failed_authentications",
+        f"too many {what}; retry in {wait} s",
+        {"Retry-After": str(wait)},
+    )
 
 
 CallerDep = Annotated[Caller, Depends(current_caller)]

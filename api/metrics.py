@@ -1,12 +1,19 @@
 """The API's Prometheus metrics at `GET /metrics` (no key, DESIGN §8.1).
 
-Requests by route and status with their latency, milestones accepted (200) and refused (409) as
-the milestone route answers them, and the programme's figures as the read model holds them at
-each scrape: open trajectories by phase and status, nudges sent. Each app has its own registry.
+Requests by method, route and status with their latency, milestones accepted (200) and refused
+(409) as the milestone route answers them, and the figures PostgreSQL holds: open trajectories by
+phase and status, nudges sent, and each payload key's encryptions (for the alert that says when
+to rotate it, `readmodel.key_uses`). Each app has its own registry.
+
+Anyone may call the API and scrape it, so neither may grow the metrics or load the database
+without bound: label values come from fixed sets (methods outside HTTP's own count as `other`,
+paths as their route's template or `unmatched`), and the read model's figures are read at most
+once per `PARCOURS_METRICS_CACHE_SECONDS`, however many scrapes arrive.
 """
 
+import asyncio
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import asyncpg
 import structlog
@@ -24,17 +31,30 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from infra.database import DATABASE_DOWN, Pool
 from readmodel import gauges
+from readmodel.key_uses import KeyUse, key_uses
 
 log = structlog.stdlib.get_logger(__name__)
 
 MILESTONE_ROUTE = "/v1/participants/{participant_id}/milestones"
 MILESTONE_RESULTS = {200: "accepted", 409: "refused"}
 """What the milestone route's status says: 200 recorded (or repeated), 409 not allowed now."""
+KNOWN_METHODS = frozenset(
+    {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"}
+)
+"""HTTP's own methods; uvicorn passes on any token as a method."""
+OTHER_METHOD = "other"
+"""The method label of every request whose method is not one of `KNOWN_METHODS`."""
 UNMATCHED = "unmatched"
 """The route label of a request no route matched, so stray paths do not multiply the series."""
 SCRAPE_QUERY_SECONDS = 2.0
 _UNAVAILABLE: tuple[type[Exception], ...] = (*DATABASE_DOWN, asyncpg.PostgresError)
 """A scrape keeps the last figures when the read model cannot answer."""
+
+
+def method_label(scope: Scope) -> str:
+    """The request's method if HTTP defines it, else `other`."""
+    method = str(scope["method"])
+    return method if method in KNOWN_METHODS else OTHER_METHOD
 
 
 def route_template(scope: Scope) -> str:
@@ -44,28 +64,49 @@ def route_template(scope: Scope) -> str:
 
 
 class ProgrammeFigures(Collector):
-    """The read model's figures at the last refresh; `parcours_read_model_up` 0 when it failed."""
+    """The read model's figures at the last refresh; `parcours_read_model_up` 0 when it failed.
 
-    def __init__(self) -> None:
+    A refresh reads them only when the last read (successful or not) is older than `max_age`
+    seconds; scrapes that arrive during a read wait for it instead of reading again.
+    """
+
+    def __init__(
+        self,
+        max_age: float = 0.0,
+        clock: Callable[[], float] = time.monotonic,
+        current_key: str | None = None,
+    ) -> None:
         self._open: list[tuple[str, str, int]] = []
         self._nudges: list[tuple[str, str, int]] = []
+        self._key_uses: list[KeyUse] = []
+        self._current_key = current_key
         self._up = False
+        self._max_age = max_age
+        self._clock = clock
+        self._read_at = float("-inf")
+        self._reading = asyncio.Lock()
 
     async def refresh(self, pool: "Pool | None") -> None:
-        """Read the figures again; a database that does not answer leaves the last ones."""
+        """Read the figures again if they are too old; a database that does not answer leaves
+        the last ones."""
         if pool is None:
             self._up = False
             return
-        try:
-            async with pool.acquire() as con:
-                opened = await gauges.open_trajectories(con, SCRAPE_QUERY_SECONDS)
-                nudges = await gauges.nudges_sent(con, SCRAPE_QUERY_SECONDS)
-        except _UNAVAILABLE as error:
-            log.warning("metrics_read_model_unavailable", error=repr(error))
-            self._up = False
-            return
-        self._open, self._nudges = opened, nudges
-        self._up = True
+        async with self._reading:
+            if self._clock() - self._read_at < self._max_age:
+                return
+            self._read_at = self._clock()
+            try:
+                async with pool.acquire() as con:
+                    opened = await gauges.open_trajectories(con, SCRAPE_QUERY_SECONDS)
+                    nudges = await gauges.nudges_sent(con, SCRAPE_QUERY_SECONDS)
+                    used = await key_uses(con, SCRAPE_QUERY_SECONDS)
+            except _UNAVAILABLE as error:
+                log.warning("metrics_read_model_unavailable", error=repr(error))
+                self._up = False
+                return
+            self._open, self._nudges, self._key_uses = opened, nudges, used
+            self._up = True
 
     def collect(self) -> Iterator[Metric]:
         opened = GaugeMetricFamily(
@@ -84,6 +125,24 @@ class ProgrammeFigures(Collector):
         for partner_id, action, count in self._nudges:
             nudges.add_metric([partner_id, action], count)
         yield nudges
+        labels = ["key_id", "current"]
+        encryptions = GaugeMetricFamily(
+            "parcours_payload_key_encryptions",
+            "AES-GCM encryptions made under each payload key so far, by every process; "
+            "a key is good for 2^32",
+            labels=labels,
+        )
+        first_counted = GaugeMetricFamily(
+            "parcours_payload_key_first_counted_timestamp_seconds",
+            "When each payload key's first encryptions were counted",
+            labels=labels,
+        )
+        for use in self._key_uses:
+            key = [use.key_id, "true" if use.key_id == self._current_key else "false"]
+            encryptions.add_metric(key, use.encryptions)
+            first_counted.add_metric(key, use.first_counted_at.timestamp())
+        yield encryptions
+        yield first_counted
         yield GaugeMetricFamily(
             "parcours_read_model_up",
             "1 when the read model answered the last scrape",
@@ -94,7 +153,7 @@ class ProgrammeFigures(Collector):
 class ApiMetrics:
     """The metric objects of one API app, in the app's own registry."""
 
-    def __init__(self) -> None:
+    def __init__(self, figures_max_age: float = 0.0, current_key: str | None = None) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter(
             "parcours_api_requests",
@@ -117,7 +176,7 @@ class ApiMetrics:
         )
         for result in MILESTONE_RESULTS.values():
             self.milestones.labels(result)
-        self.programme = ProgrammeFigures()
+        self.programme = ProgrammeFigures(figures_max_age, current_key=current_key)
         self.registry.register(self.programme)
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
@@ -152,12 +211,13 @@ class MetricsMiddleware:
             await self._app(scope, receive, answered)
         finally:
             elapsed = time.perf_counter() - started
-            self._metrics.observe(scope["method"], route_template(scope), status, elapsed)
+            self._metrics.observe(method_label(scope), route_template(scope), status, elapsed)
 
 
-def install_metrics(app: FastAPI) -> ApiMetrics:
-    """Count `app`'s requests and serve `GET /metrics`, refreshing the read model's figures."""
-    metrics = ApiMetrics()
+def install_metrics(app: FastAPI, figures_max_age: float, current_key: str) -> ApiMetrics:
+    """Count `app`'s requests and serve `GET /metrics`, with PostgreSQL's figures read at most
+    once per `figures_max_age` seconds; `current_key` is the payload key encrypting now."""
+    metrics = ApiMetrics(figures_max_age, current_key)
     router = APIRouter(tags=["operations"])
 
     @router.get("/metrics", include_in_schema=False)

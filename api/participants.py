@@ -32,6 +32,7 @@ from api.deps import (
     CallerDep,
     ClientDep,
     ClientIfConnectedDep,
+    PersonKeysDep,
     PoolDep,
     SettingsDep,
     current_caller,
@@ -279,20 +280,30 @@ async def record_milestone(
     caller: CallerDep,
     client: ClientDep,
     pool: PoolDep,
+    person_keys: PersonKeysDep,
 ) -> ParticipantPublic:
     """Accepted: 200 with the new state (also for a repeated `milestone_id`, recorded once).
 
     Not allowed now: 409 with the workflow's reason; the same `milestone_id` with other content:
-    409 `milestone_id_reused`. The workflow decides, as a Temporal Update whose id is derived
-    from the milestone id and content, so a retried request is the same update; it also answers
+    409 `milestone_id_reused`. The workflow decides, as a Temporal Update whose id is the
+    milestone's keyed fingerprint, so a retried request is the same update; it also answers
     404 to a partner that does not hold the participant (any more).
     """
     refuse_hidden_controls(body)
-    recorded = RecordMilestone.of(body, caller.actor)
+    recorded = RecordMilestone.of(body, person_keys.milestone_key, caller.actor)
+
+    async def stored_fingerprint() -> str | None:
+        return await trajectories.milestone_fingerprint(pool, participant_id, body.milestone_id)
+
+    def same_content(said: str) -> bool:
+        """Whether `said` fingerprints this milestone, under the current key or (sent before a
+        rotation of the person keys) an earlier one."""
+        earlier = (body.fingerprint(key) for key in person_keys.earlier_milestone_keys)
+        return said == recorded.fingerprint or said in earlier
 
     async def recorded_before() -> bool:  # a retry after the milestone closed the trajectory
-        said = await trajectories.milestone_fingerprint(pool, participant_id, body.milestone_id)
-        if said is not None and said != recorded.fingerprint:
+        said = await stored_fingerprint()
+        if said is not None and not same_content(said):
             raise ApiError(
                 409,
                 "milestone_id_reused",
@@ -300,19 +311,25 @@ async def record_milestone(
             )
         return said is not None
 
-    return await run_update(
-        client,
-        pool,
-        participant_id,
-        ParticipantTrajectory.record_milestone,
-        recorded,
-        "milestone_refused",
-        update_id=update_id(
-            "milestone", body.milestone_id, recorded.fingerprint, actor=caller.actor
-        ),
-        caller=caller,
-        done_before=recorded_before,
-    )
+    try:
+        return await run_update(
+            client,
+            pool,
+            participant_id,
+            ParticipantTrajectory.record_milestone,
+            recorded,
+            "milestone_refused",
+            update_id=update_id("milestone", recorded.fingerprint, actor=caller.actor),
+            caller=caller,
+            done_before=recorded_before,
+        )
+    except ApiError as refusal:
+        if refusal.code != "milestone_id_reused" or not person_keys.earlier_milestone_keys:
+            raise
+        said = await stored_fingerprint()
+        if said is None or not same_content(said):
+            raise
+        return await current_state(client, pool, participant_id, caller)
 
 
 def update_id(kind: str, *key: str, actor: Actor | None = None) -> str:

@@ -33,6 +33,7 @@ from bench.stack import BIN, Process, codec_keys, embedded_postgres, wait_for_lo
 from infra.codec import Keyring, data_converter
 from infra.contract import SEARCH_ATTRIBUTES
 from infra.settings import get_settings
+from tests.keys import milestone_key
 from trajectory.catalogue import load_catalogue
 from trajectory.eligibility import BRUSSELS_POSTCODES
 from trajectory.enrolment import DeclaredStatus, Enrolment, Person
@@ -276,7 +277,7 @@ async def act(member: Member, day: int, now: datetime, tally: Tally, pick: rando
     began = time.monotonic()
     try:
         await member.handle.execute_update(
-            ParticipantTrajectory.record_milestone, RecordMilestone.of(milestone)
+            ParticipantTrajectory.record_milestone, RecordMilestone.of(milestone, milestone_key())
         )
         tally.milestones += 1
         tally.update_s += time.monotonic() - began

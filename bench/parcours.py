@@ -22,6 +22,7 @@ from bench.people import write_cohort
 from bench.stack import ROOT, Stack
 from infra.codec import Keyring, data_converter
 from infra.contract import workflow_id
+from tests.keys import milestone_key
 from trajectory.milestones import Milestone, MilestoneType
 from trajectory.requests import RecordMilestone
 
@@ -240,7 +241,9 @@ async def direct_update_loop(
             occurred_at=datetime.now(UTC),
         )
         handle = client.get_workflow_handle(workflow_id(person.participant_id))
-        await handle.execute_update("record_milestone", RecordMilestone.of(milestone))
+        await handle.execute_update(
+            "record_milestone", RecordMilestone.of(milestone, milestone_key())
+        )
 
     return {**await closed_loop(clients, seconds, report), "people": len(everyone)}
 

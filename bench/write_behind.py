@@ -23,6 +23,7 @@ from temporalio import activity
 from activities.trajectory import TrajectoryActivities
 from api.enrolment import enrol
 from bench.in_process import in_process_stack
+from tests.keys import milestone_key
 from tests.people import enrolment
 from trajectory.milestones import Milestone, MilestoneType
 from trajectory.records import ReadModelBatch
@@ -56,7 +57,8 @@ async def main() -> None:
                     )
                     began = time.perf_counter()
                     await enrolled.handle.execute_update(
-                        ParticipantTrajectory.record_milestone, RecordMilestone.of(contact)
+                        ParticipantTrajectory.record_milestone,
+                        RecordMilestone.of(contact, milestone_key()),
                     )
                     answers.append((time.perf_counter() - began) * 1000)
                     await asyncio.sleep(delay + 0.2)  # the write is done before the next

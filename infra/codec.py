@@ -8,6 +8,10 @@ worker to refuse where it matters (`infra.sealed`).
 
 Keys come from `PARCOURS_CODEC_KEYS` (`k2:BASE64,k1:BASE64`, the first is current); in
 development a key file under the data directory is generated once and used when that is unset.
+
+AES-GCM under random 96-bit nonces stays safe for 2^32 encryptions per key (NIST SP 800-38D,
+8.3): each process counts its encryptions per key id (`ENCRYPTIONS`), and the long-running ones
+add them to PostgreSQL (`readmodel.key_uses`), where the total per key outlives the processes.
 """
 
 import base64
@@ -16,7 +20,9 @@ import json
 import os
 import re
 import secrets
-from collections.abc import Sequence
+import threading
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from functools import cache
 from pathlib import Path
 
@@ -43,6 +49,9 @@ KEY_ID_METADATA = "encryption-key-id"
 DEV_KEY_FILE = "codec-keys.json"
 KEY_BYTES = 32
 NONCE_BYTES = 12
+
+ENCRYPTION_BUDGET = 2**32
+"""Encryptions one AES-GCM key may make under random 96-bit nonces (NIST SP 800-38D, 8.3)."""
 
 _KEY_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
@@ -147,6 +156,34 @@ def _base64(encoded: str, key_id: str) -> bytes:
         raise KeyringError(f"key {key_id}: not valid base64") from None
 
 
+class Encryptions:
+    """The payload encryptions this process made, by key id, since they were last taken."""
+
+    def __init__(self) -> None:
+        self._counts: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    def count(self, key_id: str, encryptions: int) -> None:
+        with self._lock:
+            self._counts[key_id] += encryptions
+
+    def take(self) -> dict[str, int]:
+        """The counts so far, which start again from zero."""
+        with self._lock:
+            taken = dict(self._counts)
+            self._counts.clear()
+        return taken
+
+    def give_back(self, counts: Mapping[str, int]) -> None:
+        """Counts taken that could not be stored: they are taken again next time."""
+        with self._lock:
+            self._counts.update(counts)
+
+
+ENCRYPTIONS = Encryptions()
+"""This process's payload encryptions (every `EncryptionCodec` of the process counts here)."""
+
+
 def seal(key: bytes, plaintext: bytes, associated_data: bytes | None = None) -> bytes:
     """Encrypt with AES-256-GCM under a fresh random nonce; the nonce leads the result."""
     nonce = secrets.token_bytes(NONCE_BYTES)
@@ -168,6 +205,7 @@ class EncryptionCodec(PayloadCodec):
     async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
         key_id = self._keyring.current
         key = self._keyring.key(key_id)
+        ENCRYPTIONS.count(key_id, len(payloads))
         return [
             Payload(
                 metadata={"encoding": ENCODING, KEY_ID_METADATA: key_id.encode()},

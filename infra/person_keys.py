@@ -1,5 +1,5 @@
 """The keys that guard personal data: they wrap each person's data key and key the fingerprints
-of national numbers (DESIGN §6).
+of national numbers and of milestones (DESIGN §6).
 
 They come from `PARCOURS_PERSON_KEYS` (`id:BASE64,...`, current first), a keyring of its own
 that the worker, the API and the command line hold and the codec server never does: whoever
@@ -25,6 +25,8 @@ WRAP_PURPOSE = "parcours/person-data-keys"
 """Wrapping keys are derived from the keyring for this purpose alone."""
 FINGERPRINT_PURPOSE = "parcours/person-fingerprints"
 """Fingerprint keys are derived for this purpose alone: they neither decrypt nor unwrap."""
+MILESTONE_PURPOSE = "parcours/milestone-fingerprints"
+"""The key of milestone fingerprints (`Milestone.fingerprint`), derived for that alone."""
 
 KeyringName = Literal["person_keys", "codec_keys"]
 """Which keyring a stored key or fingerprint is under: `PARCOURS_PERSON_KEYS`, or (rows from
@@ -47,6 +49,7 @@ class PersonKeys:
 
     wrapping: Keyring
     fingerprinting: Keyring
+    milestones: Keyring
     legacy_wrapping: Keyring | None = None
     legacy_fingerprinting: Keyring | None = None
 
@@ -56,6 +59,7 @@ class PersonKeys:
         return cls(
             wrapping=person.derive(WRAP_PURPOSE),
             fingerprinting=person.derive(FINGERPRINT_PURPOSE),
+            milestones=person.derive(MILESTONE_PURPOSE),
             legacy_wrapping=codec.derive(WRAP_PURPOSE) if codec else None,
             legacy_fingerprinting=codec.derive(FINGERPRINT_PURPOSE) if codec else None,
         )
@@ -64,6 +68,17 @@ class PersonKeys:
     def current(self) -> str:
         """The id of the person key that wraps and fingerprints from now on."""
         return self.wrapping.current
+
+    @property
+    def milestone_key(self) -> bytes:
+        """The key the API fingerprints milestones under (`RecordMilestone.of`)."""
+        return self.milestones.key(self.current)
+
+    @property
+    def earlier_milestone_keys(self) -> list[bytes]:
+        """The milestone keys of the person keys kept after a rotation: a milestone sent
+        before it and again after it was fingerprinted under one of them."""
+        return [self.milestones.key(key_id) for key_id in _ordered(self.milestones)[1:]]
 
     def wrap(self, data_key: bytes, context: bytes) -> bytes:
         """`data_key` sealed under the current person key, bound to `context`."""

@@ -110,6 +110,13 @@ class Settings(BaseSettings):
         description="proxies (addresses or networks, comma-separated) whose X-Forwarded-For "
         "names the client; None ignores the header",
     )
+    metrics_cache_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        validation_alias="PARCOURS_METRICS_CACHE_SECONDS",
+        description="how long the API's /metrics serves the read model's figures before it "
+        "reads them again, however many scrapes arrive",
+    )
     ui_port: int = Field(default=8233, ge=1, le=65535, validation_alias="PARCOURS_UI_PORT")
     environment: Literal["development", "production"] = Field(
         validation_alias="PARCOURS_ENV",

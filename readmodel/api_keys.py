@@ -33,6 +33,7 @@ RETURNING {_COLUMNS}
 """
 _EVERY_KEY = f"SELECT {_COLUMNS} FROM api_keys ORDER BY created_at, key_id"
 _BY_ID = f"SELECT key_hash, {_COLUMNS} FROM api_keys WHERE key_id = $1"
+_ACTIVE_IDS = "SELECT key_id FROM api_keys WHERE revoked_at IS NULL"
 
 
 @dataclass(frozen=True)
@@ -156,3 +157,10 @@ async def read_key(pool: Pool, key_id: str, timeout: float) -> StoredKey | None:
         return None
     key_hash: bytes = row["key_hash"]
     return StoredKey(key_hash=key_hash, record=ApiKey.from_row(row))
+
+
+async def active_key_ids(pool: Pool, timeout: float) -> frozenset[str]:
+    """The ids of every key not revoked (ids only: no hash, no secret)."""
+    async with pool.acquire(timeout=timeout) as con:
+        rows = await con.fetch(_ACTIVE_IDS, timeout=timeout)
+    return frozenset(row["key_id"] for row in rows)

@@ -6,8 +6,11 @@ protobuf JSON) with the keyring of the workers. CORS admits only the Web UI's or
 In production every call needs a case-manager credential as `Authorization: Bearer ...`: the
 OIDC access token that the Web UI forwards (`codec.passAccessToken`) carrying the case-manager
 group, or a case-manager API key (CLI: `--codec-auth "Bearer KEY"`). Without one the answer is
-401 and the UI shows payloads as stored: ciphertext. In development, calls from this machine
-need nothing. `python -m starter codec` runs it.
+401 and the UI shows payloads as stored: ciphertext. An address that sends more than
+`PARCOURS_AUTH_FAILURES` refused credentials in `PARCOURS_AUTH_FAILURE_WINDOW` seconds gets 429
+for its next refused ones, without its made-up keys being looked up; valid credentials from
+there still work. In development, calls from this machine need nothing. `python -m starter codec`
+runs it.
 """
 
 import argparse
@@ -27,16 +30,17 @@ from google.protobuf import json_format
 from starlette.exceptions import HTTPException
 from temporalio.api.common.v1 import Payload, Payloads
 
-from api.auth import authenticate
+from api.auth import FailedAuthentications, KeyCache, client_of
 from api.body_guard import BodyGuard
 from api.errors import ApiError, error_response
 from infra.codec import EncryptionCodec, UnknownKeyError, configured_keyring
-from infra.database import Pool, open_pool
+from infra.database import open_pool
 from infra.logging import configure_logging
 from infra.oidc import RETRY_KEYS_AFTER, CaseManagerTokens, KeysUnavailable, TokenRefused
 from infra.person_keys import keep_from_codec_server
 from infra.settings import Settings, get_settings
 from readmodel.api_keys import KEY_PREFIX
+from readmodel.key_uses import keep_adding_key_uses
 from trajectory.actors import Role
 
 log = structlog.stdlib.get_logger(__name__)
@@ -52,22 +56,44 @@ MAX_BODY_BYTES = 16 * 1024 * 1024
 
 @dataclass(frozen=True)
 class Gate:
-    """Who may use the codec: anyone on this machine in development, case managers otherwise."""
+    """Who may use the codec: anyone on this machine in development, case managers otherwise;
+    refused credentials are limited per client address."""
 
     settings: Settings
     tokens: CaseManagerTokens | None
+    failures: FailedAuthentications
 
     async def admit(self, request: Request, token: str | None) -> str:
-        """Who the caller is, for the logs; raises 401 or 403 for anyone else."""
-        if self.settings.environment == "development":
-            host = request.client.host if request.client else ""
-            if _is_loopback(host):
-                return "local"
+        """Who the caller is, for the logs; raises 401 or 403 for anyone else, 429 for an
+        address that had too many credentials refused."""
+        host = request.client.host if request.client else ""
+        if self.settings.environment == "development" and _is_loopback(host):
+            return "local"
+        client = client_of(host)
+        wait = self.failures.retry_after(client)
+        try:
+            return await self._identify(request, token, throttled=wait is not None)
+        except ApiError as refusal:
+            if refusal.status_code != 401 or token is None:
+                raise
+            if wait is not None:
+                raise ApiError(
+                    429,
+                    "too_many_failed_authentications",
+                    f"too many refused credentials from your address; retry in {wait} s",
+                    {"Retry-After": str(wait)},
+                ) from None
+            if self.failures.failed(client):
+                log.warning("codec_authentication_failures_throttled", client=client)
+            raise
+
+    async def _identify(self, request: Request, token: str | None, *, throttled: bool) -> str:
+        """Who the caller is; a throttled address's keys are looked up only if they exist."""
         if token is None:
             raise ApiError(401, "unauthorized", "send a case-manager credential", _CHALLENGE)
         if token.startswith(KEY_PREFIX):
-            pool: Pool | None = request.app.state.pool
-            caller = await authenticate(pool, token) if pool is not None else None
+            keys: KeyCache | None = request.app.state.keys
+            caller = await keys.caller(token, known_only=throttled) if keys is not None else None
             if caller is None:
                 raise ApiError(401, "unauthorized", "the API key is unknown or revoked", _CHALLENGE)
             if caller.role != Role.CASE_MANAGER:
@@ -119,20 +145,26 @@ def create_codec_app(settings: Settings) -> FastAPI:
     """The codec server for `settings`: its keyring, the UI's origin, who may call."""
     keep_from_codec_server(settings)
     codec = EncryptionCodec(configured_keyring(settings))
-    gate = Gate(settings, CaseManagerTokens.from_settings(settings))
+    failures = FailedAuthentications(settings.auth_failures, settings.auth_failure_window)
+    gate = Gate(settings, CaseManagerTokens.from_settings(settings), failures)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Only production checks API keys, so only production needs the database.
-        app.state.pool = None
+        app.state.keys = None
         if settings.environment != "production":
             yield
             return
-        app.state.pool = await open_pool(settings)
+        pool = await open_pool(settings)
+        app.state.keys = KeyCache(pool, ttl=0)  # a revoked key stops at once
+        stop_counting = asyncio.Event()
+        counting = asyncio.create_task(keep_adding_key_uses(pool, stop_counting))
         try:
             yield
         finally:
-            await app.state.pool.close()
+            stop_counting.set()
+            await counting
+            await pool.close()
 
     async def served_namespace(request: Request) -> None:
         namespace = request.headers.get("X-Namespace", settings.temporal_namespace)
@@ -208,5 +240,12 @@ def run(args: argparse.Namespace) -> int:
     host = args.host or settings.codec_host
     port = args.port or settings.codec_port
     log.info("codec_server", url=f"http://{host}:{port}/codec", ui_origin=settings.ui_origin)
-    uvicorn.run(create_codec_app(settings), host=host, port=port, log_config=None)
+    uvicorn.run(
+        create_codec_app(settings),
+        host=host,
+        port=port,
+        log_config=None,
+        proxy_headers=settings.forwarded_allow_ips is not None,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
+    )
     return 0

@@ -30,6 +30,7 @@ from infra.database import Pool, open_pool
 from infra.settings import get_settings
 from infra.temporal import connect
 from readmodel import migrate
+from readmodel.key_uses import add_key_uses
 from trajectory.text import BIDI_CONTROLS
 
 PERSON = (
@@ -361,4 +362,5 @@ async def _enrol(rows: list[tuple[int, Row]], concurrency: int) -> CohortSummary
                 on_row=advance,
             )
     finally:
+        await add_key_uses(pool)  # the starts it sealed count against the payload key
         await pool.close()

@@ -51,12 +51,14 @@ def enrolment_body(partner_id: str, **details: Any) -> dict[str, Any]:
 def api_app(dev_env: WorkflowEnvironment, dev_worker: Worker, pool: Pool) -> FastAPI:
     """The API bound to the session's Temporal client and pool, as the lifespan would bind them."""
     # Many tests send bad keys on purpose; tests/test_failed_authentication.py tests the limit.
+    # Metrics tests read the figures right after a change; test_api_metrics.py tests the cache.
     settings = Settings(
         temporal_namespace=dev_env.client.namespace,
         key_cache_seconds=0,
         auth_failures=1_000_000,
         sms_url="http://127.0.0.1:9/sms",
         sms_secret=GATEWAY_SECRET,
+        metrics_cache_seconds=0,
     )
     app = create_app(settings)
     hold(app, dev_env.client, pool, settings)

@@ -12,6 +12,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from infra.database import Pool
 from readmodel.persons import read_person
+from tests.keys import milestone_key
 from trajectory.actors import Actor
 from trajectory.enrolment import Person
 from trajectory.milestones import Milestone, MilestoneType
@@ -81,7 +82,7 @@ class Journey:
             payload=EXAMPLE_PAYLOADS.get(kind, {}) if payload is None else payload,
         )
         return await self.handle.execute_update(
-            ParticipantTrajectory.record_milestone, RecordMilestone.of(milestone)
+            ParticipantTrajectory.record_milestone, RecordMilestone.of(milestone, milestone_key())
         )
 
     async def pause(self, reason: str | None = None) -> TrajectorySnapshot:

@@ -1,13 +1,18 @@
 """`GET /metrics` on the API: what an operator's Prometheus scrapes, with no key."""
 
+import asyncio
+from typing import Any, cast
+
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from api.metrics import MILESTONE_ROUTE, ProgrammeFigures
+from api.app import create_app, hold
+from api.metrics import KNOWN_METHODS, MILESTONE_ROUTE, OTHER_METHOD, ProgrammeFigures
 from infra.database import Pool, open_pool
 from infra.settings import Settings
 from tests.api_fixtures import EnrolByApi, Keys, bearer, listed, written
 from tests.test_api_contract import milestone
+from tests.test_failed_authentication import without_temporal
 
 Series = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
@@ -125,3 +130,67 @@ async def test_a_scrape_while_the_read_model_is_down_keeps_the_last_figures_and_
     after = {family.name: family.samples for family in figures.collect()}
     assert after["parcours_read_model_up"][0].value == 0
     assert after["parcours_open_trajectories"] == seen["parcours_open_trajectories"]
+
+
+async def test_requests_with_made_up_methods_add_no_series(api: httpx.AsyncClient) -> None:
+    """uvicorn takes any token as a method (`curl -X M1`): each must not become a label value."""
+    before = await scrape(api)
+    for n in range(5):
+        assert (await api.request(f"M{n}", "/v1/participants")).status_code == 405
+        assert (await api.request(f"M{n}", f"/no-such-path/{n}")).status_code == 404
+    after = await scrape(api)
+
+    methods = {
+        dict(labels)["method"]
+        for name, labels in after
+        if name.startswith("parcours_api_request") and "method" in dict(labels)
+    }
+    assert methods <= {*KNOWN_METHODS, OTHER_METHOD}
+    labels = {"method": OTHER_METHOD, "route": "/v1/participants", "status": "405"}
+    assert (
+        value(after, "parcours_api_requests_total", **labels)
+        - value(before, "parcours_api_requests_total", **labels)
+        == 5
+    )
+
+
+class CountedPool:
+    """The session's pool, counting the connections taken from it."""
+
+    def __init__(self, pool: Pool) -> None:
+        self._pool = pool
+        self.taken = 0
+
+    def acquire(self, **options: Any) -> Any:
+        self.taken += 1
+        return self._pool.acquire(**options)
+
+
+async def test_a_burst_of_scrapes_reads_the_read_model_once(pool: Pool, database_url: str) -> None:
+    counted = CountedPool(pool)
+    settings = Settings(database_url=database_url, metrics_cache_seconds=60)
+    app = create_app(settings)
+    hold(app, without_temporal(), cast(Pool, counted), settings)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://parcours.test") as api:
+        answers = await asyncio.gather(*(api.get("/metrics") for _ in range(20)))
+        answers += [await api.get("/metrics") for _ in range(20)]
+
+    assert [answer.status_code for answer in answers] == [200] * 40
+    assert counted.taken == 1
+
+
+async def test_the_read_models_figures_are_read_again_once_they_are_older_than_the_cache(
+    pool: Pool,
+) -> None:
+    counted = CountedPool(pool)
+    clock = [100.0]
+    figures = ProgrammeFigures(max_age=10, clock=lambda: clock[0])
+
+    await figures.refresh(cast(Pool, counted))
+    clock[0] += 9
+    await figures.refresh(cast(Pool, counted))
+    assert counted.taken == 1
+    clock[0] += 2
+    await figures.refresh(cast(Pool, counted))
+    assert counted.taken == 2

@@ -480,3 +480,46 @@ async def test_when_the_providers_keys_cannot_be_had_a_valid_token_gets_503_sayi
     assert "signing keys" in response.json()["detail"]
     assert "participant_id" not in response.text
     assert waited < 5
+
+
+async def test_an_address_sending_bad_credentials_gets_429_while_case_managers_still_decode(
+    database_url: str, identity_provider: IdentityProvider, pool: Pool
+) -> None:
+    settings = _settings("production", database_url, identity_provider).model_copy(
+        update={"auth_failures": 3, "auth_failure_window": 60.0}
+    )
+    key = (await create_key(pool, Role.CASE_MANAGER, label="behind the same NAT")).key
+    token = identity_provider.token([CASE_MANAGERS])
+    stored = _body(await _trajectory_input_as_stored())
+    app = create_codec_app(settings)
+
+    def calling_from(address: str) -> httpx.AsyncClient:
+        transport = httpx.ASGITransport(app=app, client=(address, 50123))
+        return httpx.AsyncClient(transport=transport, base_url="http://codec.test")
+
+    async with (
+        app.router.lifespan_context(app),
+        calling_from("198.51.100.30") as guesser,
+        calling_from("198.51.100.31") as elsewhere,
+    ):
+        guesses = [
+            "prc_0123456789ab_" + "x" * 43,
+            identity_provider.token(["staff"]),
+            "prc_ba9876543210_" + "y" * 43,
+            identity_provider.token([CASE_MANAGERS], aud="another-app"),
+            "prc_00112233aabb_" + "z" * 43,
+        ]
+        refused = [
+            await guesser.post("/codec/decode", content=stored, headers=_headers(guess))
+            for guess in guesses
+        ]
+        by_key = await guesser.post("/codec/decode", content=stored, headers=_headers(key))
+        by_token = await guesser.post("/codec/decode", content=stored, headers=_headers(token))
+        other = await elsewhere.post("/codec/decode", content=stored, headers=_headers(guesses[0]))
+
+    assert [answer.status_code for answer in refused] == [401] * 3 + [429] * 2
+    assert refused[-1].json()["error"] == "too_many_failed_authentications"
+    assert int(refused[-1].headers["Retry-After"]) >= 1
+    assert "participant_id" not in refused[-1].text
+    assert (by_key.status_code, by_token.status_code) == (200, 200)
+    assert other.status_code == 401

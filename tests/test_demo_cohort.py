@@ -22,6 +22,7 @@ from starter.demo.cohort import Behaviour, DemoParticipant, Profile, demo_cohort
 from starter.demo.driver import Driver
 from starter.demo.keys import DemoKeys
 from tests.api_fixtures import Keys
+from tests.keys import milestone_key
 from trajectory.admission import milestone_refusal, missing_steps
 from trajectory.eligibility import EligibilityFacts, check_eligibility
 from trajectory.milestones import Milestone
@@ -92,7 +93,7 @@ def _record(
     state: TrajectoryState, milestone: Milestone, now: datetime, seat: SeatDecision | None = None
 ) -> None:
     """Record `milestone` as the workflow would once its validator allowed it."""
-    recorded = RecordMilestone.of(milestone)
+    recorded = RecordMilestone.of(milestone, milestone_key())
     if state.milestones.get(milestone.milestone_id) == recorded.fingerprint:
         return
     refusal = milestone_refusal(state, recorded, now)
@@ -180,7 +181,7 @@ def test_the_same_state_gives_the_same_milestone_id_so_a_restarted_driver_record
     again = _milestone(_next_action(steady, state, START + 3 * DAY))
     assert first.milestone_id == again.milestone_id
     _record(state, first, START + 2 * DAY)
-    refusal = milestone_refusal(state, RecordMilestone.of(again), START + 3 * DAY)
+    refusal = milestone_refusal(state, RecordMilestone.of(again, milestone_key()), START + 3 * DAY)
     assert refusal is not None and refusal.kind == "reused"  # the API answers 409: already there
     assert list(state.milestones) == [first.milestone_id]
 

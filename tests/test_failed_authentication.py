@@ -20,6 +20,7 @@ from infra.settings import Settings
 from readmodel.api_keys import create_key, revoke_key
 from tests.api_fixtures import bearer
 from tests.keys import TEST_KEYS
+from tests.test_deploy_files import compose_services, configmap, resolved
 from trajectory.actors import Role
 
 ALLOWED = 4
@@ -127,6 +128,62 @@ async def test_a_revoked_key_counts_as_a_failure_like_a_made_up_one(
     assert statuses == [401] * ALLOWED + [429]
 
 
+async def test_a_valid_key_this_process_never_saw_works_from_an_address_that_guessed_too_much(
+    app: FastAPI, pool: Pool
+) -> None:
+    """Behind a proxy that hides client addresses every partner shares one: guesses by anyone
+    must not lock out the keys a new replica has not met yet."""
+    never_seen = (await create_key(pool, Role.PARTNER, "jes", label="new pod")).key
+    async with client_at(app, "198.51.100.20") as shared:
+        for _ in range(ALLOWED + 1):
+            await shared.get("/v1/participants", headers=bearer(made_up_key()))
+        assert (
+            await shared.get("/v1/participants", headers=bearer(made_up_key()))
+        ).status_code == 429
+
+        answer = await shared.get("/v1/participants", headers=bearer(never_seen))
+
+    assert answer.status_code == 200, answer.text
+
+
+def wrong_secret_for(key: str) -> str:
+    """`prc_<id>_<secret>` with the same id and another secret."""
+    return f"{key[: len('prc_') + 12]}_{secrets.token_urlsafe(32)}"
+
+
+async def test_wrong_secrets_for_one_key_are_limited_per_key_from_every_address(
+    app: FastAPI, pool: Pool
+) -> None:
+    issued = (await create_key(pool, Role.BACKEND, label="targeted")).key
+    statuses = []
+    for n in range(ALLOWED + 2):  # a fresh address each time: the address limit never bites
+        async with client_at(app, f"203.0.113.{100 + n}") as guesser:
+            answer = await guesser.get("/v1/participants", headers=bearer(wrong_secret_for(issued)))
+            statuses.append(answer.status_code)
+    assert statuses == [401] * ALLOWED + [429] * 2
+    assert "this key" in answer.json()["detail"]
+
+    async with client_at(app, "203.0.113.200") as owner:
+        assert (await owner.get("/v1/participants", headers=bearer(issued))).status_code == 200
+    async with client_at(app, "203.0.113.201") as other:
+        other_key = made_up_key()
+        assert (await other.get("/v1/participants", headers=bearer(other_key))).status_code == 401
+
+
+async def test_an_ipv6_client_counts_as_its_whole_slash_64(app: FastAPI) -> None:
+    """One subscriber holds a /64: a fresh address per guess must not reset the limit."""
+    statuses = []
+    for n in range(ALLOWED + 2):
+        async with client_at(app, f"2001:db8:7:42::{n + 1:x}") as guesser:
+            answer = await guesser.get("/v1/participants", headers=bearer(made_up_key()))
+            statuses.append(answer.status_code)
+    assert statuses == [401] * ALLOWED + [429] * 2
+    async with client_at(app, "2001:db8:7:43::1") as neighbour:
+        assert (
+            await neighbour.get("/v1/participants", headers=bearer(made_up_key()))
+        ).status_code == 401
+
+
 def test_many_addresses_cannot_grow_the_memory_without_bound() -> None:
     clock = [0.0]
     failures = FailedAuthentications(ALLOWED, WINDOW, clients=100, clock=lambda: clock[0])
@@ -201,3 +258,52 @@ async def test_behind_a_configured_proxy_each_forwarded_client_is_counted_apart(
             ]
     assert statuses == [401] * (ALLOWED + 2)
     assert same == [401] * ALLOWED + [429]
+
+
+SHIPPED_FORWARDED_ALLOW_IPS = {
+    "k8s": (configmap()["PARCOURS_FORWARDED_ALLOW_IPS"], "10.42.3.17"),
+    "compose": (
+        resolved(compose_services()["api"]["environment"]["PARCOURS_FORWARDED_ALLOW_IPS"], {}),
+        "172.18.0.1",
+    ),
+}
+"""The setting deploy/ ships, and an address its ingress (or a proxy on the host) connects from."""
+
+
+@pytest.mark.parametrize("where", list(SHIPPED_FORWARDED_ALLOW_IPS))
+async def test_behind_the_ingress_deploy_ships_each_client_is_counted_apart(
+    database_url: str, pool: Pool, where: str
+) -> None:
+    allowed, ingress = SHIPPED_FORWARDED_ALLOW_IPS[where]
+    app = create_app(settings(database_url, forwarded_allow_ips=allowed))
+    hold(app, without_temporal(), pool, app.state.settings)
+    config = server_config(app, app.state.settings)
+    config.load()  # the app as uvicorn serves it, behind its proxy-headers middleware
+
+    def from_address(address: str) -> httpx.AsyncClient:
+        transport = httpx.ASGITransport(app=config.loaded_app, client=(address, 40000))
+        return httpx.AsyncClient(transport=transport, base_url="http://parcours.test")
+
+    async with from_address(ingress) as through_ingress:
+        partners = [
+            (
+                await through_ingress.get(
+                    "/v1/participants",
+                    headers=bearer(made_up_key()) | {"X-Forwarded-For": f"198.51.100.{n}"},
+                )
+            ).status_code
+            for n in range(ALLOWED + 2)
+        ]
+    async with from_address("203.0.113.50") as direct:
+        forged = [
+            (
+                await direct.get(
+                    "/v1/participants",
+                    headers=bearer(made_up_key()) | {"X-Forwarded-For": f"192.0.2.{n}"},
+                )
+            ).status_code
+            for n in range(ALLOWED + 1)
+        ]
+
+    assert partners == [401] * (ALLOWED + 2)
+    assert forged == [401] * ALLOWED + [429]  # a client's own X-Forwarded-For is not believed

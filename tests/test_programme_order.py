@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from tests.keys import milestone_key
 from trajectory.admission import milestone_refusal, next_steps
 from trajectory.milestones import Milestone, MilestoneType
 from trajectory.phases import Phase
@@ -48,7 +49,8 @@ class Coach:
                 type=kind,
                 occurred_at=self.now,
                 payload=PAYLOADS.get(kind, {}),
-            )
+            ),
+            milestone_key(),
         )
 
     def refusal(self, kind: MilestoneType) -> str | None:

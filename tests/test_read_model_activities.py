@@ -14,6 +14,7 @@ from infra.person_keys import configured_person_keys
 from infra.settings import get_settings
 from readmodel.other_measures import register_other_measure
 from tests.conftest import Enrol
+from tests.keys import milestone_key
 from tests.people import national_number
 from trajectory.milestones import LastMilestone, Milestone, MilestoneType
 from trajectory.phases import Cause, Phase, Status
@@ -108,7 +109,7 @@ async def test_a_coach_session_reported_twice_is_recorded_once(
             milestone_count=4,
             last_milestone=LastMilestone(type=session.type, occurred_at=session.occurred_at),
         ),
-        milestone=RecordMilestone.of(session),
+        milestone=RecordMilestone.of(session, milestone_key()),
         milestone_phase=Phase.COACHING,
         transitions=[
             PhaseTransition(

@@ -9,6 +9,7 @@ from activities.trajectory import TrajectoryActivities
 from infra.database import Pool
 from readmodel import seats, trajectories
 from tests.conftest import Enrol
+from tests.keys import milestone_key
 from tests.test_read_model_activities import snapshot
 from trajectory.milestones import Milestone, MilestoneType
 from trajectory.phases import Cause, Phase, Status
@@ -84,7 +85,8 @@ async def test_steps_that_piled_up_are_written_together_each_milestone_once(
                     milestone_id=f"call-{n}",
                     type=MilestoneType.PARTICIPANT_CONTACT,
                     occurred_at=at + timedelta(minutes=n),
-                )
+                ),
+                milestone_key(),
             ),
             transitions=[
                 PhaseTransition(

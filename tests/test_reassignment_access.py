@@ -13,6 +13,7 @@ from temporalio.testing import WorkflowEnvironment
 from infra.contract import workflow_id
 from infra.database import Pool
 from tests.api_fixtures import EnrolByApi, Keys, bearer
+from tests.keys import milestone_key
 from trajectory.actors import Actor
 from trajectory.milestones import Milestone, MilestoneType
 from trajectory.records import TrajectorySnapshot
@@ -73,6 +74,7 @@ async def test_the_workflow_refuses_a_milestone_from_a_partner_that_no_longer_ho
             type=MilestoneType.PARTICIPANT_CONTACT,
             occurred_at=datetime.now(UTC),
         ),
+        milestone_key(),
         Actor(role="partner", partner_id="jes", key_id="0123456789ab"),
     )
     with pytest.raises(WorkflowUpdateFailedError) as refused:

@@ -31,6 +31,7 @@ from readmodel.persons import erase_person
 from tests.api_fixtures import Keys, bearer
 from tests.conftest import Enrol
 from tests.journeys import Journey
+from tests.keys import milestone_key
 from tests.temporal_fixtures import follow
 from trajectory.actors import Actor, Role
 from trajectory.milestones import Milestone
@@ -116,14 +117,12 @@ async def test_a_partner_whose_milestone_waits_for_a_case_manager_is_told_so_wit
         "payload": {},
     }
     partner = Actor(role=Role.PARTNER, partner_id="jes", key_id=key_id_of(keys.jes))
-    reported = RecordMilestone.of(Milestone.model_validate(body), partner)
+    reported = RecordMilestone.of(Milestone.model_validate(body), milestone_key(), partner)
     start = started_with(participant_id, day_seconds=86400)
     await dev_env.client.start_update_with_start_workflow(  # the partner's request, in flight
         ParticipantTrajectory.record_milestone,
         reported,
-        id=participants.update_id(
-            "milestone", "interview", reported.fingerprint, actor=reported.actor
-        ),
+        id=participants.update_id("milestone", reported.fingerprint, actor=reported.actor),
         start_workflow_operation=start,
         wait_for_stage=WorkflowUpdateStage.ACCEPTED,
     )
@@ -166,7 +165,8 @@ async def test_an_intake_check_that_cannot_run_then_a_close_leaves_a_run_that_en
             milestone_id="interview",
             type=M.INTAKE_INTERVIEW_HELD,
             occurred_at=datetime.now(UTC),
-        )
+        ),
+        milestone_key(),
     )
     start = started_with(participant_id, day_seconds=0.05)
     reported = await dev_env.client.start_update_with_start_workflow(  # before the check runs

@@ -22,7 +22,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Replayer
+from temporalio.worker import Replayer, Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from infra.codec import ENCODING, EncryptionCodec, Keyring, data_converter
@@ -127,7 +127,7 @@ async def test_a_seat_offer_signalled_without_this_deployments_key_is_dropped(
 
 @pytest.mark.parametrize("sender", list(SENDERS))
 async def test_a_trajectory_started_without_this_deployments_key_fails_at_once_and_writes_nothing(
-    dev_env: WorkflowEnvironment, pool: Pool, sender: str
+    dev_env: WorkflowEnvironment, dev_worker: Worker, pool: Pool, sender: str
 ) -> None:
     client = client_of(dev_env, sender)
     participant_id = f"p-{uuid.uuid4().hex[:20]}"

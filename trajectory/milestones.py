@@ -1,6 +1,7 @@
 """The milestone catalogue: types, typed payloads and where the engine allows them (DESIGN §3)."""
 
 import hashlib
+import hmac
 import json
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -246,14 +247,19 @@ class Milestone(BaseModel):
         """The payload as stored and shown: the fields given, without the empty ones."""
         return self.payload.model_dump(mode="json", exclude_none=True)
 
-    def fingerprint(self) -> str:
-        """What the milestone says (type, time, payload), hashed: tells a repeat from a reuse."""
+    def fingerprint(self, key: bytes) -> str:
+        """The milestone (id, type, time, payload) hashed under `key` (HMAC-SHA256): tells a
+        repeat from a reuse of its id, and, being keyed, tells nothing of a low-entropy payload
+        to whoever lacks the key (it names the milestone's Update, which Temporal keeps in
+        clear)."""
         said = {
+            "milestone_id": self.milestone_id,
             "type": self.type.value,
             "occurred_at": (self.occurred_at - _EPOCH) // timedelta(microseconds=1),
             "payload": self.payload_json(),
         }
-        return hashlib.sha256(json.dumps(said, sort_keys=True).encode()).hexdigest()[:32]
+        text = json.dumps(said, sort_keys=True).encode()
+        return hmac.new(key, text, hashlib.sha256).hexdigest()[:32]
 
     def report_json(self) -> dict[str, Any]:
         """The milestone as a partner sends it to the API."""

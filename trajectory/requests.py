@@ -84,15 +84,16 @@ class RecordMilestone(BaseModel):
 
     milestone: Milestone
     fingerprint: str = Field(
-        description="what the milestone says, hashed once by the sender of the Update; tells a "
-        "repeat from a reused id"
+        description="what the milestone says, hashed once under the server's key by the sender "
+        "of the Update; tells a repeat from a reused id, and names the Update"
     )
     actor: Actor | None = None
 
     @classmethod
-    def of(cls, milestone: Milestone, actor: Actor | None = None) -> "RecordMilestone":
-        """The input for `milestone` as `actor` (None: the engine) sends it."""
-        return cls(milestone=milestone, fingerprint=milestone.fingerprint(), actor=actor)
+    def of(cls, milestone: Milestone, key: bytes, actor: Actor | None = None) -> "RecordMilestone":
+        """The input for `milestone` as `actor` (None: the engine) sends it, fingerprinted
+        under `key` (the API's: `PersonKeys.milestone_key`)."""
+        return cls(milestone=milestone, fingerprint=milestone.fingerprint(key), actor=actor)
 
     @property
     def recorded_by(self) -> Recorder:

@@ -1,9 +1,9 @@
 """The Parcours worker: `ParticipantTrajectory` and its activities on the `parcours` task queue.
 
 Beside the worker, the outbox sender delivers the nudge messages the ladder queued, the webhook
-sender posts partners' events, and a sweep marks trajectories whose workflow was terminated or
-failed from outside. Stops gracefully on SIGINT/SIGTERM: running activities finish, then the
-worker leaves.
+sender posts partners' events, a sweep marks trajectories whose workflow was terminated or
+failed from outside, and the payload key's encryptions are added to PostgreSQL every minute.
+Stops gracefully on SIGINT/SIGTERM: running activities finish, then the worker leaves.
 """
 
 import asyncio
@@ -34,6 +34,7 @@ from infra.settings import Settings, get_settings
 from infra.telemetry import worker_runtime
 from infra.temporal import connect
 from readmodel import migrate
+from readmodel.key_uses import keep_adding_key_uses
 from readmodel.seats import store_catalogue
 from workflows.trajectory import ParticipantTrajectory
 
@@ -115,7 +116,9 @@ async def main() -> None:
             sender = OutboxSender(pool, channels, keys, signal_trajectories(client))
             log.info("worker_started", task_queue=TASK_QUEUE, metrics_port=settings.metrics_port)
             _warn_unconfigured(channels)
-            await asyncio.gather(sender.run(stop), sweep.run(stop), hooks.run(stop))
+            await asyncio.gather(
+                sender.run(stop), sweep.run(stop), hooks.run(stop), keep_adding_key_uses(pool, stop)
+            )
             log.info("worker_stopping")
     finally:
         await pool.close()

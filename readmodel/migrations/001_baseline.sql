@@ -558,3 +558,15 @@ CREATE INDEX webhook_deliveries_pending_idx ON webhook_deliveries (webhook_id, p
     WHERE delivered_at IS NULL AND failed_at IS NULL;
 CREATE INDEX webhook_deliveries_due_idx ON webhook_deliveries (due_at)
     WHERE delivered_at IS NULL AND failed_at IS NULL;
+
+-- -- Payload key uses ---------------------------------------------------------------------------
+
+-- AES-GCM encryptions made under each payload key (PARCOURS_CODEC_KEYS), added by every process
+-- that encrypts: with random nonces a key is good for 2^32 of them, so the total over its whole
+-- life says when it must be rotated (docs/operations.md, "Rotating keys").
+CREATE TABLE payload_key_uses (
+    key_id           text PRIMARY KEY,
+    encryptions      bigint NOT NULL CHECK (encryptions >= 0),
+    first_counted_at timestamptz NOT NULL,
+    last_counted_at  timestamptz NOT NULL
+);
