@@ -14,6 +14,7 @@ runs it.
 """
 
 import argparse
+import asyncio
 import ipaddress
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager

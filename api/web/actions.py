@@ -75,6 +75,7 @@ async def report_milestone(
     session: PostedDep,
     client: ClientDep,
     pool: PoolDep,
+    keys: PersonKeysDep,
 ) -> Response:
     """Report the milestone of a form, as `POST /v1/participants/{id}/milestones` would."""
     form = await request.form()
@@ -94,7 +95,7 @@ async def report_milestone(
             }
         )
         refuse_hidden_controls(milestone)
-        recorded = RecordMilestone.of(milestone, session.caller.actor)
+        recorded = RecordMilestone.of(milestone, keys.milestone_key, session.caller.actor)
         key = update_id(
             "milestone", milestone.milestone_id, recorded.fingerprint, actor=session.caller.actor
         )
