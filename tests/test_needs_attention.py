@@ -24,6 +24,7 @@ from readmodel.persons import erase_person
 from tests.conftest import Enrol
 from tests.journeys import Journey, Start
 from tests.temporal_fixtures import follow
+from trajectory.delivery import NudgeOutcome
 from trajectory.milestones import MilestoneType
 from trajectory.phases import Outcome, Phase, Status
 from trajectory.programmes import load_programme
@@ -45,12 +46,12 @@ class Failing:
         self._real, self._error, self.left, self.calls = real, error, times, 0
 
     @activity.defn(name="send_nudge")
-    async def send_nudge(self, request: NudgeRequest) -> None:
+    async def send_nudge(self, request: NudgeRequest) -> NudgeOutcome:
         self.calls += 1
         if self.left > 0:
             self.left -= 1
             raise self._error()
-        await self._real.send_nudge(request)
+        return await self._real.send_nudge(request)
 
 
 def worker_with(env: WorkflowEnvironment, pool: Pool, failing: Failing | None = None) -> Worker:

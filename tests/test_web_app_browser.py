@@ -44,6 +44,7 @@ from tests.people import enrolment
 from tests.temporal_fixtures import dev_server
 from tests.test_web_ui_browser import CHROMIUM, CHROMIUM_ARGS
 from trajectory.actors import Role
+from trajectory.delivery import NudgeOutcome
 from trajectory.phases import Phase, Status
 from trajectory.records import NudgeRequest, TrajectorySnapshot
 from worker import build_worker
@@ -76,11 +77,11 @@ class FailingOnce:
         self.targets: set[str] = set()
 
     @activity.defn(name="send_nudge")
-    async def send_nudge(self, request: NudgeRequest) -> None:
+    async def send_nudge(self, request: NudgeRequest) -> NudgeOutcome:
         if request.participant_id in self.targets:
             self.targets.discard(request.participant_id)
             raise asyncpg.exceptions.CharacterNotInRepertoireError("invalid byte sequence")
-        await self._real.send_nudge(request)
+        return await self._real.send_nudge(request)
 
 
 @dataclass(frozen=True)
