@@ -14,7 +14,7 @@ import uvicorn
 from fastapi import FastAPI
 from temporalio.client import Client
 
-from api import health, participants, reports, tasks, timeline
+from api import entry_profiles, health, participants, reports, tasks, timeline
 from api.auth import FailedAuthentications, KeyCache
 from api.body_guard import BodyGuard
 from api.connection import TemporalConnection
@@ -84,6 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(BodyGuard)
     app.include_router(participants.router)
+    app.include_router(entry_profiles.router)
     app.include_router(timeline.router)
     app.include_router(tasks.router)
     app.include_router(reports.router)

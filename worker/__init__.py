@@ -1,7 +1,8 @@
 """The Parcours worker: `ParticipantTrajectory` and its activities on the `parcours` task queue.
 
-Beside the worker, the outbox sender delivers the nudge messages the ladder queued, and a sweep
-marks trajectories whose workflow was terminated or failed from outside. Stops gracefully on
+Beside the worker, the outbox sender delivers the nudge messages the ladder queued, a sweep
+marks trajectories whose workflow was terminated or failed from outside, and another erases the
+persons restricted within the ESF+ retention period once it has ended. Stops gracefully on
 SIGINT/SIGTERM: running activities finish, then the worker leaves.
 """
 
@@ -19,6 +20,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from activities.failures import ClassifiedFailures
 from activities.notifications import LoggedChannel, OutboxSender
+from activities.retention import RetentionSweep
 from activities.stopped_runs import StoppedRunSweep
 from activities.training import TrainingActivities
 from activities.trajectory import TrajectoryActivities
@@ -93,10 +95,12 @@ async def main() -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         sender = OutboxSender(pool, LoggedChannel())
-        sweep = StoppedRunSweep(client, pool, timedelta(seconds=settings.sweep_seconds))
+        interval = timedelta(seconds=settings.sweep_seconds)
+        sweep = StoppedRunSweep(client, pool, interval)
+        retention = RetentionSweep(client, pool, settings.retention_until, interval)
         async with worker:
             log.info("worker_started", task_queue=TASK_QUEUE, metrics_port=settings.metrics_port)
-            await asyncio.gather(sender.run(stop), sweep.run(stop))
+            await asyncio.gather(sender.run(stop), sweep.run(stop), retention.run(stop))
             log.info("worker_stopping")
     finally:
         await pool.close()
