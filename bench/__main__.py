@@ -152,6 +152,14 @@ async def run_milestones(stack: Stack, sizes: dict[str, Any]) -> dict[str, Any]:
     result["direct_update_10"] = await parcours.direct_update_loop(
         stack, everyone, 10, sizes["seconds"]
     )
+    _say("milestones: 10 clients with a second worker process")
+    await stack.start_worker()
+    try:
+        result["two_workers_10"] = await parcours.milestone_loop(
+            stack, everyone, 10, sizes["seconds"], lag=False
+        )
+    finally:
+        await stack.stop_worker()
     return result
 
 

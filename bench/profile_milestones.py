@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil  # type: ignore[import-untyped,unused-ignore]
 
 from bench.measure import closed_loop
 from bench.parcours import MilestoneSender, _slices, enrol, people
@@ -58,19 +59,33 @@ PARTS = (
 )
 
 
+def cpu_seconds(process: Process) -> float:
+    """User and system CPU time of a process and its children so far."""
+    proc = psutil.Process(process.process.pid)
+    times = [proc.cpu_times(), *(child.cpu_times() for child in proc.children(recursive=True))]
+    return float(sum(t.user + t.system for t in times))
+
+
 def part_of(frame: dict[str, Any]) -> str | None:
     where = str(frame.get("file", ""))
     return next((name for marker, name in PARTS if marker in where), None)
 
 
-def shares(profile_file: Path) -> tuple[int, Counter[str]]:
-    """Samples, and per part of the code the samples whose innermost known frame lies there."""
+IDLE = {"select", "EpollSelector.select", "_worker", "wait", "Condition.wait"}
+"""Innermost frames of a thread that waits: an event loop's poll, a pool thread's queue."""
+
+
+def shares(profile_file: Path) -> tuple[float, Counter[str]]:
+    """Busy seconds, and per part of the code the seconds whose innermost known frame lies
+    there (samples of waiting threads left out)."""
     profile = json.loads(profile_file.read_text())
     frames = profile["shared"]["frames"]
     counted: Counter[str] = Counter()
-    total = 0
+    total = 0.0
     for recorded in profile["profiles"]:
         for sample, weight in zip(recorded["samples"], recorded["weights"], strict=True):
+            if not sample or frames[sample[-1]]["name"] in IDLE:
+                continue
             total += weight
             for index in reversed(sample):
                 if (part := part_of(frames[index])) is not None:
@@ -110,13 +125,22 @@ async def main(seconds: float, clients: int, people_count: int, top: int) -> Non
                 await record(stack.workers[0], "worker", seconds),
                 await record(stack.api, "api", seconds),
             ]
+            processes = {
+                "Temporal dev server": stack.server,
+                "worker": stack.workers[0],
+                "API": stack.api,
+            }
+            before = {name: cpu_seconds(process) for name, process in processes.items()}
             began = time.monotonic()
             figures = await closed_loop(clients, seconds, report)
+            spent = {name: cpu_seconds(p) - before[name] for name, p in processes.items()}
             await asyncio.gather(*(spy.wait() for spy in spies))
         print(f"{clients} clients for {time.monotonic() - began:.0f} s: {figures}")
+        for name, used in spent.items():
+            print(f"  {name}: {used:.1f} s of CPU ({100 * used / seconds:.0f}% of one core)")
     for name in ("worker", "api"):
         total, counted = shares(RESULTS / f"profile-{name}.speedscope.json")
-        print(f"\n{name}: {total} samples")
+        print(f"\n{name}: {total:.1f} s busy in {seconds:.0f} s")
         for part, weight in counted.most_common(top):
             print(f"  {100 * weight / total:5.1f}%  {part}")
 

@@ -8,6 +8,12 @@ DAY_STARTS = time(9, 0)
 DAY_ENDS = time(20, 0)
 
 
+def day_of(at: datetime) -> datetime:
+    """The start of `at`'s day in Brussels: what `ParcoursLastContact` holds, so that the
+    search attribute changes once a day, not at every contact (the read model keeps the time)."""
+    return datetime.combine(at.astimezone(BRUSSELS).date(), time(0), tzinfo=BRUSSELS)
+
+
 def next_daytime(at: datetime) -> datetime:
     """The first moment at or after `at` when a message may be sent, in UTC."""
     local = at.astimezone(BRUSSELS)

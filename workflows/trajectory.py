@@ -6,7 +6,6 @@ checking again only what can change while it awaits (the intake check, a seat re
 """
 
 import asyncio
-from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError
@@ -31,6 +30,7 @@ with workflow.unsafe.imports_passed_through():
     from trajectory.state import TrajectoryInput, TrajectoryState
     from trajectory.tasks import TaskRecord, close_task, task_refusal
     from workflows import steps
+    from workflows.alarm import Alarm
     from workflows.attention import Attention
     from workflows.changes import Changes
     from workflows.errors import as_error, refused
@@ -61,6 +61,7 @@ class ParticipantTrajectory:
         self._writer = ReadModelWriter(self._state, self._attention)
         self._changes = Changes(self._state, self._writer)
         self._seats = SeatDesk(self._state, self._attention)
+        self._alarm = Alarm()
 
     @workflow.run
     async def run(self, input: TrajectoryInput) -> TrajectorySnapshot:
@@ -87,22 +88,17 @@ class ParticipantTrajectory:
         while state.awaiting_results:
             await self._next_change()
         await self._settled()
+        self._alarm.set_for(None)
         writer.cancel()
         return snapshot_of(state, workflow.now())
 
     async def _next_change(self) -> None:
         """Wait for a request to change the state, or carry out the next timer when it falls due."""
-        now = workflow.now()
-        timer = next_timer(self._state, now)
-        until = max(timer.at - now, timedelta(milliseconds=10)) if timer else None
+        self._alarm.set_for(next_timer(self._state, workflow.now()))
         self._changes.happened = False
-        try:
-            await workflow.wait_condition(
-                lambda: self._changes.happened,
-                timeout=until,
-                timeout_summary=timer.summary if timer else None,
-            )
-        except TimeoutError:
+        await workflow.wait_condition(lambda: self._changes.happened or self._alarm.rang)
+        if self._alarm.rang:
+            self._alarm.answered()
             await self._fire()
 
     async def _fire(self) -> None:

@@ -8,6 +8,7 @@ from temporalio.common import SearchAttributeUpdate
 
 with workflow.unsafe.imports_passed_through():
     from infra import contract
+    from trajectory.daytime import day_of
     from trajectory.records import TrajectorySnapshot
     from trajectory.silence import Timer
     from trajectory.state import TrajectoryState
@@ -28,7 +29,7 @@ class WebUi:
             contract.PHASE.value_set(snapshot.phase.value),
             contract.STATUS.value_set(snapshot.status.value),
             contract.NUDGE_LEVEL.value_set(snapshot.nudge_level),
-            contract.LAST_CONTACT.value_set(snapshot.last_contact_at),
+            contract.LAST_CONTACT.value_set(day_of(snapshot.last_contact_at)),
             contract.POSTCODE.value_set(state.postcode),
             contract.ENROLLED_AT.value_set(state.enrolled_at),
         ]
