@@ -17,6 +17,7 @@ from api.app import create_app, hold
 from infra.database import Pool
 from infra.settings import Settings
 from readmodel.api_keys import create_key
+from tests.keys import TEST_KEYS
 from tests.people import enrolment
 from trajectory.actors import Role
 
@@ -130,6 +131,7 @@ async def starter(env: WorkflowEnvironment, database_url: str, *args: str) -> tu
         "TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
         "TEMPORAL_NAMESPACE": env.client.namespace,
         "DATABASE_URL": database_url,
+        "PARCOURS_CODEC_KEYS": TEST_KEYS,  # the session's workflows are encrypted with it
     }
     process = await asyncio.create_subprocess_exec(
         sys.executable,
