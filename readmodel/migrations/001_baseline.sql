@@ -371,10 +371,10 @@ CREATE TABLE courses (
     min_language_level    text NOT NULL CHECK (min_language_level IN ('A1', 'A2', 'B1', 'B2', 'C1', 'C2')),
     min_digital_level     integer NOT NULL CHECK (min_digital_level BETWEEN 1 AND 8),
     seats                 integer NOT NULL CHECK (seats > 0),
-    selection             boolean NOT NULL DEFAULT false,
     starts_on             date NOT NULL,
     ends_on               date NOT NULL,
     location              text NOT NULL,
+    selection             boolean NOT NULL DEFAULT false,
     CHECK (ends_on >= starts_on)
 );
 
