@@ -7,7 +7,7 @@ once completed they count in every ESF+ indicator. A profile, once kept, is not 
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from api.deps import CallerDep, ClientIfConnectedDep, PoolDep, current_caller, require
 from api.errors import ApiError
@@ -26,6 +26,17 @@ router = APIRouter(
 
 class EntryProfileCompleted(BaseModel):
     """The participant now counts in the ESF+ indicators."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "participant_id": "p-3f2a9c0d1e4b5a6f7081",
+                    "entry_profile": EntryProfile.model_json_schema()["examples"][0],
+                }
+            ]
+        }
+    )
 
     participant_id: str
     entry_profile: EntryProfile

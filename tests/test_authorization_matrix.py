@@ -153,6 +153,18 @@ def milestone() -> dict[str, Any]:
     }
 
 
+def entry_profile() -> dict[str, Any]:
+    return {
+        "labour_status": "inactive",
+        "education_level": "isced_3_4",
+        "gender": "woman",
+        **dict.fromkeys(
+            ("disability", "third_country_national", "foreign_background", "minority"), "no"
+        ),
+        "homeless": "declined",
+    }
+
+
 async def listed(
     world: World, path: str, headers: dict[str, str], target: Target, answer: httpx.Response
 ) -> bool:
@@ -211,6 +223,13 @@ MATRIX: dict[tuple[str, str], Row] = {
         on_participant("POST", "/close", lambda: {"outcome": "moved_away", "reason": "Liège"}),
         scoped=True,
         changes=True,
+    ),
+    ("POST", "/v1/participants/{participant_id}/entry-profile"): Row(
+        case_manager,
+        on_participant("POST", "/entry-profile", entry_profile),
+        scoped=True,
+        changes=True,
+        success=201,
     ),
     ("GET", "/v1/tasks"): Row(
         case_manager_and_partner,
