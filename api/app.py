@@ -14,7 +14,17 @@ import uvicorn
 from fastapi import FastAPI
 from temporalio.client import Client
 
-from api import consent, health, inbound, participants, reports, tasks, timeline, webhooks
+from api import (
+    consent,
+    entry_profiles,
+    health,
+    inbound,
+    participants,
+    reports,
+    tasks,
+    timeline,
+    webhooks,
+)
 from api.auth import FailedAuthentications, KeyCache
 from api.body_guard import BodyGuard
 from api.connection import TemporalConnection
@@ -96,6 +106,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(BodyGuard)
     app.include_router(participants.router)
+    app.include_router(entry_profiles.router)
     app.include_router(timeline.router)
     app.include_router(consent.router)
     app.include_router(webhooks.router)

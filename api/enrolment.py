@@ -2,7 +2,8 @@
 
 Idempotent on the PES's `external_ref`: enrolling the same person twice starts nothing new,
 also when both requests race. A person holds one open trajectory: the same national number
-under another reference is refused while the first trajectory is open (`AlreadyEnrolled`).
+under another reference is refused while the first trajectory is open (`AlreadyEnrolled`);
+once it closed, the new trajectory is linked to it and the person stays one participant.
 What a repeated enrolment says differently is ignored, and `ignored_fields` names it.
 """
 
@@ -19,7 +20,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from infra.contract import TASK_QUEUE, workflow_id
 from infra.settings import get_settings
-from readmodel.enrolment import add_participant, as_enrolled, claim_person, store_entry_profile
+from readmodel.enrolment import add_participant, as_enrolled, claim_person
 from readmodel.persons import read_person, store_person
 from trajectory.actors import Actor
 from trajectory.eligibility import age_on, enrolment_day
@@ -58,16 +59,14 @@ async def enrol(
     """
     person = enrolment.person
     load_programme(enrolment.partner_id)
+    age = age_on(person.birth_date, enrolment_day(datetime.now(UTC)))
     async with pool.acquire() as con, con.transaction():
-        participant_id, created = await add_participant(con, enrolment)
+        participant_id, created = await add_participant(con, enrolment, age)
         if created:
             holder = await claim_person(con, participant_id, person.national_number)
             if holder is not None:
                 raise AlreadyEnrolled(holder)
             await store_person(con, participant_id, person, enrolment.status)
-            if enrolment.entry_profile is not None:
-                age = age_on(person.birth_date, enrolment_day(datetime.now(UTC)))
-                await store_entry_profile(con, participant_id, age, enrolment.entry_profile)
     with contextlib.suppress(WorkflowAlreadyStartedError):
         limit = history_limit or get_settings().history_limit
         await _start(client, participant_id, enrolment, day_seconds, limit)
@@ -96,6 +95,9 @@ async def _start(
             language=person.language,
             day_seconds=day_seconds,
             history_limit=history_limit,
+            assessment=(
+                enrolment.pes_assessment.assessment() if enrolment.pes_assessment else None
+            ),
         ),
         id=workflow_id(participant_id),
         task_queue=TASK_QUEUE,

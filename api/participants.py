@@ -51,6 +51,7 @@ from api.models import (
 from infra.contract import workflow_id
 from infra.database import Pool
 from readmodel import trajectories
+from readmodel.persons import is_restricted
 from trajectory.actors import Actor, Role
 from trajectory.milestones import Milestone
 from trajectory.phases import Phase, Status
@@ -155,7 +156,16 @@ async def current_state(
         snapshot = await trajectories.stored_snapshot(pool, participant_id)
     if snapshot is None or (caller is not None and not caller.may_see(snapshot.partner_id)):
         raise _not_found(participant_id)
+    if snapshot.status == Status.CLOSED and await _restricted(pool, participant_id):
+        raise _not_found(participant_id)  # erasure asked: an auditor alone sees them
     return ParticipantPublic.from_snapshot(snapshot)
+
+
+async def _restricted(pool: Pool, participant_id: str) -> bool:
+    """Whether the person's processing is restricted (erasure asked within the retention
+    period); such a trajectory is closed, so only closed ones are asked about."""
+    async with pool.acquire() as con:
+        return await is_restricted(con, participant_id)
 
 
 # -- enrol, read, list ----------------------------------------------------------------------------

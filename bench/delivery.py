@@ -46,6 +46,7 @@ from infra.signing import new_secret
 from readmodel.enrolment import add_participant
 from readmodel.persons import store_person
 from tests.people import enrolment
+from trajectory.eligibility import age_on
 from trajectory.phases import Phase
 from trajectory.programme import Channel as Medium
 from trajectory.records import NudgeRequest
@@ -124,7 +125,8 @@ async def _throughput(
         partner_id, medium = ("inbrussel", Medium.EMAIL) if index % 2 else ("jes", Medium.SMS)
         person = enrolment(partner_id)
         async with pool.acquire() as con, con.transaction():
-            participant_id, _ = await add_participant(con, person)
+            age = age_on(person.person.birth_date, now.date())
+            participant_id, _ = await add_participant(con, person, age)
             await store_person(con, participant_id, person.person, person.status)
         rung = NudgeRequest(
             participant_id=participant_id,

@@ -7,6 +7,7 @@ and the API, person keys: `infra.person_keys`).
 
 import sys
 from collections.abc import Callable
+from datetime import date
 from functools import cache
 from pathlib import Path
 from typing import Literal
@@ -161,6 +162,13 @@ class Settings(BaseSettings):
         gt=0,
         validation_alias="PARCOURS_SWEEP_SECONDS",
         description="how often a worker looks for trajectories terminated or failed from outside",
+    )
+    retention_until: date | None = Field(
+        default=None,
+        validation_alias="PARCOURS_RETENTION_UNTIL",
+        description="last day ESF+ records are kept (five years from 31 December of the year of "
+        "the last payment); until it passes an erasure request restricts processing, unset: "
+        "not known yet, so nothing is erased before it is set",
     )
     workflow_sandbox: bool = Field(
         default=False,

@@ -81,20 +81,28 @@ ON CONFLICT DO NOTHING
 _RELEASE_PERSON = """
 UPDATE person_fingerprints SET open = false WHERE participant_id = $1 AND open
 """
-"""A closed trajectory no longer holds its person: they may be enrolled again."""
+"""A closed trajectory no longer holds its person: they may be enrolled again (as the same
+participant)."""
+
+_FORGET_ERASED = """
+DELETE FROM person_fingerprints f USING person_keys k
+WHERE f.participant_id = $1 AND k.participant_id = $1 AND k.erased_at IS NOT NULL
+"""
+"""A person erased while their trajectory ran kept their fingerprint, so that nobody could
+enrol them again meanwhile; once it closed, it goes."""
 
 _UPSERT_FOLLOW_UP = """
 INSERT INTO follow_up_checks (
     participant_id, name, due_at, answered_at, unanswered, in_employment,
-    in_education_or_training, job_searching, qualification_gained, revision
+    in_education_or_training, job_searching, qualification_gained, certificate_kind, revision
 )
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 ON CONFLICT (participant_id, name) DO UPDATE SET
     due_at = EXCLUDED.due_at, answered_at = EXCLUDED.answered_at,
     unanswered = EXCLUDED.unanswered, in_employment = EXCLUDED.in_employment,
     in_education_or_training = EXCLUDED.in_education_or_training,
     job_searching = EXCLUDED.job_searching, qualification_gained = EXCLUDED.qualification_gained,
-    revision = EXCLUDED.revision
+    certificate_kind = EXCLUDED.certificate_kind, revision = EXCLUDED.revision
 WHERE follow_up_checks.revision <= EXCLUDED.revision
 """
 
@@ -236,6 +244,7 @@ async def write_changes(
     )
     kept = await store_snapshot(con, newest.snapshot, newest.at)
     if newest.snapshot.status == Status.CLOSED:
+        await con.execute(_FORGET_ERASED, pid)
         await con.execute(_RELEASE_PERSON, pid)
     await _each(
         con,
@@ -251,6 +260,7 @@ async def write_changes(
                 f.in_education_or_training,
                 f.job_searching,
                 f.qualification_gained,
+                f.certificate_kind,
                 newest.snapshot.revision,
             )
             for f in newest.follow_ups

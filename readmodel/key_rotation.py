@@ -150,6 +150,7 @@ async def _refingerprint_one(con: Connection, participant_id: str, keys: PersonK
             "operator:persons-rewrap",
             purpose="fingerprint under the current person key",
             keys=keys,
+            restricted_too=True,
         )
     except (UnknownKeyError, KeyringError):
         return 0

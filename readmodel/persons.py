@@ -5,8 +5,10 @@ with a data key of their own, stored wrapped under the person keys (`infra.perso
 free text written about them in the read model is sealed with the same data key
 (`readmodel.free_text`). Erasing a person destroys that key and the ciphertext; what stays
 (participant id, partner, postcode, birth year, sex, declared status, milestones, trajectory)
-identifies nobody and keeps every programme count.
-`python -m starter erase PARTICIPANT_ID` is the command line (`starter/erasure.py`).
+identifies nobody and keeps every programme count. Within the ESF+ retention period an erasure
+request restricts processing instead (`restrict_person`), and the erasure follows once the
+retention ends. `python -m starter erase PARTICIPANT_ID` is the command line
+(`starter/erasure.py`).
 """
 
 import secrets
@@ -25,8 +27,8 @@ from trajectory.niss import InvalidNiss, parse_niss
 log = structlog.stdlib.get_logger(__name__)
 
 _READ = """
-SELECT p.participant_id, p.postcode, p.language, s.sealed, k.keyring, k.master_key_id,
-       k.wrapped_key
+SELECT p.participant_id, p.postcode, p.language, s.sealed, s.restricted_at, k.keyring,
+       k.master_key_id, k.wrapped_key
 FROM participants p
 JOIN persons s USING (participant_id)
 LEFT JOIN person_keys k USING (participant_id)
@@ -66,7 +68,37 @@ RETURNING participant_id
 
 _ERASE_PERSON = "UPDATE persons SET sealed = NULL WHERE participant_id = $1"
 
-_FORGET_FINGERPRINT = "DELETE FROM person_fingerprints WHERE participant_id = $1"
+_FORGET_FINGERPRINT = "DELETE FROM person_fingerprints WHERE participant_id = $1 AND NOT open"
+"""An open trajectory keeps its person's fingerprint until it closes (`readmodel.changes`), so
+the same person cannot be enrolled again while it runs."""
+
+_RESTRICT = """
+WITH restricted AS (
+    UPDATE persons SET restricted_at = now()
+    WHERE participant_id = $1 AND restricted_at IS NULL AND sealed IS NOT NULL
+    RETURNING participant_id
+)
+INSERT INTO erasure_requests (participant_id, kind, reason)
+SELECT participant_id, 'restricted', $2 FROM restricted
+RETURNING participant_id
+"""
+
+_ERASED = """
+INSERT INTO erasure_requests (participant_id, kind, reason, erased_at)
+VALUES ($1, 'immediate', $2, now())
+ON CONFLICT (participant_id) DO UPDATE SET erased_at = coalesce(erasure_requests.erased_at, now())
+"""
+
+_DUE = """
+SELECT r.participant_id FROM erasure_requests r
+JOIN persons s USING (participant_id)
+WHERE r.kind = 'restricted' AND r.erased_at IS NULL
+ORDER BY r.requested_at
+"""
+
+_RESTRICTED = """
+SELECT restricted_at IS NOT NULL FROM persons WHERE participant_id = $1
+"""
 
 _FORGET_NUMBER_TEXTED = "UPDATE outbox SET to_fingerprint = NULL WHERE participant_id = $1"
 """The keyed hash of the number SMS went to (a STOP from it no longer finds the person)."""
@@ -162,15 +194,23 @@ async def read_person(
     purpose: str,
     actor: Actor | None = None,
     keys: PersonKeys | None = None,
+    restricted_too: bool = False,
 ) -> Person | None:
     """The person behind a participant, recorded as read by `reader` for `purpose`.
 
     `reader` names who reads, as `role:key_id` for an API caller (`partner:jes:key_id` for a
     partner) or `worker:activity` for the engine; `actor` is the caller (None: the engine).
-    None when unknown or erased.
+    None when unknown or erased, and when their processing is restricted, unless
+    `restricted_too` (an auditor, a key rotation).
     """
     people = await read_people(
-        con, [participant_id], reader, purpose=purpose, actor=actor, keys=keys
+        con,
+        [participant_id],
+        reader,
+        purpose=purpose,
+        actor=actor,
+        keys=keys,
+        restricted_too=restricted_too,
     )
     return people.get(participant_id)
 
@@ -183,13 +223,17 @@ async def read_people(
     purpose: str,
     actor: Actor | None = None,
     keys: PersonKeys | None = None,
+    restricted_too: bool = False,
 ) -> dict[str, Person]:
     """The people behind several participants (a page of a caseload), each recorded as read
-    like `read_person`; the unknown and the erased are left out."""
+    like `read_person`; the unknown, the erased and (unless `restricted_too`) the restricted
+    are left out."""
     rows = await con.fetch(_READ, participant_ids)
     person_keys = default_person_keys(keys)
     people: dict[str, Person] = {}
     for row in rows:
+        if row["restricted_at"] is not None and not restricted_too:
+            continue
         participant_id = row["participant_id"]
         key = person_keys.unwrap(
             row["keyring"], row["master_key_id"], row["wrapped_key"], key_context(participant_id)
@@ -207,12 +251,40 @@ async def read_people(
     return people
 
 
-async def erase_person(con: Connection, participant_id: str) -> bool:
-    """Erase a person's personal data for good; False when unknown or erased before.
+async def is_restricted(con: Connection, participant_id: str) -> bool:
+    """Whether the person asked to be erased within the retention period: hidden from every
+    view and export but an auditor's."""
+    restricted: bool | None = await con.fetchval(_RESTRICTED, participant_id)
+    return bool(restricted)
 
-    The data key, the ciphertext, the national number's fingerprint and the hash of the number
-    texted go, and the PES reference is replaced by a pseudonym; the participant, trajectory,
-    milestones and every count stay.
+
+async def restrict_person(con: Connection, participant_id: str, reason: str) -> bool:
+    """Restrict the processing of a person who asked to be erased while the ESF+ records must
+    be kept: nothing is shredded, the identity stays sealed, every view but an auditor's hides
+    them, and `erase_when_retention_ends` erases them later. False when unknown, erased or
+    restricted before."""
+    async with con.transaction():
+        restricted = await con.fetchval(_RESTRICT, participant_id, reason)
+    if restricted is not None:
+        log.info("personal_data_restricted", participant_id=participant_id)
+    return restricted is not None
+
+
+async def restricted_persons(con: Connection) -> list[str]:
+    """The participants restricted and not erased yet, oldest request first."""
+    return [row["participant_id"] for row in await con.fetch(_DUE)]
+
+
+ASKED = "the person asked to be erased"
+
+
+async def erase_person(con: Connection, participant_id: str, reason: str = ASKED) -> bool:
+    """Erase a person's personal data for good, recording why; False when unknown or erased
+    before.
+
+    The data key, the ciphertext, the national number's fingerprint (once no open trajectory
+    holds it) and the hash of the number texted go, and the PES reference is replaced by a
+    pseudonym; the participant, trajectory, milestones and every count stay.
     """
     async with con.transaction():
         if (
@@ -228,5 +300,6 @@ async def erase_person(con: Connection, participant_id: str) -> bool:
         await con.execute(_FORGET_FINGERPRINT, participant_id)
         await con.execute(_FORGET_NUMBER_TEXTED, participant_id)
         await con.execute(_PSEUDONYMISE, participant_id)
+        await con.execute(_ERASED, participant_id, reason)
     log.info("personal_data_erased", participant_id=participant_id)
     return True

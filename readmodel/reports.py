@@ -6,7 +6,7 @@ group by gender as well. All queries read one snapshot (a repeatable-read, read-
 transaction), so the tables agree with each other. Durations are in programme days, as the
 trajectories count them (`PARCOURS_SECONDS_PER_DAY`). Every query takes the period as $1 and $2
 (first and last day in Brussels, either may be null): `docs/reports.md` says what each figure
-counts in it.
+counts in it, and gives each ESF+ indicator's definition, denominator and code.
 """
 
 from collections.abc import Iterable, Sequence
@@ -18,11 +18,12 @@ from infra.database import Connection
 from trajectory.milestones import MilestoneType as M
 from trajectory.phases import Outcome, Phase, Status
 from trajectory.programme_report import (
+    ANSWER_WINDOW_DAYS,
     CONTACT_WINDOW_DAYS,
-    FOLLOW_UP_WINDOW_DAYS,
     GENDERS,
-    SIX_MONTHS_DAYS,
+    JOB_AFTER_TRAINING_DAYS,
     STAGES,
+    YOUTH_GUARANTEE_AGE,
     YOUTH_GUARANTEE_DAYS,
     CourseCompletion,
     FunnelStage,
@@ -31,6 +32,7 @@ from trajectory.programme_report import (
     OutcomeCount,
     PhaseCount,
     ProgrammeReport,
+    Stage,
     TargetProgress,
     TimeToOffer,
     share,
@@ -67,14 +69,21 @@ def _in_period(moment: str) -> str:
     )
 
 
+def _days_after(moment: str, days: int, day_seconds: str) -> str:
+    """SQL: `days` programme days (of `day_seconds` seconds) after `moment`."""
+    return f"{moment} + make_interval(secs => {days} * {day_seconds}::float8)"
+
+
 # Everyone enrolled, with the partner they are with now and those that held them at entry, at
 # their first offer, on leaving and on closing (`partner_at`; the partner now when no stint is
 # recorded); a trajectory the worker has not written yet stands at intake. `taking_part` leaves
-# out those found ineligible at intake, and `left_at` is when a participant left: for follow-up,
-# or by closing early.
+# out those found ineligible at intake; `left_at` is the leaving day (for follow-up, or by closing
+# early; a drop-out's is their last contact) and `exit_outcome` how they left. `person_id` is
+# the same for every enrolment of one person.
 _PEOPLE = """
 people AS (
     SELECT p.participant_id,
+           coalesce(p.person_id, p.participant_id) AS person_id,
            coalesce(t.partner_id, p.partner_id) AS partner_id,
            coalesce(
                partner_at(p.participant_id, p.enrolled_at), t.partner_id, p.partner_id
@@ -87,23 +96,48 @@ people AS (
                t.partner_id,
                p.partner_id
            ) AS leaving_partner,
-           coalesce(
-               partner_at(p.participant_id, t.closed_at), t.partner_id, p.partner_id
-           ) AS closing_partner,
            p.enrolled_at,
            p.pes_registered_on AS registered_on,
+           p.age_at_entry,
            coalesce(t.phase, 'intake') AS phase,
            coalesce(t.status, 'active') AS status,
-           t.outcome,
            t.outcome IS DISTINCT FROM 'ineligible' AS taking_part,
+           coalesce(t.exit_outcome, t.outcome) AS exit_outcome,
            t.first_offer_at,
-           t.closed_at,
+           t.first_offer_kind,
+           t.first_offer_contract_type,
+           t.first_offer_contract_months,
            coalesce(t.left_at, t.closed_at) AS left_at
     FROM participants p
     LEFT JOIN trajectories t USING (participant_id)
 )
 """
 
+# One person is one participant: of a person's enrolments that take part, the first is their
+# entry (`first_take`) and the last their leaving (`last_take`). An ESF+ participant is a person
+# whose first enrolment has a complete entry profile (`esf`, with that profile); the others are
+# `excluded_incomplete` until a case manager completes it.
+_TAKES = """
+takes AS (
+    SELECT participant_id, person_id,
+           row_number() OVER (
+               PARTITION BY person_id ORDER BY enrolled_at, participant_id
+           ) = 1 AS first_take,
+           row_number() OVER (
+               PARTITION BY person_id ORDER BY enrolled_at DESC, participant_id DESC
+           ) = 1 AS last_take
+    FROM people
+    WHERE taking_part
+),
+esf AS (
+    SELECT takes.person_id, e.*
+    FROM takes JOIN entry_profiles e USING (participant_id)
+    WHERE takes.first_take
+)
+"""
+
+# $3 is the report's time, $4 the length of a programme day in seconds: a 6-month check-in was
+# asked once it is answered, missed, or its four weeks to answer are over.
 _FUNNEL = f"""
 WITH {_PEOPLE},
 past_assessment AS (
@@ -129,7 +163,11 @@ SELECT people.partner_id,
        count(*) FILTER (WHERE steps.coached) AS coached,
        count(*) FILTER (WHERE steps.trained) AS trained,
        count(*) FILTER (WHERE steps.placed) AS placed,
-       count(*) FILTER (WHERE six.in_employment) AS employed_at_6_months
+       count(*) FILTER (WHERE six.in_employment) AS employed_at_6_months,
+       count(*) FILTER (
+           WHERE six.answered_at IS NOT NULL OR six.unanswered OR six.due_at <= $3::timestamptz
+       ) AS asked_6_months,
+       count(six.answered_at) AS answered_6_months
 FROM people
 LEFT JOIN past_assessment USING (participant_id)
 LEFT JOIN steps USING (participant_id)
@@ -150,55 +188,90 @@ ORDER BY partner_id NULLS LAST, array_position(ARRAY[{_ORDER_PHASES}], phase),
          array_position(ARRAY[{_ORDER_STATUSES}], status)
 """
 
+# How participants left, on their leaving day: the outcome fixed then, which a later check-in
+# answer or the close after the last one never changes.
 _OUTCOMES = f"""
 WITH {_PEOPLE}
-SELECT closing_partner AS partner_id, outcome, count(*) AS participants,
+SELECT leaving_partner AS partner_id, exit_outcome AS outcome, count(*) AS participants,
        (sum(count(*)) OVER (
-           PARTITION BY grouping(closing_partner), closing_partner
-       ))::bigint AS closed
+           PARTITION BY grouping(leaving_partner), leaving_partner
+       ))::bigint AS leavers
 FROM people
-WHERE outcome IS NOT NULL AND {_in_period("closed_at")}
-GROUP BY GROUPING SETS ((closing_partner, outcome), (outcome))
+WHERE exit_outcome IS NOT NULL AND left_at IS NOT NULL AND {_in_period("left_at")}
+GROUP BY GROUPING SETS ((leaving_partner, exit_outcome), (exit_outcome))
 ORDER BY partner_id NULLS LAST, count(*) DESC, outcome
 """
 
-# $3 is the length of a programme day in seconds. The clock starts at registration with the
-# PES when the backend gave that day (midnight in Brussels), else at enrolment.
+# $3 is the length of a programme day in seconds, $4 the report's time. The clock starts at
+# registration with the PES when the backend gave that day (midnight in Brussels), else at
+# enrolment. The Youth Guarantee is for participants under 30 at entry, each person once.
 _TIME_TO_OFFER = f"""
-WITH {_PEOPLE},
+WITH {_PEOPLE}, {_TAKES},
 clocks AS (
-    SELECT offer_partner AS partner_id, first_offer_at,
+    SELECT offer_partner AS partner_id, first_offer_at, first_offer_kind,
+           first_offer_contract_type, first_offer_contract_months,
            coalesce(
                (registered_on::timestamp AT TIME ZONE 'Europe/Brussels'), enrolled_at
            ) AS clock_from
-    FROM people
-    WHERE taking_part AND {_in_period("enrolled_at")}
+    FROM people JOIN takes USING (participant_id)
+    WHERE takes.first_take AND people.age_at_entry < {YOUTH_GUARANTEE_AGE}
+      AND {_in_period("enrolled_at")}
+),
+judged AS (
+    SELECT *,
+           {_days_after("clock_from", YOUTH_GUARANTEE_DAYS, "$3")} <= $4::timestamptz
+               AS four_months_passed,
+           first_offer_at <= {_days_after("clock_from", YOUTH_GUARANTEE_DAYS, "$3")} AS timely
+    FROM clocks
 )
 SELECT partner_id,
        count(*) AS participants,
+       count(*) FILTER (WHERE four_months_passed) AS four_months_passed,
        count(first_offer_at) AS offered,
        percentile_cont(0.5) WITHIN GROUP (
            ORDER BY extract(epoch FROM first_offer_at - clock_from) / $3::float8
        ) AS median_days_to_offer,
+       count(*) FILTER (WHERE four_months_passed AND timely) AS offered_within_4_months,
        count(*) FILTER (
-           WHERE first_offer_at - clock_from
-                 <= make_interval(secs => {YOUTH_GUARANTEE_DAYS} * $3::float8)
-       ) AS offered_within_4_months
-FROM clocks
+           WHERE four_months_passed AND timely IS NOT TRUE
+       ) AS without_offer_after_4_months,
+       count(*) FILTER (WHERE first_offer_kind = 'employment') AS offers_employment,
+       count(*) FILTER (WHERE first_offer_kind = 'education') AS offers_education,
+       count(*) FILTER (WHERE first_offer_kind = 'apprenticeship') AS offers_apprenticeship,
+       count(*) FILTER (WHERE first_offer_kind = 'traineeship') AS offers_traineeship,
+       count(*) FILTER (WHERE first_offer_contract_type = 'permanent') AS permanent_job_offers,
+       count(*) FILTER (WHERE first_offer_contract_type = 'fixed_term') AS fixed_term_job_offers,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY first_offer_contract_months) FILTER (
+           WHERE first_offer_contract_type = 'fixed_term'
+       ) AS median_fixed_term_months
+FROM judged
 GROUP BY GROUPING SETS ((partner_id), ())
 ORDER BY partner_id NULLS LAST
 """
 
+# $3 is the length of a programme day in seconds. A job after training is a placement in
+# employment or self-employment started within three months of completing the course.
 _TRAINING = f"""
-SELECT c.course_id, c.title, c.provider, c.seats,
+SELECT c.course_id, c.title, c.provider, c.seats, c.selection,
        count(*) AS requests,
        count(*) FILTER (WHERE s.status = 'waiting') AS waiting,
+       count(*) FILTER (WHERE s.status = 'applied') AS applied,
        count(*) FILTER (WHERE s.status = 'offered') AS offered,
        count(*) FILTER (WHERE s.status = 'seated') AS seated,
+       count(*) FILTER (WHERE s.seated_at IS NOT NULL) AS seats_taken,
        count(*) FILTER (WHERE s.status = 'completed') AS completed,
        count(*) FILTER (WHERE s.status = 'dropped') AS dropped,
        count(*) FILTER (WHERE s.status = 'expired') AS expired,
-       count(*) FILTER (WHERE s.qualified OR s.qualification IS NOT NULL) AS qualifications
+       count(*) FILTER (WHERE s.qualified) AS qualifications,
+       count(*) FILTER (
+           WHERE s.status = 'completed' AND EXISTS (
+               SELECT 1 FROM milestones m
+               WHERE m.participant_id = s.participant_id AND m.type = 'placement_started'
+                 AND m.payload ->> 'kind' IN ('employment', 'self_employment')
+                 AND m.occurred_at >= s.ended_at
+                 AND m.occurred_at <= {_days_after("s.ended_at", JOB_AFTER_TRAINING_DAYS, "$3")}
+           )
+       ) AS in_job_after_training
 FROM seat_requests s
 JOIN courses c USING (course_id)
 WHERE {_in_period("s.requested_at")}
@@ -236,144 +309,193 @@ ORDER BY partner_id NULLS LAST, level NULLS LAST, channel NULLS LAST
 """
 
 _SENSITIVE_COUNTS = ",\n".join(
-    f"count(*) FILTER (WHERE e.{q} = 'yes') AS {q},\n"
-    f"count(*) FILTER (WHERE e.{q} IN ('yes', 'no')) AS {q}_answered,\n"
-    f"count(*) FILTER (WHERE e.{q} = 'declined') AS {q}_declined"
+    f"count(*) FILTER (WHERE esf.{q} = 'yes') AS {q},\n"
+    f"count(*) FILTER (WHERE esf.{q} IN ('yes', 'no')) AS {q}_answered,\n"
+    f"count(*) FILTER (WHERE esf.{q} = 'declined') AS {q}_declined"
     for q in SENSITIVE
 )
 
+# Each person once, on their first enrolment that takes part, entered in the period. The gender
+# of someone without an entry profile is not recorded: they are counted apart
+# (`excluded_incomplete`, on the rows of every gender together).
 _ESF_AT_ENTRY = f"""
-WITH {_PEOPLE}
+WITH {_PEOPLE}, {_TAKES}
 SELECT people.entry_partner AS partner_id,
-       coalesce(e.gender, 'not_recorded') AS gender,
-       count(*) AS participants,
-       count(e.participant_id) AS entry_profiles,
-       count(*) FILTER (
-           WHERE e.labour_status IN ('unemployed', 'long_term_unemployed')
-       ) AS unemployed_incl_long_term,
-       count(*) FILTER (WHERE e.labour_status = 'long_term_unemployed') AS long_term_unemployed,
-       count(*) FILTER (WHERE e.labour_status = 'inactive') AS inactive,
-       count(*) FILTER (WHERE e.labour_status = 'employed') AS employed,
-       count(*) FILTER (WHERE e.age_at_entry < 18) AS below_18,
-       count(*) FILTER (WHERE e.age_at_entry BETWEEN 18 AND 29) AS aged_18_29,
-       count(*) FILTER (WHERE e.age_at_entry >= 55) AS aged_55_and_over,
-       0 AS living_in_rural_areas,
-       count(*) FILTER (WHERE e.education_level = 'isced_0_2') AS isced_0_2,
-       count(*) FILTER (WHERE e.education_level = 'isced_3_4') AS isced_3_4,
-       count(*) FILTER (WHERE e.education_level = 'isced_5_8') AS isced_5_8,
-       count(*) FILTER (WHERE e.gender = 'woman') AS women,
-       count(*) FILTER (WHERE e.gender = 'man') AS men,
-       count(*) FILTER (WHERE e.gender = 'non_binary') AS non_binary,
-       {_SENSITIVE_COUNTS}
+       coalesce(esf.gender, 'not_recorded') AS gender,
+       count(*) AS taking_part,
+       count(esf.person_id) AS participants,
+       count(*) FILTER (WHERE esf.person_id IS NULL) AS excluded_incomplete,
+       count(*) FILTER (WHERE esf.labour_status = 'unemployed') AS unemployed_incl_long_term,
+       count(*) FILTER (WHERE esf.long_term_unemployed) AS long_term_unemployed,
+       count(*) FILTER (WHERE esf.labour_status = 'inactive') AS inactive,
+       0 AS employed,
+       count(esf.person_id) FILTER (WHERE people.age_at_entry < 18) AS below_18,
+       count(esf.person_id) FILTER (WHERE people.age_at_entry BETWEEN 18 AND 29) AS aged_18_29,
+       count(esf.person_id) FILTER (WHERE people.age_at_entry >= 55) AS aged_55_and_over,
+       count(*) FILTER (WHERE esf.education_level = 'isced_0_2') AS isced_0_2,
+       count(*) FILTER (WHERE esf.education_level = 'isced_3_4') AS isced_3_4,
+       count(*) FILTER (WHERE esf.education_level = 'isced_5_8') AS isced_5_8,
+       {_SENSITIVE_COUNTS},
+       0 AS living_in_rural_areas
 FROM people
-LEFT JOIN entry_profiles e USING (participant_id)
-WHERE people.taking_part AND {_in_period("people.enrolled_at")}
+JOIN takes USING (participant_id)
+LEFT JOIN esf ON esf.person_id = takes.person_id
+WHERE takes.first_take AND {_in_period("people.enrolled_at")}
 GROUP BY GROUPING SETS (
-    (people.entry_partner), (), (people.entry_partner, coalesce(e.gender, 'not_recorded')),
-    (coalesce(e.gender, 'not_recorded'))
+    (people.entry_partner), (), (people.entry_partner, coalesce(esf.gender, 'not_recorded')),
+    (coalesce(esf.gender, 'not_recorded'))
 )
 """
 
-# $3 is the report's time, $4 the length of a programme day in seconds: "six months after
-# leaving" counts those who left at least six months before. Participants are those enrolled in
-# the period, leavers those who left in it. A qualification recorded with `training_completed`
-# up to four weeks after leaving counts as gained on leaving, whatever the check-in said.
+# $3 is the report's time, $4 the length of a programme day in seconds. ESF+ participants only
+# (`esf`): `participants` are those who entered in the period, `leavers` those whose last
+# enrolment left in it. On leaving, the last status within the four weeks counts: the answer
+# to the check-in on leaving (a later answer replaces an earlier one), else, unanswered, the
+# placement the participant left into. A qualification is a recognised certificate, from that
+# answer or from a `training_completed` up to four weeks after leaving. Six months after
+# leaving, the situation as of day 182: unanswered is unknown, never a no, and the answers over
+# those asked (answered, missed, or whose four weeks to answer are over) are the response rate.
 _ESF_RESULTS = f"""
-WITH {_PEOPLE},
+WITH {_PEOPLE}, {_TAKES},
+entered AS (
+    SELECT takes.person_id, people.entry_partner AS partner_id
+    FROM people JOIN takes USING (participant_id)
+    WHERE takes.first_take AND {_in_period("people.enrolled_at")}
+),
+left_in_period AS (
+    SELECT takes.person_id, people.participant_id, people.leaving_partner AS partner_id,
+           people.left_at, people.exit_outcome
+    FROM people JOIN takes USING (participant_id)
+    WHERE takes.last_take AND people.left_at IS NOT NULL AND {_in_period("people.left_at")}
+),
+certified AS (
+    SELECT DISTINCT m.participant_id FROM milestones m JOIN left_in_period l USING (participant_id)
+    WHERE m.type = 'training_completed' AND m.payload ? 'certificate'
+      AND m.occurred_at <= {_days_after("l.left_at", ANSWER_WINDOW_DAYS, "$4")}
+),
 leavers AS (
-    SELECT participant_id, left_at FROM people WHERE {_in_period("left_at")}
+    SELECT l.person_id, l.partner_id,
+           leaving.answered_at IS NOT NULL AS answered,
+           CASE WHEN leaving.answered_at IS NOT NULL THEN leaving.in_employment
+                ELSE l.exit_outcome IN ('employed', 'self_employed')
+           END AS employed,
+           CASE WHEN leaving.answered_at IS NOT NULL THEN leaving.in_education_or_training
+                ELSE l.exit_outcome IN ('education', 'traineeship', 'apprenticeship')
+           END AS in_education,
+           leaving.answered_at IS NOT NULL AND leaving.job_searching
+               AND NOT leaving.in_employment AS job_searching,
+           leaving.certificate_kind IS NOT NULL OR certified.participant_id IS NOT NULL
+               AS qualified,
+           six.answered_at IS NOT NULL OR six.unanswered OR six.due_at <= $3::timestamptz
+               AS asked_6_months,
+           six.answered_at IS NOT NULL AS answered_6_months,
+           six.answered_at IS NOT NULL AND six.in_employment AS employed_6_months
+    FROM left_in_period l
+    LEFT JOIN follow_up_checks leaving
+           ON leaving.participant_id = l.participant_id AND leaving.name = 'on_leaving'
+    LEFT JOIN follow_up_checks six
+           ON six.participant_id = l.participant_id AND six.name = '6_months'
+    LEFT JOIN certified ON certified.participant_id = l.participant_id
 ),
-left_long_enough AS (
-    SELECT participant_id FROM leavers
-    WHERE left_at <= $3::timestamptz - make_interval(secs => {SIX_MONTHS_DAYS} * $4::float8)
-),
-qualified AS (
-    SELECT DISTINCT m.participant_id FROM milestones m JOIN leavers people USING (participant_id)
-    WHERE m.type = 'training_completed'
-      AND ('qualification' = ANY(m.sealed_fields) OR m.payload ? 'qualification')
-      AND m.occurred_at <= people.left_at
-                           + make_interval(secs => {FOLLOW_UP_WINDOW_DAYS} * $4::float8)
+counted AS (
+    SELECT person_id,
+           coalesce(leavers.partner_id, entered.partner_id) AS partner_id,
+           entered.person_id IS NOT NULL AS entered,
+           leavers.person_id IS NOT NULL AS has_left,
+           leavers.answered, leavers.employed, leavers.in_education, leavers.job_searching,
+           leavers.qualified, leavers.asked_6_months, leavers.answered_6_months,
+           leavers.employed_6_months
+    FROM entered FULL JOIN leavers USING (person_id)
 )
-SELECT people.leaving_partner AS partner_id,
-       coalesce(e.gender, 'not_recorded') AS gender,
-       count(*) FILTER (WHERE {_in_period("people.enrolled_at")}) AS participants,
-       count(left_in_period.participant_id) AS leavers,
-       count(leaving.answered_at) AS on_leaving_answered,
-       count(*) FILTER (WHERE leaving.job_searching) AS job_searching_on_leaving,
+SELECT counted.partner_id,
+       esf.gender,
+       count(*) FILTER (WHERE counted.entered) AS participants,
+       count(*) FILTER (WHERE counted.has_left) AS leavers,
        count(*) FILTER (
-           WHERE leaving.in_education_or_training
-       ) AS in_education_or_training_on_leaving,
+           WHERE counted.has_left AND esf.labour_status = 'inactive'
+       ) AS inactive_leavers,
+       count(*) FILTER (WHERE counted.answered) AS on_leaving_answered,
        count(*) FILTER (
-           WHERE leaving.qualification_gained OR qualified.participant_id IS NOT NULL
-       ) AS qualification_on_leaving,
-       count(*) FILTER (WHERE leaving.in_employment) AS in_employment_on_leaving,
-       count(long_ago.participant_id) AS left_6_months_ago,
-       count(six.answered_at) AS answered_6_months_after_leaving,
-       count(*) FILTER (WHERE six.in_employment) AS in_employment_6_months_after_leaving,
-       count(*) FILTER (
-           WHERE six.in_employment AND e.labour_status IS DISTINCT FROM 'employed'
-       ) AS improved_situation_6_months_after_leaving
-FROM people
-LEFT JOIN entry_profiles e USING (participant_id)
-LEFT JOIN leavers left_in_period ON left_in_period.participant_id = people.participant_id
-LEFT JOIN follow_up_checks leaving
-       ON leaving.participant_id = left_in_period.participant_id AND leaving.name = 'on_leaving'
-LEFT JOIN qualified ON qualified.participant_id = people.participant_id
-LEFT JOIN left_long_enough long_ago ON long_ago.participant_id = people.participant_id
-LEFT JOIN follow_up_checks six
-       ON six.participant_id = long_ago.participant_id AND six.name = '6_months'
-WHERE people.taking_part
-  AND ({_in_period("people.enrolled_at")} OR {_in_period("people.left_at")})
+           WHERE counted.job_searching AND esf.labour_status = 'inactive'
+       ) AS job_searching_on_leaving,
+       count(*) FILTER (WHERE counted.in_education) AS in_education_or_training_on_leaving,
+       count(*) FILTER (WHERE counted.qualified) AS qualification_on_leaving,
+       count(*) FILTER (WHERE counted.employed) AS in_employment_on_leaving,
+       count(*) FILTER (WHERE counted.asked_6_months) AS asked_6_months,
+       count(*) FILTER (WHERE counted.answered_6_months) AS answered_6_months,
+       count(*) FILTER (WHERE counted.employed_6_months) AS in_employment_6_months_after_leaving,
+       0 AS employed_at_entry_asked_6_months,
+       0 AS employed_at_entry_answered_6_months,
+       0 AS improved_situation_6_months_after_leaving
+FROM counted
+JOIN esf USING (person_id)
 GROUP BY GROUPING SETS (
-    (people.leaving_partner), (), (people.leaving_partner, coalesce(e.gender, 'not_recorded')),
-    (coalesce(e.gender, 'not_recorded'))
+    (counted.partner_id), (), (counted.partner_id, esf.gender), (esf.gender)
 )
 """
 
 _REACHED = f"""
-WITH {_PEOPLE}
-SELECT entry_partner AS partner_id, count(*) AS participants
-FROM people
-WHERE taking_part
-  AND (enrolled_at AT TIME ZONE 'Europe/Brussels')::date <= coalesce($1::date, 'infinity')
-GROUP BY GROUPING SETS ((entry_partner), ())
+WITH {_PEOPLE}, {_TAKES}
+SELECT people.entry_partner AS partner_id, count(*) AS participants
+FROM people JOIN takes USING (participant_id)
+WHERE takes.first_take
+  AND (people.enrolled_at AT TIME ZONE 'Europe/Brussels')::date <= coalesce($1::date, 'infinity')
+GROUP BY GROUPING SETS ((people.entry_partner), ())
 """
 
-_AT_ENTRY: tuple[tuple[str, str], ...] = (
-    ("unemployed_incl_long_term", "entry_profiles"),
-    ("long_term_unemployed", "entry_profiles"),
-    ("inactive", "entry_profiles"),
-    ("employed", "entry_profiles"),
-    ("below_18", "entry_profiles"),
-    ("aged_18_29", "entry_profiles"),
-    ("aged_55_and_over", "entry_profiles"),
-    ("living_in_rural_areas", "entry_profiles"),
-    ("isced_0_2", "entry_profiles"),
-    ("isced_3_4", "entry_profiles"),
-    ("isced_5_8", "entry_profiles"),
-    ("women", "entry_profiles"),
-    ("men", "entry_profiles"),
-    ("non_binary", "entry_profiles"),
+Figure = tuple[str | None, str, str]
+"""An indicator as the report lists it: its code (None: not an Annex I indicator), its name,
+which is the query's column of its count, and the column of its denominator (the `base`)."""
+
+_AT_ENTRY: tuple[Figure, ...] = (
+    ("EECO01", "participants", "taking_part"),
+    (None, "excluded_incomplete", "taking_part"),
+    ("EECO02", "unemployed_incl_long_term", "participants"),
+    ("EECO03", "long_term_unemployed", "participants"),
+    ("EECO04", "inactive", "participants"),
+    ("EECO05", "employed", "participants"),
+    ("EECO06", "below_18", "participants"),
+    ("EECO07", "aged_18_29", "participants"),
+    ("EECO08", "aged_55_and_over", "participants"),
+    ("EECO09", "isced_0_2", "participants"),
+    ("EECO10", "isced_3_4", "participants"),
+    ("EECO11", "isced_5_8", "participants"),
     *(
-        pair
-        for q in SENSITIVE
-        for pair in ((q, f"{q}_answered"), (f"{q}_declined", "entry_profiles"))
+        figure
+        for code, q in zip(
+            ("EECO12", "EECO13", "EECO14", "EECO15", "EECO16"), SENSITIVE, strict=True
+        )
+        for figure in ((code, q, f"{q}_answered"), (None, f"{q}_declined", "participants"))
+    ),
+    ("EECO17", "living_in_rural_areas", "participants"),
+)
+"""Each indicator at entry (Annex I, 1.1), in the order of the codes."""
+_ALL_GENDERS_ONLY = frozenset({"excluded_incomplete"})
+"""Counted apart: nobody of them has a recorded gender."""
+
+_RESULTS: tuple[Figure, ...] = (
+    (None, "leavers", "participants"),
+    (None, "on_leaving_answered", "leavers"),
+    ("EECR01", "job_searching_on_leaving", "inactive_leavers"),
+    ("EECR02", "in_education_or_training_on_leaving", "leavers"),
+    ("EECR03", "qualification_on_leaving", "leavers"),
+    ("EECR04", "in_employment_on_leaving", "leavers"),
+    ("EECR05", "in_employment_6_months_after_leaving", "answered_6_months"),
+    (
+        "EECR06",
+        "improved_situation_6_months_after_leaving",
+        "employed_at_entry_answered_6_months",
     ),
 )
-"""Each indicator at entry and the column of its denominator (the `base`)."""
-
-_RESULTS: tuple[tuple[str, str], ...] = (
-    ("leavers", "participants"),
-    ("on_leaving_answered", "leavers"),
-    ("job_searching_on_leaving", "leavers"),
-    ("in_education_or_training_on_leaving", "leavers"),
-    ("qualification_on_leaving", "leavers"),
-    ("in_employment_on_leaving", "leavers"),
-    ("left_6_months_ago", "leavers"),
-    ("answered_6_months_after_leaving", "left_6_months_ago"),
-    ("in_employment_6_months_after_leaving", "left_6_months_ago"),
-    ("improved_situation_6_months_after_leaving", "left_6_months_ago"),
-)
+"""Each result on leaving (Annex I, 1.2) and six months after (1.3)."""
+_LONGER_TERM = {
+    "in_employment_6_months_after_leaving": ("asked_6_months", "answered_6_months"),
+    "improved_situation_6_months_after_leaving": (
+        "employed_at_entry_asked_6_months",
+        "employed_at_entry_answered_6_months",
+    ),
+}
+"""Longer-term results and the columns of those asked and of those who answered."""
 
 
 async def programme_report(
@@ -395,11 +517,11 @@ async def programme_report(
     targets = targets or load_targets()
     period = (period_from, period_to)
     async with con.transaction(isolation="repeatable_read", readonly=True):
-        funnel = await con.fetch(_FUNNEL, *period)
+        funnel = await con.fetch(_FUNNEL, *period, now)
         phases = await con.fetch(_PHASES, *period)
         outcomes = await con.fetch(_OUTCOMES, *period)
-        offers = await con.fetch(_TIME_TO_OFFER, *period, day_seconds)
-        training = await con.fetch(_TRAINING, *period)
+        offers = await con.fetch(_TIME_TO_OFFER, *period, day_seconds, now)
+        training = await con.fetch(_TRAINING, *period, day_seconds)
         nudges = await con.fetch(_NUDGE_EFFECT, *period, now, day_seconds)
         at_entry = await con.fetch(_ESF_AT_ENTRY, *period)
         results = await con.fetch(_ESF_RESULTS, *period, now, day_seconds)
@@ -408,17 +530,7 @@ async def programme_report(
         generated_at=now,
         period_from=period_from,
         period_to=period_to,
-        funnel=[
-            FunnelStage(
-                partner_id=row["partner_id"],
-                stage=stage,
-                participants=row[stage],
-                enrolled=row["enrolled"],
-                share_of_enrolled=share(row[stage], row["enrolled"]),
-            )
-            for row in funnel
-            for stage in STAGES
-        ],
+        funnel=[_stage(row, stage) for row in funnel for stage in STAGES],
         phases=[
             PhaseCount(
                 partner_id=row["partner_id"],
@@ -433,22 +545,23 @@ async def programme_report(
                 partner_id=row["partner_id"],
                 outcome=Outcome(row["outcome"]),
                 participants=row["participants"],
-                closed=row["closed"],
-                share_of_closed=share(row["participants"], row["closed"]),
+                leavers=row["leavers"],
+                share_of_leavers=share(row["participants"], row["leavers"]),
             )
             for row in outcomes
         ],
         time_to_offer=[
             TimeToOffer(
-                partner_id=row["partner_id"],
-                participants=row["participants"],
-                offered=row["offered"],
-                median_days_to_offer=_days(row["median_days_to_offer"]),
-                offered_within_4_months=row["offered_within_4_months"],
-                share_of_offered=share(row["offered_within_4_months"], row["offered"]),
-                share_of_participants=share(row["offered_within_4_months"], row["participants"]),
+                **{
+                    **row,
+                    "median_days_to_offer": _days(row["median_days_to_offer"]),
+                    "median_fixed_term_months": _days(row["median_fixed_term_months"]),
+                },
+                share_within_4_months=share(
+                    row["offered_within_4_months"], row["four_months_passed"]
+                ),
             )
-            for row in offers
+            for row in map(dict, offers)
         ],
         training=[
             CourseCompletion(
@@ -471,9 +584,25 @@ async def programme_report(
             )
             for row in nudges
         ],
-        esf_at_entry=_indicators(at_entry, (("entry_profiles", "participants"), *_AT_ENTRY)),
-        esf_results=_indicators(results, _RESULTS),
+        esf_at_entry=_indicators(at_entry, _AT_ENTRY, period),
+        esf_results=_indicators(results, _RESULTS, period),
         targets=_progress(targets, reached, period_to or now.date()),
+    )
+
+
+def _stage(row: asyncpg.Record, stage: Stage) -> FunnelStage:
+    """One stage of one partner's funnel; the longer-term one with its response rate."""
+    longer_term = stage == "employed_at_6_months"
+    return FunnelStage(
+        partner_id=row["partner_id"],
+        stage=stage,
+        participants=row[stage],
+        enrolled=row["enrolled"],
+        share_of_enrolled=share(row[stage], row["enrolled"]),
+        asked=row["asked_6_months"] if longer_term else None,
+        response_rate=share(row["answered_6_months"], row["asked_6_months"])
+        if longer_term
+        else None,
     )
 
 
@@ -488,6 +617,7 @@ def _progress(
         TargetProgress(
             partner_id=partner,
             target=target,
+            placeholder=partner in targets.placeholders,
             participants=counts.get(partner, 0),
             share_of_target=share(counts.get(partner, 0), target),
             expected_by_now=round(target * due),
@@ -501,12 +631,16 @@ def _days(value: float | None) -> float | None:
 
 
 def _indicators(
-    rows: Sequence[asyncpg.Record], figures: Iterable[tuple[str, str]]
+    rows: Sequence[asyncpg.Record],
+    figures: Iterable[Figure],
+    period: tuple[date | None, date | None],
 ) -> list[Indicator]:
-    """One indicator per figure, partner and gender, with its denominator.
+    """One indicator per figure, partner and gender, with its denominator; a longer-term result
+    with those asked, those who did not answer (unknown) and the response rate.
 
     Rows come per partner and in total, each for every gender together and for each gender;
-    a gender nobody has is there too, with zeros.
+    a gender nobody has is there too, with zeros. What is counted apart because no gender is
+    recorded is given for every gender together only.
     """
     figures = tuple(figures)
     found = {(row["partner_id"], row["gender"]): row for row in rows}
@@ -515,17 +649,31 @@ def _indicators(
     for partner in partners:
         for gender in (None, *GENDERS):
             row = found.get((partner, gender))
-            for name, base in figures:
+            for code, name, base in figures:
+                if gender is not None and name in _ALL_GENDERS_ONLY:
+                    continue
                 count, denominator = (row[name], row[base]) if row is not None else (0, 0)
+                asked = answered = None
+                if name in _LONGER_TERM:
+                    asked_column, answered_column = _LONGER_TERM[name]
+                    asked, answered = (
+                        (row[asked_column], row[answered_column]) if row is not None else (0, 0)
+                    )
                 indicators.append(
                     Indicator(
+                        period_from=period[0],
+                        period_to=period[1],
                         partner_id=partner,
                         gender=gender,
+                        code=code,
                         indicator=name,
                         participants=count,
                         denominator=denominator,
                         base=base,
                         share=share(count, denominator),
+                        asked=asked,
+                        unknown=None if asked is None or answered is None else asked - answered,
+                        response_rate=None if answered is None else share(answered, asked or 0),
                     )
                 )
     return indicators

@@ -10,23 +10,24 @@ seat goes on to the next.
 from temporalio.exceptions import ApplicationError
 
 from infra.database import Connection, Pool
-from trajectory.catalogue import UNKNOWN_COURSE, Recommendation, load_catalogue
+from trajectory.catalogue import COURSE_FULL, UNKNOWN_COURSE, Recommendation, load_catalogue
 from trajectory.records import SeatDecision, SeatOffer, SeatRelease, SeatRequest
 
 _UPSERT_COURSE = """
 INSERT INTO courses (
     course_id, catalogue_version, provider, title, domain, sector, occupation,
     bottleneck_occupation, language, min_language_level, min_digital_level, seats,
-    starts_on, ends_on, location
+    starts_on, ends_on, location, selection
 )
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
 ON CONFLICT (course_id) DO UPDATE SET
     catalogue_version = EXCLUDED.catalogue_version, provider = EXCLUDED.provider,
     title = EXCLUDED.title, domain = EXCLUDED.domain, sector = EXCLUDED.sector,
     occupation = EXCLUDED.occupation, bottleneck_occupation = EXCLUDED.bottleneck_occupation,
     language = EXCLUDED.language, min_language_level = EXCLUDED.min_language_level,
     min_digital_level = EXCLUDED.min_digital_level, seats = EXCLUDED.seats,
-    starts_on = EXCLUDED.starts_on, ends_on = EXCLUDED.ends_on, location = EXCLUDED.location
+    starts_on = EXCLUDED.starts_on, ends_on = EXCLUDED.ends_on, location = EXCLUDED.location,
+    selection = EXCLUDED.selection
 WHERE courses.catalogue_version <= EXCLUDED.catalogue_version
 """
 
@@ -86,6 +87,7 @@ async def store_catalogue(pool: Pool) -> int:
                     c.starts_on,
                     c.ends_on,
                     c.location,
+                    c.selection,
                 )
                 for c in catalogue.courses
             ],
@@ -93,36 +95,52 @@ async def store_catalogue(pool: Pool) -> int:
     return len(catalogue.courses)
 
 
-async def _lock_course(con: Connection, course_id: str) -> int:
-    seats: int | None = await con.fetchval(
-        "SELECT seats FROM courses WHERE course_id = $1 FOR UPDATE", course_id
+async def _lock_course(con: Connection, course_id: str) -> tuple[int, bool]:
+    """The course's seats and whether it selects its trainees, its row locked."""
+    row = await con.fetchrow(
+        "SELECT seats, selection FROM courses WHERE course_id = $1 FOR UPDATE", course_id
     )
-    if seats is None:
+    if row is None:
         raise ApplicationError(
             f"there is no course {course_id} in the catalogue",
             type=UNKNOWN_COURSE,
             non_retryable=True,
         )
-    return seats
+    return row["seats"], row["selection"]
 
 
 async def request_seat(con: Connection, request: SeatRequest) -> SeatDecision:
-    """A seat when one is free (or was offered to this participant), else a place in line.
+    """A seat when one is free (or was offered to this participant), else a place in line; on
+    a course that selects its trainees, an application, and a seat once the provider selected
+    the applicant (while seats last: a seat is never given twice).
 
     `new_hold` says whether this request (its milestone, retried or not) made the hold: only
     then may a refusal of that milestone give it up.
     """
-    seats = await _lock_course(con, request.course_id)
+    seats, selection = await _lock_course(con, request.course_id)
     key = (request.course_id, request.participant_id)
     status = await con.fetchval(_STATUS, *key)
     if status in _ENDED:
         await con.execute(_FORGET, *key)
         status = None
+    held = await con.fetchval(_HELD_COUNT, request.course_id)
     if status is None:
-        held = await con.fetchval(_HELD_COUNT, request.course_id)
-        status = "seated" if held < seats else "waiting"
+        free = "seated" if held < seats else "waiting"
+        status = "applied" if selection else free
         await con.execute(_QUEUE, *key, status, request.at, request.milestone_id)
+    if status == "applied" and request.selected:
+        if held >= seats:
+            raise ApplicationError(
+                f"all {seats} seats of {request.course_id} are taken; the selection is over",
+                type=COURSE_FULL,
+                non_retryable=True,
+            )
+        status = "seated"
     new_hold = await con.fetchval(_REQUESTED_BY, *key) == request.milestone_id
+    if status == "applied":
+        return SeatDecision(
+            course_id=request.course_id, granted=False, applied=True, new_hold=new_hold
+        )
     if status == "waiting":
         position = await con.fetchval(_POSITION, *key)
         return SeatDecision(
@@ -133,10 +151,11 @@ async def request_seat(con: Connection, request: SeatRequest) -> SeatDecision:
 
 
 async def release_seat(con: Connection, release: SeatRelease) -> SeatOffer | None:
-    """Hand a seat back; the next in line who is still in the programme is offered it."""
+    """Hand a seat back; the next in line who is still in the programme is offered it (a
+    course that selects has no line: its provider selects another applicant)."""
     await _lock_course(con, release.course_id)
     previous = await con.fetchval(_STATUS, release.course_id, release.participant_id)
-    if previous == "waiting":  # leaves the waiting list: nothing to hand on
+    if previous in ("waiting", "applied"):  # leaves the line: nothing to hand on
         await con.execute(
             "UPDATE seat_requests SET status = 'expired', ended_at = $3"
             " WHERE course_id = $1 AND participant_id = $2",

@@ -16,11 +16,14 @@ SELECT * FROM (
            t.opened_at, t.due_at, t.done_at, t.reached, t.note, t.note_sealed,
            {", ".join(f"t.{column}" for column in ACTOR_COLUMNS)}
     FROM tasks t LEFT JOIN trajectories tr USING (participant_id)
-    WHERE t.done_at IS NOT NULL OR tr.status IS DISTINCT FROM 'closed'
+    LEFT JOIN persons s USING (participant_id)
+    WHERE (t.done_at IS NOT NULL OR tr.status IS DISTINCT FROM 'closed')
+      AND s.restricted_at IS NULL
 ) listed
 """
 """Tasks with the partner holding the participant now; a closed trajectory's open tasks are
-nobody's work any more and are left out."""
+nobody's work any more and are left out, and so is every task of a person who asked to be
+erased within the ESF+ retention period (processing restricted)."""
 
 _FIGURES = """
 SELECT partner_id,

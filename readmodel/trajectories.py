@@ -40,6 +40,12 @@ _SELECT = f"SELECT {', '.join(COLUMNS)} FROM trajectories"
 
 _ENROLLED = "SELECT partner_id, enrolled_at FROM participants WHERE participant_id = $1"
 
+_NOT_RESTRICTED = """NOT EXISTS (
+    SELECT 1 FROM persons s
+    WHERE s.participant_id = trajectories.participant_id AND s.restricted_at IS NOT NULL
+)"""
+"""A person who asked to be erased within the ESF+ retention period is in no list."""
+
 
 def snapshot_row(snapshot: TrajectorySnapshot) -> list[Any]:
     """The snapshot's values in `COLUMNS` order."""
@@ -96,8 +102,9 @@ async def list_snapshots(
     after: str | None,
     limit: int,
 ) -> list[TrajectorySnapshot]:
-    """Written snapshots matching every filter given, ordered by participant id after `after`."""
-    filters: list[str] = []
+    """Written snapshots matching every filter given, ordered by participant id after `after`;
+    persons whose processing is restricted are left out."""
+    filters: list[str] = [_NOT_RESTRICTED]
     values: list[object] = []
     for condition, value in (
         ("partner_id =", partner_id),

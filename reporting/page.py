@@ -37,24 +37,27 @@ SECTIONS: tuple[tuple[Table, str, str, Plot | None], ...] = (
     ),
     (
         "outcomes",
-        "Outcomes",
-        "How closed trajectories ended; shares are of the partner's closed trajectories.",
+        "How participants left",
+        "The outcome fixed on the leaving day (a drop-out leaves on their last contact), counted "
+        "in the period of that day; later follow-up answers never change it.",
         outcomes_png,
     ),
     (
         "time_to_offer",
         "Time to a first offer (Youth Guarantee)",
-        "A first offer is an offer of employment, education, an apprenticeship or a traineeship "
-        "(accepted or not), counted from registration with the PES when known, else from "
-        "enrolment. Participants exclude those "
-        "found ineligible. The four-month share is given of those offered and of all "
-        "participants.",
+        "Participants under 30 at entry, each person once. A first offer is an offer of "
+        "employment (with its contract), continued education (a training seat too), an "
+        "apprenticeship or a traineeship, accepted or not, counted from registration with the "
+        "PES when known, else from enrolment. The four-month share is of those whose four "
+        "months have passed; the others are still without an offer after four months.",
         time_to_offer_png,
     ),
     (
         "training",
-        "Training completion per course",
-        "Seat requests by where they stand; completion is completed / (completed + dropped).",
+        "Training per course",
+        "Seat requests by where they stand (applications, on a course that selects its "
+        "trainees); completion is completed / (completed + dropped); in a job after training: "
+        "completed, then a job started within three months.",
         None,
     ),
     (
@@ -65,25 +68,28 @@ SECTIONS: tuple[tuple[Table, str, str, Plot | None], ...] = (
     ),
     (
         "esf_at_entry",
-        "ESF+ common participant indicators at entry",
-        "Shares are of participants with an entry profile; a sensitive indicator is a share of "
-        "those who answered it, and its refusals are counted apart (…_declined).",
+        "ESF+ common output indicators on participants (EECO01 to EECO17)",
+        "Each person once, on entering. ESF+ participants have a complete entry profile; the "
+        "others are counted apart (excluded_incomplete) until a case manager completes it. A "
+        "sensitive indicator is a share of those who answered it, and its refusals are counted "
+        "apart (…_declined). Each indicator per gender (all, then each), with its code.",
         None,
     ),
     (
         "esf_results",
-        "ESF+ results on leaving and six months after",
-        "Leavers left for follow-up or closed early; every leaver is asked for a result on "
-        "leaving. Results on leaving come from the check-in on leaving (a qualification also "
-        "from training completed); the six-month results count those who left at least six "
-        "months ago. Each indicator is given per gender (all, then each).",
+        "ESF+ results on leaving (EECR01 to EECR04) and six months after (EECR05, EECR06)",
+        "Every leaver is asked on leaving and six months after. On leaving the last status "
+        "within four weeks counts (unanswered: the placement left into); six months after, the "
+        "situation as of day 182, shared over those who answered, beside the response rate: "
+        "unanswered is unknown, never a no.",
         None,
     ),
     (
         "targets",
         "Progress against the programme's targets",
-        "Participants (the ineligible left out) against the configured target and partner "
-        "quotas; expected is the target at an even pace over the programme's years.",
+        "Participants (the ineligible left out, each person once) against the programme's "
+        "target and the partner quotas (placeholders marked); expected is the target at an "
+        "even pace over the programme's four years.",
         None,
     ),
 )

@@ -64,7 +64,7 @@ def funnel_png(report: ProgrammeReport) -> bytes:
 
 
 def outcomes_png(report: ProgrammeReport) -> bytes:
-    """Closed trajectories per partner, stacked by outcome."""
+    """Leavers per partner, stacked by how they left."""
     partners = _partners([row.partner_id for row in report.outcomes])
     outcomes = sorted({row.outcome for row in report.outcomes})
     figure = Figure(figsize=(9, 1.2 + 0.45 * max(len(partners), 1)), layout="constrained")
@@ -82,15 +82,16 @@ def outcomes_png(report: ProgrammeReport) -> bytes:
         left = [a + b for a, b in zip(left, widths, strict=True)]
     axes.set_yticks(positions, [partner_label(p) for p in partners])
     axes.invert_yaxis()
-    axes.set_xlabel("closed trajectories")
+    axes.set_xlabel("participants who left")
     axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
-    axes.set_title("Outcomes of closed trajectories")
+    axes.set_title("How participants left")
     return _png(figure)
 
 
 def time_to_offer_png(report: ProgrammeReport) -> bytes:
-    """Median days to a first offer, and the share of participants offered within 4 months."""
+    """Median days to a first offer, and the share offered within 4 months of those whose four
+    months have passed."""
     rows = report.time_to_offer
     labels = [partner_label(row.partner_id) for row in rows]
     positions = list(range(len(rows)))
@@ -111,15 +112,15 @@ def time_to_offer_png(report: ProgrammeReport) -> bytes:
     days.invert_yaxis()
     days.set_xlabel("median days from enrolment to first offer")
     days.legend(loc="lower right", frameon=False)
-    shares = [100 * (row.share_of_participants or 0.0) for row in rows]
+    shares = [100 * (row.share_within_4_months or 0.0) for row in rows]
     bars = timely.barh(positions, shares, color=_ORANGE)
     timely.bar_label(
         bars,
-        labels=[f"{row.offered_within_4_months}/{row.participants}" for row in rows],
+        labels=[f"{row.offered_within_4_months}/{row.four_months_passed}" for row in rows],
         padding=2,
     )
     timely.set_xlim(0, 115)
-    timely.set_xlabel("% of participants with a first offer within 4 months")
+    timely.set_xlabel("% offered within 4 months, of those whose 4 months have passed")
     figure.suptitle("Youth Guarantee: time to a first offer")
     return _png(figure)
 

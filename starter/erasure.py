@@ -1,131 +1,153 @@
-"""`python -m starter erase PARTICIPANT_ID`: erase one person's personal data for good.
+"""`python -m starter erase PARTICIPANT_ID [--not-esf REASON]`: a person asks to be erased.
 
-In PostgreSQL the person's data key is destroyed (crypto-shredding): their sealed personal data
-and every free text written about them (`readmodel.free_text`) can no longer be read; their
-fingerprint goes and the PES reference becomes a pseudonym. In Temporal, every run of the
-trajectory's workflow that has ended is deleted, so its history (which holds case managers'
-reasons and milestone texts, encrypted under the payload keys) goes too.
+ESF+ records must be kept five years from 31 December of the year of the last payment (Regulation
+(EU) 2021/1060, Art. 82), which GDPR Art. 17(3)(b) allows. So, until `PARCOURS_RETENTION_UNTIL`
+has passed (or while it is not set), the request restricts processing: the person is hidden from
+every view and export but an auditor's (`python -m starter persons audit`), their identity stays
+sealed, and the worker erases them by itself once the retention ends
+(`activities.retention.RetentionSweep`). A record outside ESF+ (a test record, an enrolment made
+in error: `--not-esf REASON`), or a request after the retention ended, is erased at once: the data
+key is destroyed (crypto-shredding), so their sealed personal data and every free text written
+about them (`readmodel.free_text`) can no longer be read; the PES reference becomes a pseudonym,
+and every ended run of the trajectory's workflow is deleted from Temporal with its history.
 
-A workflow that still runs is left alone: deleting it would terminate it, skipping what it still
-owes (seats handed on, the last read-model writes, the result on leaving) and leaving the read
-model to believe it runs. The command says so and exits 3; close the trajectory (outcome
-`withdrawn`), wait until its workflow ends, and run the command again: it is idempotent.
+Either way the trajectory asks nothing more of the person: a running workflow is ended first (an
+open trajectory closes as `withdrawn`, cause `erasure_requested`, and any check-in still to come
+is kept as unanswered), so no follow-up keeps their free text readable in a running history for
+months. The person's fingerprint stays while a trajectory of theirs is open, so they cannot be
+enrolled a second time meanwhile; it goes when that trajectory closes.
 """
 
 import argparse
 import asyncio
 import sys
-from dataclasses import dataclass
+from datetime import datetime
 
-from temporalio.api.common.v1 import WorkflowExecution
-from temporalio.api.workflowservice.v1 import DeleteWorkflowExecutionRequest
-from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from activities.retention import delete_histories, retention_over
 from infra.contract import workflow_id
 from infra.database import open_pool
-from infra.settings import get_settings
+from infra.settings import Settings, get_settings
 from infra.temporal import connect
 from readmodel import migrate
-from readmodel.persons import erase_person
-from readmodel.trajectories import trajectory_status
+from readmodel.persons import erase_person, restrict_person
+from trajectory.daytime import BRUSSELS
+from workflows.trajectory import ParticipantTrajectory
 
 INCOMPLETE = 3
-"""Exit code: the personal data is erased, but a workflow still runs (or Temporal did not
-answer) and its history stays until `erase` runs again."""
+"""Exit code: what PostgreSQL holds is done, but Temporal did not answer (or a workflow did not
+end) and its history stays until `erase` runs again."""
+ENDING_SECONDS = 60
+"""How long the command waits for an ended trajectory's workflow to finish."""
+REQUESTED = "erasure requested within the ESF+ retention period"
+_TEMPORAL_AWAY = (RuntimeError, RPCError, TimeoutError, WorkflowUpdateFailedError)
+"""Temporal unreachable, or the trajectory not ended in time: run the command again."""
 
 
 def add_parser(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
-    """`erase PARTICIPANT_ID`; run by `args.run(args) -> exit code`."""
+    """`erase PARTICIPANT_ID [--not-esf REASON]`; run by `args.run(args) -> exit code`."""
     erase = subparsers.add_parser(
         "erase",
-        help="erase a participant's personal data for good (crypto-shredding) and delete the "
-        "ended workflow histories of their trajectory",
+        help="a person asks to be erased: within the ESF+ retention period their processing is "
+        "restricted and they are erased when it ends; after it, or with --not-esf, at once "
+        "(crypto-shredding, ended workflow histories deleted)",
     )
     erase.add_argument("participant_id", metavar="PARTICIPANT_ID")
+    erase.add_argument(
+        "--not-esf",
+        metavar="REASON",
+        dest="not_esf",
+        help="the record is no ESF+ record (a test record, an enrolment made in error): erase it "
+        "at once, keeping REASON",
+    )
     erase.set_defaults(run=run)
 
 
-@dataclass(frozen=True)
-class Histories:
-    """What became of a trajectory's workflow runs."""
-
-    deleted: int
-    running: int
-
-
-async def delete_histories(client: Client, participant_id: str) -> Histories:
-    """Delete every ended run of the participant's workflow; count those still running."""
-    wanted = workflow_id(participant_id)
-    runs = {
-        execution.run_id: execution.status
-        async for execution in client.list_workflows(f'WorkflowId = "{wanted}"')
-    }
-    try:  # the newest run, even where visibility lags behind
-        latest = await client.get_workflow_handle(wanted).describe()
-        runs[latest.run_id] = latest.status
-    except RPCError as error:
-        if error.status != RPCStatusCode.NOT_FOUND:
-            raise
-    deleted = running = 0
-    for run_id, status in runs.items():
-        if status == WorkflowExecutionStatus.RUNNING:
-            running += 1
-            continue
-        try:
-            await client.workflow_service.delete_workflow_execution(
-                DeleteWorkflowExecutionRequest(
-                    namespace=client.namespace,
-                    workflow_execution=WorkflowExecution(workflow_id=wanted, run_id=run_id),
-                )
-            )
-        except RPCError as error:
-            if error.status != RPCStatusCode.NOT_FOUND:  # deleted meanwhile
-                raise
-            continue
-        deleted += 1
-    return Histories(deleted=deleted, running=running)
-
-
 def run(args: argparse.Namespace) -> int:
-    """Carry out `erase`: 0 done, 1 nothing to erase, 3 a history left to delete later."""
-    return asyncio.run(_run(args.participant_id))
+    """0 done, 1 nothing to erase or restrict, 3 a history left to delete later."""
+    if args.not_esf is not None and not args.not_esf.strip():
+        sys.stderr.write("--not-esf: say why the record is no ESF+ record\n")
+        return 2
+    return asyncio.run(_run(args.participant_id, args.not_esf))
 
 
-async def _run(participant_id: str) -> int:
+async def _run(participant_id: str, not_esf: str | None) -> int:
     settings = get_settings()
+    today = datetime.now(BRUSSELS).date()
+    at_once = not_esf is not None or retention_over(settings.retention_until, today)
+    client: Client | None = None
+    ended = False
+    try:
+        client = await connect(settings)
+        ended = await _end_trajectory(client, participant_id)
+    except _TEMPORAL_AWAY:
+        client = None
     pool = await open_pool(settings)
     try:
         await migrate(pool)
         async with pool.acquire() as con:
-            erased = await erase_person(con, participant_id)
-            status = await trajectory_status(con, participant_id)
+            if at_once:
+                done = await erase_person(con, participant_id, not_esf or "retention ended")
+            else:
+                done = await restrict_person(con, participant_id, REQUESTED)
     finally:
         await pool.close()
-    if erased:
-        sys.stdout.write(f"erased the personal data of {participant_id}\n")
-    try:
-        histories = await delete_histories(await connect(settings), participant_id)
-    except (RuntimeError, RPCError) as error:
+    if done:
+        sys.stdout.write(_said(participant_id, at_once, settings))
+    if ended:
+        sys.stdout.write(f"ended the trajectory of {participant_id}: nothing more is asked\n")
+    if client is None:
         sys.stderr.write(
-            f"{participant_id}: Temporal did not answer ({type(error).__name__}); its history "
-            "is not deleted yet: run erase again\n"
+            f"{participant_id}: Temporal did not answer (or the trajectory did not end in "
+            f"{ENDING_SECONDS} s); its history is not deleted yet: run erase again\n"
         )
         return INCOMPLETE
+    if not at_once:
+        return 0 if done or ended else _nothing(participant_id)
+    histories = await delete_histories(client, participant_id)
     if histories.deleted:
         sys.stdout.write(f"deleted {histories.deleted} workflow run(s) from Temporal\n")
     if histories.running:
-        if status == "closed":
-            why = "its trajectory is closed but its workflow still runs (a check-in after leaving)"
-        else:
-            still = status or "open"
-            why = f"its trajectory is still {still}: close it (outcome withdrawn) through the API"
         sys.stderr.write(
-            f"{participant_id}: {why}; run erase again once the workflow has ended, to delete "
-            "its history from Temporal\n"
+            f"{participant_id}: its workflow still runs; run erase again once it has ended, to "
+            "delete its history from Temporal\n"
         )
         return INCOMPLETE
-    if not erased and not histories.deleted:
-        sys.stderr.write(f"{participant_id}: nothing to erase (unknown or erased)\n")
-        return 1
-    return 0
+    return 0 if done or histories.deleted else _nothing(participant_id)
+
+
+def _said(participant_id: str, at_once: bool, settings: Settings) -> str:
+    if at_once:
+        return f"erased the personal data of {participant_id}\n"
+    until = settings.retention_until
+    when = f"after {until}" if until else "once PARCOURS_RETENTION_UNTIL is set and has passed"
+    return (
+        f"restricted the processing of {participant_id}: hidden from every view but an "
+        f"auditor's, erased by the worker {when}\n"
+    )
+
+
+def _nothing(participant_id: str) -> int:
+    sys.stderr.write(f"{participant_id}: nothing to erase (unknown or erased)\n")
+    return 1
+
+
+async def _end_trajectory(client: Client, participant_id: str) -> bool:
+    """End the trajectory's running workflow (see the module) and wait until it has finished;
+    False when none runs."""
+    handle = client.get_workflow_handle_for(ParticipantTrajectory.run, workflow_id(participant_id))
+    try:
+        described = await handle.describe()
+    except RPCError as error:
+        if error.status == RPCStatusCode.NOT_FOUND:
+            return False
+        raise
+    if described.status != WorkflowExecutionStatus.RUNNING:
+        return False
+    await handle.execute_update(
+        ParticipantTrajectory.end_for_erasure, id=f"erasure-{participant_id}"
+    )
+    await asyncio.wait_for(handle.result(), ENDING_SECONDS)
+    return True

@@ -1,8 +1,11 @@
 """`python -m starter persons rewrap`: move every person's data key and fingerprint under the
-current person key, after a rotation of `PARCOURS_PERSON_KEYS` (or the first time it is set)."""
+current person key, after a rotation of `PARCOURS_PERSON_KEYS` (or the first time it is set).
+`python -m starter persons audit PARTICIPANT_ID --auditor NAME`: an auditor's view of one
+person, restricted ones included (the read is recorded in the audit trail)."""
 
 import argparse
 import asyncio
+import json
 import sys
 
 from infra.database import open_pool
@@ -10,12 +13,23 @@ from infra.person_keys import configured_person_keys
 from infra.settings import get_settings
 from readmodel import migrate
 from readmodel.key_rotation import BATCH, Rotation, rotate
+from readmodel.persons import is_restricted, read_person
+from readmodel.trajectories import stored_snapshot
 
 
 def add_parser(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
-    """`persons rewrap [--batch N]`; run by `args.run(args) -> exit code`."""
+    """`persons rewrap [--batch N]`, `persons audit PARTICIPANT_ID --auditor NAME`; run by
+    `args.run(args) -> exit code`."""
     persons = subparsers.add_parser("persons", help="the keys that guard personal data")
     commands = persons.add_subparsers(dest="persons_command", required=True, metavar="COMMAND")
+    audit = commands.add_parser(
+        "audit",
+        help="show one person and their trajectory to an auditor, also when their processing "
+        "is restricted (the read is audited)",
+    )
+    audit.add_argument("participant_id", metavar="PARTICIPANT_ID")
+    audit.add_argument("--auditor", required=True, help="who audits, as the audit trail names")
+    audit.set_defaults(run=run_audit)
     rewrap = commands.add_parser(
         "rewrap",
         help="re-wrap every person's data key and recompute every fingerprint under the current "
@@ -69,3 +83,39 @@ def report(rotation: Rotation) -> str:
             "key: load the registry again before retiring that key"
         )
     return "".join(f"{line}\n" for line in lines)
+
+
+def run_audit(args: argparse.Namespace) -> int:
+    """Print the person and their trajectory as JSON lines; 1 when nothing is left to show."""
+    return asyncio.run(_audit(args.participant_id, args.auditor))
+
+
+async def _audit(participant_id: str, auditor: str) -> int:
+    settings = get_settings()
+    keys = configured_person_keys(settings)
+    pool = await open_pool(settings)
+    try:
+        await migrate(pool)
+        async with pool.acquire() as con:
+            restricted = await is_restricted(con, participant_id)
+            person = await read_person(
+                con,
+                participant_id,
+                f"auditor:{auditor}",
+                purpose="ESF+ audit",
+                keys=keys,
+                restricted_too=True,
+            )
+        snapshot = await stored_snapshot(pool, participant_id)
+    finally:
+        await pool.close()
+    if person is None and snapshot is None:
+        sys.stderr.write(f"{participant_id}: nothing to show (unknown, or erased)\n")
+        return 1
+    heading = {"participant_id": participant_id, "restricted": restricted}
+    sys.stdout.write(json.dumps(heading) + "\n")
+    if person is not None:
+        sys.stdout.write(person.model_dump_json() + "\n")
+    if snapshot is not None:
+        sys.stdout.write(snapshot.model_dump_json() + "\n")
+    return 0

@@ -20,6 +20,7 @@ from infra.database import Pool
 from infra.settings import Settings
 from infra.signing import new_secret
 from readmodel.api_keys import create_key
+from tests.keys import TEST_KEYS
 from tests.people import enrolment
 from trajectory.actors import Role
 
@@ -159,6 +160,7 @@ async def starter(env: WorkflowEnvironment, database_url: str, *args: str) -> tu
         "TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
         "TEMPORAL_NAMESPACE": env.client.namespace,
         "DATABASE_URL": database_url,
+        "PARCOURS_CODEC_KEYS": TEST_KEYS,  # the session's workflows are encrypted with it
     }
     process = await asyncio.create_subprocess_exec(
         sys.executable,

@@ -50,18 +50,25 @@ Scenario = Callable[[WorkflowEnvironment, Pool], Awaitable[list[Journey]]]
 
 
 async def employed_with_follow_ups(env: WorkflowEnvironment, pool: Pool) -> list[Journey]:
-    """Intake to employed, through a dropped and a completed training, every follow-up answered
-    or missed."""
+    """Intake to employed, through a training the provider selected for and dropped, and one
+    completed with a certificate, every follow-up answered or missed."""
     start = follow(env, pool)
     journey = await start("jes", language="nl")
     for _ in range(3):
         await journey.finish_phase()
     await journey.report(M.TRAINING_ENROLLED, {"course_id": "bike-courier-2026"})
+    await journey.report(M.TRAINING_SELECTED, {"course_id": "bike-courier-2026"})
     await journey.report(M.TRAINING_DROPPED, {"reason": "injury"})
     await journey.report(
-        M.TRAINING_ENROLLED, {"course_id": "bike-courier-2026"}, milestone_id="again"
+        M.TRAINING_ENROLLED, {"course_id": "warehouse-operative-2027"}, milestone_id="again"
     )
-    await journey.report(M.TRAINING_COMPLETED, {"qualification": "bike courier"})
+    await journey.report(
+        M.TRAINING_COMPLETED,
+        {
+            "qualification": "forklift driver",
+            "certificate": {"kind": "licence", "awarding_body": "Bruxelles Formation"},
+        },
+    )
     await journey.place("employment")
     await journey.skip(30)
     await journey.wait_for(lambda s: s.phase == "follow_up", "follow-up")
@@ -198,7 +205,7 @@ async def erased_before_intake(env: WorkflowEnvironment, pool: Pool) -> list[Jou
     journey = Journey(env, handle, participant_id, pool)
     await journey.wait_for(lambda s: s.needs_attention, "needs attention")
     await journey.close(Outcome.WITHDRAWN, "erased at the person's request")
-    await journey.skip(60)
+    await journey.skip(220)  # every leaver is asked as of day 182, for four weeks: no answer
     await journey.wait_for(lambda s: not s.awaiting_results, "the end of the run")
     return [journey]
 

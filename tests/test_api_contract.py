@@ -491,7 +491,6 @@ async def test_a_closed_trajectory_refuses_milestones_but_a_retried_last_one_is_
     assert first.status_code == 200, first.text
     assert first.json()["outcome"] == "withdrawn"
     await _left(api, url, bearer(keys.jes))
-    await _completed(dev_env, participant_id)
 
     retried = await api.post(url, json=withdrawn, headers=bearer(keys.jes))
     assert retried.status_code == 200, retried.text
@@ -503,15 +502,11 @@ async def test_a_closed_trajectory_refuses_milestones_but_a_retried_last_one_is_
 
 
 async def _left(api: httpx.AsyncClient, url: str, headers: dict[str, str]) -> None:
-    """Give the result on leaving every leaver is asked for; the workflow ends with it."""
+    """Give the result on leaving every leaver is asked for (the workflow then waits for the
+    six-month check)."""
     result = milestone("follow_up_contact", {"in_employment": False, "job_searching": True})
     answered = await api.post(url, json=result, headers=headers)
     assert answered.status_code == 200, answered.text
-
-
-async def _completed(env: WorkflowEnvironment, participant_id: str) -> None:
-    """Wait until the workflow itself has completed, not only its state."""
-    await env.client.get_workflow_handle(workflow_id(participant_id)).result()
 
 
 # -- steering -------------------------------------------------------------------------------------
@@ -551,7 +546,6 @@ async def test_a_case_manager_pauses_resumes_reassigns_and_closes_a_trajectory(
     assert closed.status_code == 200, closed.text
     assert (closed.json()["status"], closed.json()["outcome"]) == ("closed", "moved_away")
     await _left(api, f"{url}/milestones", cm)
-    await _completed(dev_env, participant_id)
     again = await api.post(f"{url}/close", json=steering_body("close"), headers=cm)
     assert "closed" in assert_error(again, 409, "close_refused")
     assert_error(await api.post(f"{url}/pause", headers=cm), 409, "pause_refused")
@@ -605,7 +599,9 @@ async def test_backend_and_case_managers_read_the_programme_report_as_json_and_c
     assert as_csv.status_code == 200
     assert as_csv.headers["content-type"].startswith("text/csv")
     lines = as_csv.text.splitlines()
-    assert lines[0] == "partner_id,stage,participants,enrolled,share_of_enrolled"
+    assert lines[0] == (
+        "partner_id,stage,participants,enrolled,share_of_enrolled,asked,response_rate"
+    )
     assert any(line.startswith("art2work,enrolled,") for line in lines[1:])
     assert_error(await api.get("/v1/reports/programme", headers=bearer(keys.jes)), 403)
     bad_format = await api.get("/v1/reports/programme?format=xml", headers=bearer(keys.backend))
@@ -715,7 +711,7 @@ async def test_the_openapi_description_has_examples_for_every_endpoint(
 
     for path, operations in spec["paths"].items():
         for method, operation in operations.items():
-            success = next(c for c in ("200", "201", "204") if c in operation["responses"])
+            success = next(code for code in operation["responses"] if code.startswith("2"))
             if success != "204":  # nothing to show
                 assert has_example(operation["responses"][success]["content"]), (method, path)
             if "requestBody" in operation:

@@ -121,7 +121,7 @@ def _payloads(kind: MilestoneType) -> st.SearchStrategy[dict[str, Any]]:
             return st.fixed_dictionaries({"coach_ref": ref})
         case MilestoneType.COACHING_SESSION_HELD:
             return st.fixed_dictionaries({"mode": st.sampled_from(["individual", "group"])})
-        case MilestoneType.TRAINING_ENROLLED:
+        case MilestoneType.TRAINING_ENROLLED | MilestoneType.TRAINING_SELECTED:
             return st.fixed_dictionaries({"course_id": ref})
         case MilestoneType.PLACEMENT_STARTED:
             return st.fixed_dictionaries(

@@ -185,6 +185,18 @@ def milestone() -> dict[str, Any]:
     }
 
 
+def entry_profile() -> dict[str, Any]:
+    return {
+        "labour_status": "inactive",
+        "education_level": "isced_3_4",
+        "gender": "woman",
+        **dict.fromkeys(
+            ("disability", "third_country_national", "foreign_background", "minority"), "no"
+        ),
+        "homeless": "declined",
+    }
+
+
 async def listed(
     world: World, path: str, headers: dict[str, str], target: Target, answer: httpx.Response
 ) -> bool:
@@ -256,6 +268,13 @@ MATRIX: dict[tuple[str, str], Row] = {
         case_manager_and_partner, webhook_of_jes, scoped=True, success=204
     ),
     ("POST", "/v1/inbound/sms"): Row(ANYONE, stop_from_gateway, public=True),
+    ("POST", "/v1/participants/{participant_id}/entry-profile"): Row(
+        case_manager,
+        on_participant("POST", "/entry-profile", entry_profile),
+        scoped=True,
+        changes=True,
+        success=201,
+    ),
     ("GET", "/v1/tasks"): Row(
         case_manager_and_partner,
         fixed("GET", "/v1/tasks?partner_id=jes&status=open&limit=500"),

@@ -198,10 +198,10 @@ def test_a_steady_participant_works_through_the_partner_s_coaching_steps_then_is
         _record(state, action, now)
     assert reported == [
         M.INTAKE_INTERVIEW_HELD,
+        M.SITUATION_STABILISED,  # from the first meeting, before any test
         M.LANGUAGE_ASSESSED,
         M.DIGITAL_ASSESSED,
         M.COACH_ASSIGNED,
-        M.SITUATION_STABILISED,
         M.INTEGRATION_PROJECT_DEFINED,
         M.ACTION_PLAN_AGREED,
         M.PLACEMENT_STARTED,

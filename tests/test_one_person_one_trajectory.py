@@ -95,12 +95,25 @@ async def test_once_the_first_trajectory_is_closed_the_person_may_be_enrolled_ag
     assert back.json()["participant_id"] != participant_id
 
 
-async def test_an_erased_person_leaves_no_fingerprint_and_may_be_enrolled_again(
+async def test_an_erased_person_whose_trajectory_closed_leaves_no_fingerprint_and_may_come_back(
     api: httpx.AsyncClient, keys: Keys, pool: Pool
 ) -> None:
+    """Their trajectory closed (erasure ends it first), an erased person's fingerprint goes; an
+    open one keeps it (`tests/test_erasure.py`)."""
     first = enrolment_body("jes")
     enrolled = await api.post("/v1/participants", json=first, headers=bearer(keys.backend))
     participant_id = enrolled.json()["participant_id"]
+    closed = await api.post(
+        f"/v1/participants/{participant_id}/close",
+        json={"outcome": "withdrawn", "reason": "asked to be forgotten"},
+        headers=bearer(keys.case_manager),
+    )
+    assert closed.status_code == 200, closed.text
+    held = "SELECT open FROM person_fingerprints WHERE participant_id = $1"
+    deadline = asyncio.get_running_loop().time() + 15
+    while await pool.fetchval(held, participant_id):
+        assert asyncio.get_running_loop().time() < deadline, "the close never reached PostgreSQL"
+        await asyncio.sleep(0.05)
     async with pool.acquire() as con:
         assert await erase_person(con, participant_id) is True
     query = "SELECT count(*) FROM person_fingerprints WHERE participant_id = $1"

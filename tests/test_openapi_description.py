@@ -39,6 +39,7 @@ PAYLOAD_SAMPLES: dict[str, dict[str, Any]] = {
     "CoachingSessionHeld": {"mode": "group"},
     "JobDayAttended": {"sector": "logistics"},
     "TrainingEnrolled": {"course_id": "bike-courier-2026"},
+    "TrainingSelected": {"course_id": "bike-courier-2026"},
     "TrainingCompleted": {"qualification": "forklift licence"},
     "TrainingDropped": {"reason": "moved"},
     "JobOfferReceived": {"kind": "traineeship"},

@@ -105,7 +105,8 @@ async def test_an_enrolled_person_is_stored_sealed_with_only_birth_year_and_sex_
     row = await _stored(pool, participant_id)
 
     clear = set(dict(row)) - _KEY_AND_REFERENCE
-    assert clear == {"participant_id", "sealed", "birth_year", "sex", *_DECLARED}
+    assert clear == {"participant_id", "sealed", "birth_year", "sex", "restricted_at", *_DECLARED}
+    assert row["restricted_at"] is None  # set when an erasure is asked within the retention
     assert all(secret.encode() not in row["sealed"] for secret in _secrets(request))
     assert (row["birth_year"], row["sex"]) == (
         2004,

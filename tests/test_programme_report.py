@@ -1,396 +1,49 @@
-"""The programme report, checked figure by figure on a small cohort counted by hand.
-
-Twelve youths with three partners live in a database of their own, so that no other test's
-participants change the counts. The report is made "on 30 June 2026 at noon".
-
-- J1 (jes, follow-up): coached, welder course completed, offer after 60 days, employed on
-  leaving and at 6 months.
-- J2 (jes, closed employed): coached, a forklift qualification recorded with
-  `training_completed` (not in the check-in), offer after 153 days, employed on leaving, job
-  searching at 6 months.
-- J3 (jes, closed lost_contact): coached, four nudges unanswered (the second SMS never
-  delivered), bike seat offer expired.
-- J4 (jes, closed ineligible): too old, so not a participant.
-- J5 (jes): enrolled yesterday, not yet in the read model, no entry profile.
-- I1 (inbrussel, coaching, paused): coached, offer after 30 days, dropped the welder course,
-  offered a bike seat.
-- I2 (inbrussel, training): a coaching session, seated on the bike course.
-- I3 (inbrussel, closed traineeship): registered with the PES two months before enrolment;
-  InBrussel's own coaching steps, offer after 91 days (155 after registering), in education and
-  job searching on leaving, the 6-month check unanswered.
-- I4 (inbrussel, closed withdrawn): withdrew during assessment, job searching on leaving.
-- O1 (orientaeuro, enrolled with jes; placement, dormant): coached, nudged by WhatsApp, phone.
-- O2 (orientaeuro, follow-up): no coaching recorded, offer after 63 days, self-employed on
-  leaving.
-- O3 (orientaeuro, coaching): coached, waiting for a bike seat, answered a recent nudge.
-"""
+"""The programme report, checked figure by figure on a small cohort counted by hand
+(`tests/report_cohort.py` tells each youth's story), in a database of its own."""
 
 import argparse
 import base64
 import csv
 import io
-import itertools
 import re
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
 from pydantic import ValidationError
 
+from activities.retention import erase_restricted
 from api.app import create_app
 from api.auth import KeyCache
-from infra.database import Connection, Pool, open_pool
+from infra.database import Pool
 from infra.settings import Settings
-from readmodel import migrate
 from readmodel.api_keys import create_key
+from readmodel.persons import restrict_person, store_person
 from readmodel.reports import programme_report
+from readmodel.seats import release_seat, request_seat
 from reporting import command
 from reporting.page import report_html
 from reporting.tables import columns, report_csv
-from starter.cohort import ENTRY_PROFILE, enrolment_of
-from starter.demo.cohort import demo_cohort
-from tests.api_fixtures import Keys, bearer, enrolment_body
+from tests.api_fixtures import Keys, bearer
+from tests.case_file import someone
+from tests.report_cohort import NOW, PARTNERS, Cohort, at, own_database, write_cohort
 from trajectory.actors import Role
-from trajectory.eligibility import age_on, enrolment_day
 from trajectory.programme_report import TABLES, ProgrammeReport
+from trajectory.records import SeatRelease, SeatRequest
 from trajectory.targets import ProgrammeTarget, Targets, load_targets
 
-NOW = datetime(2026, 6, 30, 12, 0, tzinfo=UTC)
-PARTNERS = ("inbrussel", "jes", "orientaeuro", None)
-"""The order of the report's rows: partners by id, then every partner together."""
-
-
-def at(day: str) -> datetime:
-    """10:00 UTC on `day`."""
-    return datetime.fromisoformat(f"{day}T10:00:00+00:00")
-
-
-# -- the cohort -----------------------------------------------------------------------------------
-
-
-class Cohort:
-    """Writes the cohort's rows straight into the read-model tables."""
-
-    def __init__(self, con: Connection) -> None:
-        self.con = con
-
-    async def enrolled(
-        self,
-        key: str,
-        partner_id: str,
-        day: str,
-        profile: tuple[Any, ...] | None = None,
-        registered: str | None = None,
-    ) -> None:
-        await self.con.execute(
-            "INSERT INTO participants (participant_id, external_ref, partner_id, postcode,"
-            " language, enrolled_at, pes_registered_on) VALUES ($1, $2, $3, '1080', 'fr', $4, $5)",
-            key,
-            f"PES-{key}",
-            partner_id,
-            at(day),
-            date.fromisoformat(registered) if registered else None,
-        )
-        if profile is not None:
-            await self.con.execute(
-                "INSERT INTO entry_profiles (participant_id, age_at_entry, labour_status,"
-                " education_level, gender, disability, third_country_national,"
-                " foreign_background, minority, homeless)"
-                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-                key,
-                *profile,
-            )
-
-    async def trajectory(
-        self,
-        key: str,
-        partner_id: str,
-        path: tuple[str, ...],
-        status: str = "active",
-        *,
-        outcome: str | None = None,
-        closed: str | None = None,
-        first_offer: str | None = None,
-        left: str | None = None,
-    ) -> None:
-        """The trajectory went from intake through `path`; its phase is the last one."""
-        enrolled_at = await self.con.fetchval(
-            "SELECT enrolled_at FROM participants WHERE participant_id = $1", key
-        )
-        await self.con.execute(
-            "INSERT INTO trajectories (participant_id, workflow_id, partner_id, phase, status,"
-            " nudge_level, milestone_count, last_contact_at, outcome, enrolled_at, closed_at,"
-            " revision, first_offer_at, left_at)"
-            " VALUES ($1, $2, $3, $4, $5, 0, 0, $6, $7, $6, $8, 1, $9, $10)",
-            key,
-            f"trajectory-{key}",
-            partner_id,
-            path[-1] if path else "intake",
-            status,
-            enrolled_at,
-            outcome,
-            at(closed) if closed else None,
-            at(first_offer) if first_offer else None,
-            at(left) if left else None,
-        )
-        phases = ("intake", *path)
-        await self.con.executemany(
-            "INSERT INTO phase_transitions"
-            " (participant_id, seq, from_phase, to_phase, status, code, at)"
-            " VALUES ($1, $2, $3, $4, $5, 'fixture', $6)",
-            [
-                (key, seq, before, after, "closed" if after == "closed" else "active", enrolled_at)
-                for seq, (before, after) in enumerate(itertools.pairwise(phases), 1)
-            ],
-        )
-
-    async def milestones(
-        self, key: str, phase: str, *types: str, payload: dict[str, Any] | None = None
-    ) -> None:
-        """Milestones recorded while the trajectory was in `phase`."""
-        await self.con.executemany(
-            "INSERT INTO milestones (participant_id, milestone_id, type, occurred_at,"
-            " recorded_by, phase, payload, fingerprint)"
-            " VALUES ($1, $2, $3, $4, 'partner', $5, $6, '')",
-            [
-                (key, f"{key}-{phase}-{n}", kind, NOW - timedelta(days=400), phase, payload or {})
-                for n, kind in enumerate(types)
-            ],
-        )
-
-    async def check(
-        self, key: str, name: str, *, unanswered: bool = False, **answers: bool
-    ) -> None:
-        await self.con.execute(
-            "INSERT INTO follow_up_checks (participant_id, name, due_at, answered_at, unanswered,"
-            " in_employment, in_education_or_training, job_searching, qualification_gained)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            key,
-            name,
-            NOW - timedelta(days=30),
-            None if unanswered else NOW - timedelta(days=31),
-            unanswered,
-            *(
-                None if unanswered else answers.get(field, False)
-                for field in (
-                    "in_employment",
-                    "in_education_or_training",
-                    "job_searching",
-                    "qualification_gained",
-                )
-            ),
-        )
-
-    async def nudge(
-        self,
-        key: str,
-        seq: int,
-        partner_id: str,
-        level: int,
-        channel: str,
-        sent: str,
-        contact: str | None = None,
-        delivered: bool = True,
-    ) -> None:
-        action = {"phone": "coach_call", "street_worker": "outreach"}.get(channel, "message")
-        await self.con.execute(
-            "INSERT INTO nudges (participant_id, seq, level, action, channel, language, phase,"
-            " partner_id, silent_since, sent_at, contact_at)"
-            " VALUES ($1, $2, $3, $4, $5, 'fr', 'coaching', $6, $7, $7, $8)",
-            key,
-            seq,
-            level,
-            action,
-            channel,
-            partner_id,
-            at(sent),
-            at(contact) if contact else None,
-        )
-        if action == "message":  # its message, delivered or failed for good
-            await self.con.execute(
-                "INSERT INTO outbox (participant_id, nudge_seq, message_id, partner_id, channel,"
-                " language, subject, body, sent_at, failed_at, failure)"
-                " VALUES ($1, $2, $3, $4, $5, 'fr', 'Des nouvelles', 'Bonjour', $6, $7, $8)",
-                key,
-                seq,
-                f"msg-{key}-{seq}",
-                partner_id,
-                channel,
-                at(sent) if delivered else None,
-                None if delivered else at(sent),
-                None if delivered else "refused_by_provider",
-            )
-
-    async def course(self, course_id: str, title: str, provider: str) -> None:
-        await self.con.execute(
-            "INSERT INTO courses (course_id, catalogue_version, provider, title, domain, sector,"
-            " occupation, bottleneck_occupation, language, min_language_level,"
-            " min_digital_level, seats, starts_on, ends_on, location)"
-            " VALUES ($1, 1, $2, $3, 'technics', 'industry', $3, true, 'fr', 'A2', 2, 12,"
-            " '2025-09-01', '2026-12-18', 'Anderlecht')",
-            course_id,
-            provider,
-            title,
-        )
-
-    async def seat(
-        self, course_id: str, key: str, status: str, qualification: str | None = None
-    ) -> None:
-        await self.con.execute(
-            "INSERT INTO seat_requests (course_id, participant_id, status, requested_at,"
-            " qualification) VALUES ($1, $2, $3, $4, $5)",
-            course_id,
-            key,
-            status,
-            NOW - timedelta(days=200),
-            qualification,
-        )
-
-
-COACHING = ("assessment", "coaching")
-FOLLOWED_UP = (*COACHING, "placement", "follow_up")
-
-
-async def write_cohort(con: Connection) -> None:
-    c = Cohort(con)
-    # fmt: off
-    # age, labour status, education, gender, disability, third-country national,
-    # foreign background, minority, homeless
-    await c.enrolled("J1", "jes", "2025-03-03",
-                     (24, "unemployed", "isced_0_2", "man", "no", "no", "yes", "no", "no"))
-    await c.enrolled("J2", "jes", "2025-04-01",
-                     (29, "long_term_unemployed", "isced_3_4", "woman",
-                      "yes", "declined", "yes", "declined", "no"))
-    await c.enrolled("J3", "jes", "2025-09-01",
-                     (30, "inactive", "isced_0_2", "non_binary",
-                      "declined", "yes", "declined", "yes", "yes"))
-    await c.enrolled("J4", "jes", "2026-01-10",
-                     (32, "employed", "isced_5_8", "woman", "no", "no", "no", "no", "no"))
-    await c.enrolled("J5", "jes", "2026-06-29")
-    await c.enrolled("I1", "inbrussel", "2025-05-05",
-                     (19, "unemployed", "isced_3_4", "woman", "no", "no", "no", "no", "no"))
-    await c.enrolled("I2", "inbrussel", "2025-06-02",
-                     (22, "inactive", "isced_0_2", "man", "no", "yes", "yes", "no", "declined"))
-    await c.enrolled("I3", "inbrussel", "2025-02-03",
-                     (30, "long_term_unemployed", "isced_5_8", "woman",
-                      "declined", "no", "yes", "yes", "no"), registered="2024-12-01")
-    await c.enrolled("I4", "inbrussel", "2026-03-02",
-                     (18, "employed", "isced_0_2", "man", "no", "no", "no", "declined", "no"))
-    await c.enrolled("O1", "jes", "2025-10-01",
-                     (27, "unemployed", "isced_3_4", "man", "yes", "yes", "yes", "no", "no"))
-    await c.enrolled("O2", "orientaeuro", "2025-11-03",
-                     (25, "unemployed", "isced_5_8", "woman",
-                      "no", "declined", "declined", "no", "no"))
-    await c.enrolled("O3", "orientaeuro", "2026-05-04",
-                     (21, "inactive", "isced_0_2", "woman", "no", "no", "yes", "no", "yes"))
-
-    await c.trajectory("J1", "jes", (*COACHING, "training", "placement", "follow_up"),
-                       first_offer="2025-05-02", left="2025-06-01")
-    await c.trajectory("J2", "jes", (*FOLLOWED_UP, "closed"), "closed", outcome="employed",
-                       closed="2026-04-01", first_offer="2025-09-01", left="2025-10-01")
-    await c.trajectory("J3", "jes", (*COACHING, "closed"), "closed", outcome="lost_contact",
-                       closed="2026-02-01")
-    await c.trajectory("J4", "jes", ("closed",), "closed", outcome="ineligible",
-                       closed="2026-01-10")
-    await c.trajectory("I1", "inbrussel", (*COACHING, "training", "coaching"), "paused",
-                       first_offer="2025-06-04")
-    await c.trajectory("I2", "inbrussel", (*COACHING, "training"))
-    await c.trajectory("I3", "inbrussel", (*FOLLOWED_UP, "closed"), "closed",
-                       outcome="traineeship", closed="2026-02-01", first_offer="2025-05-05",
-                       left="2025-07-01")
-    await c.trajectory("I4", "inbrussel", ("assessment", "closed"), "closed",
-                       outcome="withdrawn", closed="2026-04-01")
-    await c.trajectory("O1", "orientaeuro", (*COACHING, "placement"), "dormant")
-    await c.trajectory("O2", "orientaeuro", FOLLOWED_UP, first_offer="2026-01-05",
-                       left="2026-02-04")
-    await c.trajectory("O3", "orientaeuro", COACHING)
-
-    await c.milestones("J1", "coaching", "coach_assigned", "coaching_session_held",
-                       "training_enrolled")
-    await c.milestones("J1", "training", "training_completed")
-    await c.milestones("J1", "placement", "placement_started")
-    await c.milestones("J2", "coaching", "coach_assigned", "placement_started")
-    await c.milestones("J2", "training", "training_completed",
-                       payload={"qualification": "forklift licence"})
-    await c.milestones("J3", "coaching", "coach_assigned", "participant_contact")
-    await c.milestones("I1", "coaching", "coach_assigned", "job_offer_received",
-                       "training_enrolled")
-    await c.milestones("I1", "training", "training_dropped")
-    await c.milestones("I2", "coaching", "coaching_session_held", "training_enrolled")
-    # InBrussel's own coaching steps, without a coach milestone
-    await c.milestones("I3", "coaching", "obstacles_identified", "job_day_attended",
-                       "placement_started")
-    await c.milestones("I4", "assessment", "language_assessed")
-    await c.milestones("O1", "coaching", "coach_assigned", "job_day_attended")
-    # a plain contact and a placement are not coaching
-    await c.milestones("O2", "assessment", "digital_assessed")
-    await c.milestones("O2", "coaching", "participant_contact", "placement_started")
-    await c.milestones("O3", "coaching", "coach_assigned")
-
-    await c.check("J1", "on_leaving", in_employment=True, qualification_gained=True)
-    await c.check("J1", "6_months", in_employment=True)
-    await c.check("J2", "on_leaving", in_employment=True)
-    await c.check("J2", "6_months", job_searching=True)
-    await c.check("I3", "on_leaving", in_education_or_training=True, job_searching=True)
-    await c.check("I3", "6_months", unanswered=True)
-    await c.check("O2", "on_leaving", in_employment=True)
-    await c.check("I4", "on_leaving", job_searching=True)
-
-    await c.nudge("J1", 1, "jes", 1, "sms", "2025-04-01", contact="2025-04-03")
-    await c.nudge("J3", 1, "jes", 1, "sms", "2025-11-03")
-    await c.nudge("J3", 2, "jes", 2, "sms", "2025-11-10", delivered=False)
-    await c.nudge("J3", 3, "jes", 3, "phone", "2025-11-17")
-    await c.nudge("J3", 4, "jes", 4, "street_worker", "2025-11-24")
-    await c.nudge("I1", 1, "inbrussel", 1, "email", "2025-07-01", contact="2025-07-11")
-    await c.nudge("I1", 2, "inbrussel", 2, "email", "2025-07-08", contact="2025-07-11")
-    await c.nudge("O1", 1, "orientaeuro", 1, "whatsapp", "2026-03-02", contact="2026-03-03")
-    await c.nudge("O1", 2, "orientaeuro", 1, "whatsapp", "2026-05-04")
-    await c.nudge("O1", 3, "orientaeuro", 2, "whatsapp", "2026-05-11")
-    await c.nudge("O1", 4, "orientaeuro", 3, "phone", "2026-06-26")
-    await c.nudge("O3", 1, "orientaeuro", 1, "whatsapp", "2026-06-25", contact="2026-06-27")
-
-    await c.course("weld-2025", "Welder", "Technology training centre")
-    await c.course("bike-2026", "Bike courier", "Urban Riders")
-    await c.seat("weld-2025", "J1", "completed", qualification="welder")
-    await c.seat("weld-2025", "I1", "dropped")
-    await c.seat("bike-2026", "J3", "expired")
-    await c.seat("bike-2026", "I1", "offered")
-    await c.seat("bike-2026", "I2", "seated")
-    await c.seat("bike-2026", "O3", "waiting")
-    # fmt: on
-
 
 @pytest.fixture(scope="module")
-async def cohort_database(database_url: str) -> AsyncIterator[str]:
-    """A database of its own on the session's server, holding only the cohort."""
-    name = f"report_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(database_url)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    url = urlunsplit(urlsplit(database_url)._replace(path=f"/{name}"))
-    try:
-        yield url
-    finally:
-        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-        await admin.close()
-
-
-@pytest.fixture(scope="module")
-async def cohort_pool(cohort_database: str) -> AsyncIterator[Pool]:
-    pool = await open_pool(Settings(database_url=cohort_database))
-    try:
-        await migrate(pool)
+async def cohort_pool(database_url: str) -> AsyncIterator[Pool]:
+    async with own_database(database_url, f"report_{uuid.uuid4().hex[:12]}") as pool:
         async with pool.acquire() as con, con.transaction():
             await write_cohort(con)
         yield pool
-    finally:
-        await pool.close()
 
 
 @pytest.fixture(scope="module")
@@ -399,21 +52,31 @@ async def report(cohort_pool: Pool) -> ProgrammeReport:
         return await programme_report(con, now=NOW)
 
 
-def by_partner(*rows: tuple[Any, ...]) -> dict[str | None, tuple[Any, ...]]:
+def by_partner(*rows: Any) -> dict[str | None, Any]:
     """Expected figures given in `PARTNERS` order."""
     return dict(zip(PARTNERS, rows, strict=True))
 
 
-# -- the funnel, where they stand, outcomes -------------------------------------------------------
+async def report_for(pool: Pool, first: str, last: str) -> ProgrammeReport:
+    async with pool.acquire() as con:
+        return await programme_report(
+            con, now=NOW, period_from=date.fromisoformat(first), period_to=date.fromisoformat(last)
+        )
 
 
-def test_the_funnel_counts_each_stage_per_partner_and_in_total(report: ProgrammeReport) -> None:
-    # enrolled, assessed, coached, trained, placed, employed at 6 months
+# -- the funnel, where they stand, how they left --------------------------------------------------
+
+
+def test_the_funnel_counts_each_enrolment_at_each_stage_per_partner_and_in_total(
+    report: ProgrammeReport,
+) -> None:
+    # enrolled, assessed, coached, trained, placed, employed at 6 months: every enrolment, so
+    # R1 and R2 twice; O1 enrolled with JES counts with OrientaEuro, which holds them now
     expected = by_partner(
-        (4, 3, 3, 0, 1, 0),
-        (5, 3, 3, 2, 2, 1),
+        (5, 4, 3, 0, 1, 0),
+        (7, 5, 5, 2, 2, 2),
         (3, 3, 2, 0, 1, 0),
-        (12, 9, 8, 2, 4, 1),
+        (15, 12, 10, 2, 4, 2),
     )
     got: dict[str | None, list[int]] = {}
     for row in report.funnel:
@@ -427,88 +90,164 @@ def test_the_funnel_counts_each_stage_per_partner_and_in_total(report: Programme
         p: tuple(r.share_of_enrolled for r in report.funnel if r.partner_id == p) for p in got
     }
     assert shares == by_partner(
-        (1.0, 0.75, 0.75, 0.0, 0.25, 0.0),
-        (1.0, 0.6, 0.6, 0.4, 0.4, 0.2),
+        (1.0, 0.8, 0.6, 0.0, 0.2, 0.0),
+        (1.0, 0.7143, 0.7143, 0.2857, 0.2857, 0.2857),
         (1.0, 1.0, 0.6667, 0.0, 0.3333, 0.0),
-        (1.0, 0.75, 0.6667, 0.1667, 0.3333, 0.0833),
+        (1.0, 0.8, 0.6667, 0.1333, 0.2667, 0.1333),
     )
 
 
-def test_a_reassigned_participant_counts_with_the_partner_they_are_with_now(
+def test_employed_at_six_months_comes_with_the_share_of_those_asked_who_answered(
     report: ProgrammeReport,
 ) -> None:
-    enrolled = {
-        row.partner_id: row.participants for row in report.funnel if row.stage == "enrolled"
-    }
-    assert enrolled["orientaeuro"] == 3  # O1 was enrolled with JES, now with OrientaEuro
-    assert enrolled["jes"] == 5
+    # asked: J1, J2, J3 (missed), R1 | I3 (missed); R2, I4, O2 not due: their 6 months are to come
+    assert {
+        r.partner_id: (r.participants, r.asked, r.response_rate)
+        for r in report.funnel
+        if r.stage == "employed_at_6_months"
+    } == by_partner((0, 1, 0.0), (2, 4, 0.75), (0, 0, None), (2, 5, 0.6))
+    assert all(
+        (r.asked, r.response_rate) == (None, None)
+        for r in report.funnel
+        if r.stage != "employed_at_6_months"
+    )
 
 
 def test_current_counts_per_phase_and_status_include_a_youth_not_yet_in_the_read_model(
     report: ProgrammeReport,
 ) -> None:
     assert [(r.partner_id, r.phase, r.status, r.participants) for r in report.phases] == [
+        ("inbrussel", "coaching", "active", 1),
         ("inbrussel", "coaching", "paused", 1),
         ("inbrussel", "training", "active", 1),
         ("inbrussel", "closed", "closed", 2),
         ("jes", "intake", "active", 1),
         ("jes", "follow_up", "active", 1),
-        ("jes", "closed", "closed", 3),
+        ("jes", "closed", "closed", 5),
         ("orientaeuro", "coaching", "active", 1),
         ("orientaeuro", "placement", "dormant", 1),
         ("orientaeuro", "follow_up", "active", 1),
         (None, "intake", "active", 1),
-        (None, "coaching", "active", 1),
+        (None, "coaching", "active", 2),
         (None, "coaching", "paused", 1),
         (None, "training", "active", 1),
         (None, "placement", "dormant", 1),
         (None, "follow_up", "active", 2),
-        (None, "closed", "closed", 5),
+        (None, "closed", "closed", 7),
     ]
 
 
-def test_outcomes_are_shares_of_the_partners_closed_trajectories(report: ProgrammeReport) -> None:
+def test_how_participants_left_is_counted_on_their_leaving_day_with_the_outcome_fixed_then(
+    report: ProgrammeReport,
+) -> None:
+    # J1 and O2 are still followed up, yet left: employed and self-employed
     assert [
-        (r.partner_id, r.outcome, r.participants, r.closed, r.share_of_closed)
+        (r.partner_id, r.outcome, r.participants, r.leavers, r.share_of_leavers)
         for r in report.outcomes
     ] == [
         ("inbrussel", "traineeship", 1, 2, 0.5),
         ("inbrussel", "withdrawn", 1, 2, 0.5),
-        ("jes", "employed", 1, 3, 0.3333),
-        ("jes", "ineligible", 1, 3, 0.3333),
-        ("jes", "lost_contact", 1, 3, 0.3333),
-        (None, "employed", 1, 5, 0.2),
-        (None, "ineligible", 1, 5, 0.2),
-        (None, "lost_contact", 1, 5, 0.2),
-        (None, "traineeship", 1, 5, 0.2),
-        (None, "withdrawn", 1, 5, 0.2),
+        ("jes", "employed", 2, 6, 0.3333),
+        ("jes", "withdrawn", 2, 6, 0.3333),
+        ("jes", "ineligible", 1, 6, 0.1667),
+        ("jes", "lost_contact", 1, 6, 0.1667),
+        ("orientaeuro", "self_employed", 1, 1, 1.0),
+        (None, "withdrawn", 3, 9, 0.3333),
+        (None, "employed", 2, 9, 0.2222),
+        (None, "ineligible", 1, 9, 0.1111),
+        (None, "lost_contact", 1, 9, 0.1111),
+        (None, "self_employed", 1, 9, 0.1111),
+        (None, "traineeship", 1, 9, 0.1111),
     ]
 
 
-# -- Youth Guarantee and training -----------------------------------------------------------------
+async def test_a_closing_after_eighteen_months_does_not_count_as_leaving_employed_then(
+    cohort_pool: Pool,
+) -> None:
+    # J2 left employed in October 2025; the follow-up closed on 1 April 2026, with the outcome
+    # fixed on leaving: April counts only I4, who left then
+    april = await report_for(cohort_pool, "2026-04-01", "2026-04-30")
+    assert [(r.partner_id, r.outcome, r.participants) for r in april.outcomes] == [
+        ("inbrussel", "withdrawn", 1),
+        (None, "withdrawn", 1),
+    ]
+    october = await report_for(cohort_pool, "2025-10-01", "2025-10-31")
+    assert [(r.partner_id, r.outcome) for r in october.outcomes] == [
+        ("jes", "employed"),
+        (None, "employed"),
+    ]
 
 
-def test_time_to_a_first_offer_and_the_share_within_four_months(report: ProgrammeReport) -> None:
-    # participants (ineligible J4 left out), offered, median days, within 4 months,
-    # share of those offered, share of participants
+async def test_a_drop_out_leaves_on_the_day_of_their_last_contact_not_when_closed(
+    cohort_pool: Pool,
+) -> None:
+    # J3: last contact 1 November 2025, closed as lost contact on 1 February 2026
+    november = await report_for(cohort_pool, "2025-11-01", "2025-11-30")
+    february = await report_for(cohort_pool, "2026-02-01", "2026-02-28")
+    assert [(r.partner_id, r.outcome) for r in november.outcomes] == [
+        ("jes", "lost_contact"),
+        (None, "lost_contact"),
+    ]
+    assert "lost_contact" not in {r.outcome for r in february.outcomes}
+    leavers = {
+        r.partner_id: r.participants
+        for r in november.esf_results
+        if r.indicator == "leavers" and r.gender is None
+    }
+    assert leavers == {"jes": 1, "orientaeuro": 0, None: 1}  # O2 entered on 3 November
+
+
+# -- Youth Guarantee ------------------------------------------------------------------------------
+
+
+def test_the_youth_guarantee_counts_the_under_30s_whose_four_months_have_passed(
+    report: ProgrammeReport,
+) -> None:
+    # under 30 at entry (J3 and I3 are 30; J4 ineligible; R once): jes J1 J2 J5 R,
+    # inbrussel I1 I2 I4 C1, orientaeuro O1 O2 O3. Four months not yet over: J5, I4, O3.
+    # Offers: J1 335.5 and J2 335.5 days after registering (midnight in Brussels), I1 30, I2 29
+    # (a training seat), O2 368.46: within four months only I1 and I2.
     assert {
         r.partner_id: (
             r.participants,
+            r.four_months_passed,
             r.offered,
             r.median_days_to_offer,
             r.offered_within_4_months,
-            r.share_of_offered,
-            r.share_of_participants,
+            r.without_offer_after_4_months,
+            r.share_within_4_months,
         )
         for r in report.time_to_offer
     } == by_partner(
-        # I1 30 days, I3 155.46 days from registering (midnight in Brussels; too late)
-        (4, 2, 92.73, 1, 0.5, 0.25),
-        (4, 2, 106.5, 1, 0.5, 0.25),  # J1 60 days, J2 153 days (too late)
-        (3, 1, 63.0, 1, 1.0, 0.3333),  # O2 63 days
-        (11, 5, 63.0, 3, 0.6, 0.2727),
+        (4, 3, 2, 29.5, 2, 1, 0.6667),
+        (4, 3, 2, 335.5, 0, 3, 0.0),
+        (3, 2, 1, 368.46, 0, 2, 0.0),
+        (11, 8, 5, 335.5, 2, 6, 0.25),
     )
     assert [r.partner_id for r in report.time_to_offer] == list(PARTNERS)
+
+
+def test_each_first_offer_counts_by_kind_and_a_job_offer_by_its_contract(
+    report: ProgrammeReport,
+) -> None:
+    # employment, education, apprenticeship, traineeship, permanent, fixed-term, median months
+    assert {
+        r.partner_id: (
+            r.offers_employment,
+            r.offers_education,
+            r.offers_apprenticeship,
+            r.offers_traineeship,
+            r.permanent_job_offers,
+            r.fixed_term_job_offers,
+            r.median_fixed_term_months,
+        )
+        for r in report.time_to_offer
+    } == by_partner(
+        (1, 1, 0, 0, 0, 0, None),  # I1's job offer without a contract; I2's training seat
+        (2, 0, 0, 0, 1, 1, 6.0),
+        (1, 0, 0, 0, 0, 1, 12.0),
+        (4, 1, 0, 0, 1, 2, 9.0),  # I3's traineeship is left out: I3 was 30
+    )
 
 
 async def test_in_the_demo_where_a_day_lasts_less_the_report_counts_programme_days(
@@ -517,47 +256,125 @@ async def test_in_the_demo_where_a_day_lasts_less_the_report_counts_programme_da
     async with cohort_pool.acquire() as con:
         halved = await programme_report(con, now=NOW, day_seconds=43200)
     total = halved.time_to_offer[-1]
-    # 60, 153, 30, 155, 63 real days are twice as many programme days; within 122 of them:
-    # J1 (120) and I1 (60).
-    assert (total.median_days_to_offer, total.offered_within_4_months) == (126.0, 2)
-    assert (total.share_of_offered, total.share_of_participants) == (0.4, 0.1818)
+    # 29, 30, 335.5, 335.5, 368.46 real days are twice as many programme days: the median is
+    # 671; within 122 of them, I1 (60) and I2 (58). 122 programme days after entry have passed
+    # for I4 (2 March) too, now: 9.
+    assert (total.median_days_to_offer, total.offered_within_4_months) == (671.0, 2)
+    assert total.four_months_passed == 9
 
 
-def test_training_completion_per_course_counts_every_seat_request(
+# -- training -------------------------------------------------------------------------------------
+
+
+def test_training_per_course_counts_every_request_and_the_jobs_that_followed(
     report: ProgrammeReport,
 ) -> None:
     assert [r.model_dump() for r in report.training] == [
         {
             "course_id": "bike-2026",
             "title": "Bike courier",
-            "provider": "Urban Riders",
+            "provider": "Urbike and Logisticity.brussels",
             "seats": 12,
-            "requests": 4,
-            "waiting": 1,
-            "offered": 1,
+            "selection": True,
+            "requests": 3,
+            "waiting": 0,
+            "applied": 1,
+            "offered": 0,
             "seated": 1,
+            "seats_taken": 1,
             "completed": 0,
             "dropped": 0,
             "expired": 1,
             "qualifications": 0,
             "completion_share": None,
+            "in_job_after_training": 0,
         },
         {
             "course_id": "weld-2025",
             "title": "Welder",
-            "provider": "Technology training centre",
+            "provider": "Technicity.brussels",
             "seats": 12,
-            "requests": 2,
-            "waiting": 0,
+            "selection": False,
+            "requests": 3,
+            "waiting": 1,
+            "applied": 0,
             "offered": 0,
             "seated": 0,
+            "seats_taken": 2,
             "completed": 1,
             "dropped": 1,
             "expired": 0,
             "qualifications": 1,
             "completion_share": 0.5,
+            "in_job_after_training": 1,  # J1, two days after completing
         },
     ]
+
+
+async def test_the_bike_courier_course_selects_12_of_45_applicants_and_5_work_in_the_sector(
+    database_url: str,
+) -> None:
+    """The programme's own figures: 45 applications for 12 seats, 11 of the 12 completed, 5 were
+    in a job in the sector about two months later. Applying takes no seat; a selection takes
+    one while seats last, and never a thirteenth."""
+    name = f"bike_{uuid.uuid4().hex[:12]}"
+    async with own_database(database_url, name) as pool, pool.acquire() as con:
+        await Cohort(con).course(
+            "bike-2026", "Bike courier", "Urbike and Logisticity.brussels", selection=True
+        )
+        applicants = [f"B{n:02d}" for n in range(1, 46)]
+        for key in applicants:
+            await Cohort(con).enrolled(key, "jes", "2026-01-05", 22)
+        asked = SeatRequest(
+            participant_id="", course_id="bike-2026", at=at("2026-01-12"), milestone_id="a"
+        )
+        decisions = [
+            await request_seat(con, asked.model_copy(update={"participant_id": key}))
+            for key in applicants
+        ]
+        selected = [
+            await request_seat(
+                con,
+                asked.model_copy(
+                    update={"participant_id": key, "selected": True, "milestone_id": "s"}
+                ),
+            )
+            for key in applicants[:12]
+        ]
+        with pytest.raises(Exception, match=r"seats of bike-2026 are taken"):
+            await request_seat(
+                con,
+                asked.model_copy(
+                    update={"participant_id": "B13", "selected": True, "milestone_id": "s"}
+                ),
+            )
+        for key in applicants[:12]:
+            outcome = "dropped" if key == "B12" else "completed"
+            await release_seat(
+                con,
+                SeatRelease(
+                    participant_id=key,
+                    course_id="bike-2026",
+                    outcome=outcome,
+                    qualification="vocational_certificate" if outcome == "completed" else None,
+                    at=at("2026-03-06"),
+                    offer_until=at("2026-03-09"),
+                ),
+            )
+        # five start as couriers about two months later, one only after four months
+        for key, day in (*((k, "2026-05-04") for k in applicants[:5]), ("B06", "2026-07-06")):
+            await Cohort(con).milestones(
+                key, "placement", "placement_started", day=day,
+                payload={"kind": "employment", "start_date": day},
+            )  # fmt: skip
+        bike = (await programme_report(con, now=NOW + timedelta(days=30))).training
+    assert {(d.granted, d.applied, d.position) for d in decisions} == {(False, True, None)}
+    assert all(d.granted for d in selected)
+    assert [
+        (r.requests, r.applied, r.seats_taken, r.completed, r.dropped, r.qualifications)
+        for r in bike
+    ] == [(45, 33, 12, 11, 1, 11)]
+    assert (bike[0].completion_share, bike[0].in_job_after_training) == (0.9167, 5)
 
 
 # -- nudges ---------------------------------------------------------------------------------------
@@ -615,122 +432,148 @@ def test_nudge_effect_by_partner_ladder_rung_and_channel(report: ProgrammeReport
 
 # -- ESF+ common participant indicators -----------------------------------------------------------
 
-AT_ENTRY: dict[str, tuple[str, tuple[tuple[int, int, float | None], ...]]] = {
-    # indicator: (base, (count, denominator, share) for inbrussel, jes, orientaeuro, all)
-    "entry_profiles": ("participants", ((4, 4, 1.0), (3, 4, 0.75), (3, 3, 1.0), (10, 11, 0.9091))),
-    "unemployed_incl_long_term": (
-        "entry_profiles", ((2, 4, 0.5), (2, 3, 0.6667), (2, 3, 0.6667), (6, 10, 0.6))
-    ),
-    "long_term_unemployed": (
-        "entry_profiles", ((1, 4, 0.25), (1, 3, 0.3333), (0, 3, 0.0), (2, 10, 0.2))
-    ),
-    "inactive": ("entry_profiles", ((1, 4, 0.25), (1, 3, 0.3333), (1, 3, 0.3333), (3, 10, 0.3))),
-    "employed": ("entry_profiles", ((1, 4, 0.25), (0, 3, 0.0), (0, 3, 0.0), (1, 10, 0.1))),
-    "below_18": ("entry_profiles", ((0, 4, 0.0), (0, 3, 0.0), (0, 3, 0.0), (0, 10, 0.0))),
-    "aged_18_29": ("entry_profiles", ((3, 4, 0.75), (2, 3, 0.6667), (3, 3, 1.0), (8, 10, 0.8))),
-    "aged_55_and_over": ("entry_profiles", ((0, 4, 0.0), (0, 3, 0.0), (0, 3, 0.0), (0, 10, 0.0))),
-    "living_in_rural_areas": (
-        "entry_profiles", ((0, 4, 0.0), (0, 3, 0.0), (0, 3, 0.0), (0, 10, 0.0))
-    ),
-    "isced_0_2": ("entry_profiles", ((2, 4, 0.5), (2, 3, 0.6667), (1, 3, 0.3333), (5, 10, 0.5))),
-    "isced_3_4": (
-        "entry_profiles", ((1, 4, 0.25), (1, 3, 0.3333), (1, 3, 0.3333), (3, 10, 0.3))
-    ),
-    "isced_5_8": ("entry_profiles", ((1, 4, 0.25), (0, 3, 0.0), (1, 3, 0.3333), (2, 10, 0.2))),
-    "women": ("entry_profiles", ((2, 4, 0.5), (1, 3, 0.3333), (2, 3, 0.6667), (5, 10, 0.5))),
-    "men": ("entry_profiles", ((2, 4, 0.5), (1, 3, 0.3333), (1, 3, 0.3333), (4, 10, 0.4))),
-    "non_binary": ("entry_profiles", ((0, 4, 0.0), (1, 3, 0.3333), (0, 3, 0.0), (1, 10, 0.1))),
-    "disability": (
-        "disability_answered", ((0, 3, 0.0), (1, 2, 0.5), (1, 3, 0.3333), (2, 8, 0.25))
-    ),
-    "disability_declined": (
-        "entry_profiles", ((1, 4, 0.25), (1, 3, 0.3333), (0, 3, 0.0), (2, 10, 0.2))
-    ),
-    "third_country_national": (
-        "third_country_national_answered",
-        ((1, 4, 0.25), (1, 2, 0.5), (1, 2, 0.5), (3, 8, 0.375)),
-    ),
-    "third_country_national_declined": (
-        "entry_profiles", ((0, 4, 0.0), (1, 3, 0.3333), (1, 3, 0.3333), (2, 10, 0.2))
-    ),
-    "foreign_background": (
-        "foreign_background_answered", ((2, 4, 0.5), (2, 2, 1.0), (2, 2, 1.0), (6, 8, 0.75))
-    ),
-    "foreign_background_declined": (
-        "entry_profiles", ((0, 4, 0.0), (1, 3, 0.3333), (1, 3, 0.3333), (2, 10, 0.2))
-    ),
-    "minority": ("minority_answered", ((1, 3, 0.3333), (1, 2, 0.5), (0, 3, 0.0), (2, 8, 0.25))),
-    "minority_declined": (
-        "entry_profiles", ((1, 4, 0.25), (1, 3, 0.3333), (0, 3, 0.0), (2, 10, 0.2))
-    ),
-    "homeless": (
-        "homeless_answered", ((0, 3, 0.0), (1, 3, 0.3333), (1, 3, 0.3333), (2, 9, 0.2222))
-    ),
-    "homeless_declined": ("entry_profiles", ((1, 4, 0.25), (0, 3, 0.0), (0, 3, 0.0), (1, 10, 0.1))),
+Figures = tuple[tuple[int, int, float | None], ...]
+"""(count, denominator, share) in `PARTNERS` order."""
+
+AT_ENTRY: dict[str, tuple[str | None, str, Figures]] = {
+    # each person once (R1 and R2 are one), on entering; J5 has no entry profile
+    "participants": ("EECO01", "taking_part", (
+        (5, 5, 1.0), (4, 5, 0.8), (3, 3, 1.0), (12, 13, 0.9231))),
+    "excluded_incomplete": (None, "taking_part", (
+        (0, 5, 0.0), (1, 5, 0.2), (0, 3, 0.0), (1, 13, 0.0769))),
+    "unemployed_incl_long_term": ("EECO02", "participants", (
+        (3, 5, 0.6), (3, 4, 0.75), (2, 3, 0.6667), (8, 12, 0.6667))),
+    # derived from the PES registration: J1 (24, nine months), I3 (30, a year), C1 (23, eight
+    # months); not J2 (29, six months) nor O2 (25, ten months)
+    "long_term_unemployed": ("EECO03", "participants", (
+        (2, 5, 0.4), (1, 4, 0.25), (0, 3, 0.0), (3, 12, 0.25))),
+    "inactive": ("EECO04", "participants", (
+        (2, 5, 0.4), (1, 4, 0.25), (1, 3, 0.3333), (4, 12, 0.3333))),
+    "employed": ("EECO05", "participants", (
+        (0, 5, 0.0), (0, 4, 0.0), (0, 3, 0.0), (0, 12, 0.0))),
+    "below_18": ("EECO06", "participants", (
+        (0, 5, 0.0), (0, 4, 0.0), (0, 3, 0.0), (0, 12, 0.0))),
+    "aged_18_29": ("EECO07", "participants", (  # J3 and I3 are 30
+        (4, 5, 0.8), (3, 4, 0.75), (3, 3, 1.0), (10, 12, 0.8333))),
+    "aged_55_and_over": ("EECO08", "participants", (
+        (0, 5, 0.0), (0, 4, 0.0), (0, 3, 0.0), (0, 12, 0.0))),
+    "isced_0_2": ("EECO09", "participants", (
+        (3, 5, 0.6), (3, 4, 0.75), (1, 3, 0.3333), (7, 12, 0.5833))),
+    "isced_3_4": ("EECO10", "participants", (
+        (1, 5, 0.2), (1, 4, 0.25), (1, 3, 0.3333), (3, 12, 0.25))),
+    "isced_5_8": ("EECO11", "participants", (
+        (1, 5, 0.2), (0, 4, 0.0), (1, 3, 0.3333), (2, 12, 0.1667))),
+    "disability": ("EECO12", "disability_answered", (
+        (0, 4, 0.0), (1, 3, 0.3333), (1, 3, 0.3333), (2, 10, 0.2))),
+    "disability_declined": (None, "participants", (
+        (1, 5, 0.2), (1, 4, 0.25), (0, 3, 0.0), (2, 12, 0.1667))),
+    "third_country_national": ("EECO13", "third_country_national_answered", (
+        (1, 5, 0.2), (1, 3, 0.3333), (1, 2, 0.5), (3, 10, 0.3))),
+    "third_country_national_declined": (None, "participants", (
+        (0, 5, 0.0), (1, 4, 0.25), (1, 3, 0.3333), (2, 12, 0.1667))),
+    "foreign_background": ("EECO14", "foreign_background_answered", (
+        (2, 5, 0.4), (2, 3, 0.6667), (2, 2, 1.0), (6, 10, 0.6))),
+    "foreign_background_declined": (None, "participants", (
+        (0, 5, 0.0), (1, 4, 0.25), (1, 3, 0.3333), (2, 12, 0.1667))),
+    "minority": ("EECO15", "minority_answered", (
+        (1, 4, 0.25), (1, 3, 0.3333), (0, 3, 0.0), (2, 10, 0.2))),
+    "minority_declined": (None, "participants", (
+        (1, 5, 0.2), (1, 4, 0.25), (0, 3, 0.0), (2, 12, 0.1667))),
+    "homeless": ("EECO16", "homeless_answered", (
+        (0, 4, 0.0), (1, 4, 0.25), (1, 3, 0.3333), (2, 11, 0.1818))),
+    "homeless_declined": (None, "participants", (
+        (1, 5, 0.2), (0, 4, 0.0), (0, 3, 0.0), (1, 12, 0.0833))),
+    "living_in_rural_areas": ("EECO17", "participants", (
+        (0, 5, 0.0), (0, 4, 0.0), (0, 3, 0.0), (0, 12, 0.0))),
 }  # fmt: skip
 
-RESULTS: dict[str, tuple[str, tuple[tuple[int, int, float | None], ...]]] = {
-    "leavers": ("participants", ((2, 4, 0.5), (3, 4, 0.75), (1, 3, 0.3333), (6, 11, 0.5455))),
-    "on_leaving_answered": (  # I4 withdrew and answered too
-        "leavers", ((2, 2, 1.0), (2, 3, 0.6667), (1, 1, 1.0), (5, 6, 0.8333))
-    ),
-    "job_searching_on_leaving": (
-        "leavers", ((2, 2, 1.0), (0, 3, 0.0), (0, 1, 0.0), (2, 6, 0.3333))
-    ),
-    "in_education_or_training_on_leaving": (
-        "leavers", ((1, 2, 0.5), (0, 3, 0.0), (0, 1, 0.0), (1, 6, 0.1667))
-    ),
-    "qualification_on_leaving": (  # J2's recorded with training_completed
-        "leavers", ((0, 2, 0.0), (2, 3, 0.6667), (0, 1, 0.0), (2, 6, 0.3333))
-    ),
-    "in_employment_on_leaving": (
-        "leavers", ((0, 2, 0.0), (2, 3, 0.6667), (1, 1, 1.0), (3, 6, 0.5))
-    ),
-    "left_6_months_ago": ("leavers", ((1, 2, 0.5), (2, 3, 0.6667), (0, 1, 0.0), (3, 6, 0.5))),
-    "answered_6_months_after_leaving": (
-        "left_6_months_ago", ((0, 1, 0.0), (2, 2, 1.0), (0, 0, None), (2, 3, 0.6667))
-    ),
-    "in_employment_6_months_after_leaving": (
-        "left_6_months_ago", ((0, 1, 0.0), (1, 2, 0.5), (0, 0, None), (1, 3, 0.3333))
-    ),
-    "improved_situation_6_months_after_leaving": (  # J1, unemployed at entry
-        "left_6_months_ago", ((0, 1, 0.0), (1, 2, 0.5), (0, 0, None), (1, 3, 0.3333))
-    ),
+RESULTS: dict[str, tuple[str | None, str, Figures]] = {
+    # leavers: J1 J2 J3 R (on R2's leaving) | I3 I4 | O2
+    "leavers": (None, "participants", (
+        (2, 5, 0.4), (4, 4, 1.0), (1, 3, 0.3333), (7, 12, 0.5833))),
+    "on_leaving_answered": (None, "leavers", (  # J3 and O2 never answered
+        (2, 2, 1.0), (3, 4, 0.75), (0, 1, 0.0), (5, 7, 0.7143))),
+    # of those inactive at entry (J3, I4): I4; I3 searched too, but was unemployed at entry
+    "job_searching_on_leaving": ("EECR01", "inactive_leavers", (
+        (1, 1, 1.0), (0, 1, 0.0), (0, 0, None), (1, 2, 0.5))),
+    "in_education_or_training_on_leaving": ("EECR02", "leavers", (
+        (1, 2, 0.5), (0, 4, 0.0), (0, 1, 0.0), (1, 7, 0.1429))),
+    # J1's certificate in the check-in, J2's licence with training_completed
+    "qualification_on_leaving": ("EECR03", "leavers", (
+        (0, 2, 0.0), (2, 4, 0.5), (0, 1, 0.0), (2, 7, 0.2857))),
+    # J1 J2 R2 answered so; O2 never answered and left self-employed: the placement counts
+    "in_employment_on_leaving": ("EECR04", "leavers", (
+        (0, 2, 0.0), (3, 4, 0.75), (1, 1, 1.0), (4, 7, 0.5714))),
+    # of those who answered at six months (J1 employed, J2 job searching)
+    "in_employment_6_months_after_leaving": ("EECR05", "answered_6_months", (
+        (0, 0, None), (1, 2, 0.5), (0, 0, None), (1, 2, 0.5))),
+    "improved_situation_6_months_after_leaving": (
+        "EECR06", "employed_at_entry_answered_6_months", (
+            (0, 0, None), (0, 0, None), (0, 0, None), (0, 0, None))),
+}  # fmt: skip
+
+LONGER_TERM: dict[str, tuple[tuple[int, int, float | None], ...]] = {
+    # asked (answered, missed, or their four weeks over), unknown, response rate
+    # asked: J1 J2 J3 | I3; R2, I4 and O2 are six months out only after the report
+    "in_employment_6_months_after_leaving": ((1, 1, 0.0), (3, 1, 0.6667), (0, 0, None),
+                                             (4, 2, 0.5)),
+    "improved_situation_6_months_after_leaving": ((0, 0, None),) * 4,
 }  # fmt: skip
 
 
 def _indicator_table(
-    expected: dict[str, tuple[str, tuple[tuple[int, int, float | None], ...]]],
+    expected: dict[str, tuple[str | None, str, Figures]],
 ) -> list[tuple[Any, ...]]:
     return [
-        (partner, name, count, denominator, base, share)
+        (partner, code, name, count, denominator, base, share)
         for index, partner in enumerate(PARTNERS)
-        for name, (base, figures) in expected.items()
+        for name, (code, base, figures) in expected.items()
         for count, denominator, share in [figures[index]]
     ]
 
 
-def test_every_esf_indicator_at_entry_with_declined_answers_counted_apart(
+def _rows(table: list[Any]) -> list[tuple[Any, ...]]:
+    return [
+        (r.partner_id, r.code, r.indicator, r.participants, r.denominator, r.base, r.share)
+        for r in table
+        if r.gender is None
+    ]
+
+
+def test_every_esf_indicator_at_entry_has_its_code_and_declined_answers_counted_apart(
     report: ProgrammeReport,
 ) -> None:
-    assert [
-        (r.partner_id, r.indicator, r.participants, r.denominator, r.base, r.share)
-        for r in report.esf_at_entry
-        if r.gender is None
-    ] == _indicator_table(AT_ENTRY)
+    assert _rows(report.esf_at_entry) == _indicator_table(AT_ENTRY)
 
 
 def test_esf_results_on_leaving_and_six_months_after_count_every_leaver(
     report: ProgrammeReport,
 ) -> None:
-    assert [
-        (r.partner_id, r.indicator, r.participants, r.denominator, r.base, r.share)
-        for r in report.esf_results
-        if r.gender is None
-    ] == _indicator_table(RESULTS)
+    assert _rows(report.esf_results) == _indicator_table(RESULTS)
 
 
-def test_the_gender_breakdown_sums_to_the_totals(report: ProgrammeReport) -> None:
+def test_every_longer_term_result_has_its_response_rate_and_no_answer_is_unknown_not_no(
+    report: ProgrammeReport,
+) -> None:
+    for name, figures in LONGER_TERM.items():
+        assert [
+            (r.asked, r.unknown, r.response_rate)
+            for r in report.esf_results
+            if r.indicator == name and r.gender is None
+        ] == list(figures), name
+    on_leaving = [r for r in report.esf_results if r.code in ("EECR01", "EECR04")]
+    assert all(r.asked is None and r.response_rate is None for r in on_leaving)
+
+
+def test_the_gender_breakdown_sums_to_the_totals_but_for_the_incomplete_counted_apart(
+    report: ProgrammeReport,
+) -> None:
+    excluded = {
+        r.partner_id: r.participants
+        for r in report.esf_at_entry
+        if r.indicator == "excluded_incomplete"
+    }
+    assert excluded == by_partner(0, 1, 0, 1)
     for table in (report.esf_at_entry, report.esf_results):
         totals = {(r.partner_id, r.indicator): r for r in table if r.gender is None}
         sums: dict[tuple[str | None, str], tuple[int, int]] = {}
@@ -741,9 +584,14 @@ def test_the_gender_breakdown_sums_to_the_totals(report: ProgrammeReport) -> Non
                     count + r.participants,
                     denominator + r.denominator,
                 )
-        assert sums == {key: (r.participants, r.denominator) for key, r in totals.items()}
+        for (partner, name), total in totals.items():
+            if name == "excluded_incomplete":
+                assert (partner, name) not in sums  # nobody of them has a recorded gender
+                continue
+            apart = excluded[partner] if total.base == "taking_part" else 0
+            assert sums[(partner, name)] == (total.participants, total.denominator - apart)
     genders = [r.gender for r in report.esf_results if r.indicator == "leavers"]
-    assert genders == [None, "woman", "man", "non_binary", "not_recorded"] * len(PARTNERS)
+    assert genders == [None, "woman", "man", "non_binary"] * len(PARTNERS)
 
 
 def test_every_esf_indicator_is_given_per_gender_with_zero_rows_for_nobody(
@@ -757,36 +605,72 @@ def test_every_esf_indicator_is_given_per_gender_with_zero_rows_for_nobody(
         ]
         return row.participants, row.denominator, row.share
 
-    # participants: women J2 I1 I3 O2 O3, men J1 I2 I4 O1, non-binary J3, not recorded J5
-    assert figure(report.esf_results, None, "woman", "leavers") == (3, 5, 0.6)  # J2 I3 O2
-    assert figure(report.esf_results, None, "man", "leavers") == (2, 4, 0.5)  # J1 I4
+    # ESF+ participants: women J2 R I1 I3 O2 O3, men J1 I2 I4 C1 O1, non-binary J3
+    assert figure(report.esf_results, None, "woman", "leavers") == (4, 6, 0.6667)  # J2 R I3 O2
+    assert figure(report.esf_results, None, "man", "leavers") == (2, 5, 0.4)  # J1 I4
     assert figure(report.esf_results, None, "non_binary", "leavers") == (1, 1, 1.0)  # J3
-    assert figure(report.esf_results, None, "not_recorded", "leavers") == (0, 1, 0.0)
-    assert figure(report.esf_results, None, "woman", "in_employment_on_leaving") == (2, 3, 0.6667)
-    assert figure(report.esf_results, None, "man", "job_searching_on_leaving") == (1, 2, 0.5)
-    improved = "improved_situation_6_months_after_leaving"
-    assert figure(report.esf_results, "jes", "man", improved) == (1, 1, 1.0)
-    assert figure(report.esf_at_entry, None, "woman", "unemployed_incl_long_term") == (4, 5, 0.8)
-    assert figure(report.esf_at_entry, None, "not_recorded", "entry_profiles") == (0, 1, 0.0)
+    assert figure(report.esf_results, None, "woman", "in_employment_on_leaving") == (3, 4, 0.75)
+    assert figure(report.esf_results, None, "man", "job_searching_on_leaving") == (1, 1, 1.0)
+    employed_later = "in_employment_6_months_after_leaving"
+    assert figure(report.esf_results, "jes", "man", employed_later) == (1, 1, 1.0)
+    assert figure(report.esf_at_entry, None, "woman", "unemployed_incl_long_term") == (
+        5, 6, 0.8333
+    )  # fmt: skip
+    assert figure(report.esf_at_entry, None, "man", "participants") == (5, 5, 1.0)
     assert figure(report.esf_at_entry, "orientaeuro", "non_binary", "below_18") == (0, 0, None)
-    assert figure(report.esf_at_entry, "inbrussel", "non_binary", "entry_profiles") == (0, 0, None)
+    assert figure(report.esf_at_entry, "inbrussel", "non_binary", "participants") == (0, 0, None)
 
 
-async def test_a_period_limits_entries_leavers_and_closures_to_its_days(
+def test_a_person_enrolled_again_after_a_close_is_one_participant_with_their_last_leaving(
+    report: ProgrammeReport,
+) -> None:
+    # R1 and R2: two enrolments in the funnel, one participant at entry, one leaver whose
+    # result is R2's (employed), not R1's (job searching)
+    enrolled = {r.partner_id: r.participants for r in report.funnel if r.stage == "enrolled"}
+    entered = {
+        r.partner_id: r.participants
+        for r in report.esf_at_entry
+        if r.code == "EECO01" and r.gender is None
+    }
+    assert (enrolled["jes"], entered["jes"]) == (7, 4)  # J1 J2 J3 J4 J5 R1 R2 | J1 J2 J3 R
+    woman_at_jes = {
+        r.indicator: r.participants
+        for r in report.esf_results
+        if (r.partner_id, r.gender) == ("jes", "woman")
+    }
+    assert woman_at_jes["leavers"] == 2  # J2 and R
+    assert woman_at_jes["in_employment_on_leaving"] == 2
+    assert woman_at_jes["job_searching_on_leaving"] == 0
+
+
+async def test_a_profile_completed_by_a_case_manager_counts_and_a_missing_one_is_apart(
     cohort_pool: Pool,
 ) -> None:
-    async with cohort_pool.acquire() as con:
-        spring = await programme_report(
-            con, now=NOW, period_from=date(2026, 3, 1), period_to=date(2026, 6, 30)
-        )
+    # C1 (enrolled without a profile, completed in June) counts; J5 (none yet) is apart
+    january = await report_for(cohort_pool, "2026-01-01", "2026-01-31")
+    june = await report_for(cohort_pool, "2026-06-01", "2026-06-30")
+    figures = {
+        (month, r.indicator): (r.participants, r.denominator)
+        for month, rows in (("january", january.esf_at_entry), ("june", june.esf_at_entry))
+        for r in rows
+        if r.partner_id is None and r.gender is None
+    }
+    assert figures[("january", "participants")] == (1, 1)  # C1
+    assert figures[("january", "long_term_unemployed")] == (1, 1)
+    assert figures[("june", "participants")] == (0, 1)
+    assert figures[("june", "excluded_incomplete")] == (1, 1)  # J5
+
+
+async def test_a_period_limits_entries_leavers_and_leaving_days_to_its_days(
+    cohort_pool: Pool,
+) -> None:
+    spring = await report_for(cohort_pool, "2026-03-01", "2026-06-30")
     assert (spring.period_from, spring.period_to) == (date(2026, 3, 1), date(2026, 6, 30))
-    # entered: I4 (2 March), O3 (4 May), J5 (29 June); closed: J2 and I4 (1 April); left: I4
+    # entered: I4 (2 March), O3 (4 May), J5 (29 June); left: I4 (1 April)
     enrolled = {r.partner_id: r.participants for r in spring.funnel if r.stage == "enrolled"}
-    assert enrolled == dict(zip(PARTNERS, (1, 1, 1, 3), strict=True))
+    assert enrolled == by_partner(1, 1, 1, 3)
     assert [(r.partner_id, r.outcome, r.participants) for r in spring.outcomes] == [
         ("inbrussel", "withdrawn", 1),
-        ("jes", "employed", 1),
-        (None, "employed", 1),
         (None, "withdrawn", 1),
     ]
     totals = {
@@ -794,22 +678,30 @@ async def test_a_period_limits_entries_leavers_and_closures_to_its_days(
         for r in spring.esf_results
         if r.partner_id is None and r.gender is None
     }
-    assert totals["leavers"] == (1, 3)
+    assert totals["leavers"] == (1, 2)
     assert totals["on_leaving_answered"] == (1, 1)
     assert totals["job_searching_on_leaving"] == (1, 1)
-    assert totals["left_6_months_ago"] == (0, 1)
-    entry = [
-        (r.participants, r.denominator)
+    entry = {
+        r.indicator: (r.participants, r.denominator)
         for r in spring.esf_at_entry
-        if (r.partner_id, r.gender, r.indicator) == (None, None, "entry_profiles")
-    ]
-    assert entry == [(2, 3)]  # J5 has no entry profile
+        if (r.partner_id, r.gender) == (None, None)
+    }
+    assert entry["participants"] == (2, 3)  # J5 has no entry profile
+    assert entry["excluded_incomplete"] == (1, 3)
+    assert {(r.period_from, r.period_to) for r in spring.esf_results} == {
+        (date(2026, 3, 1), date(2026, 6, 30))
+    }
+    youth = spring.time_to_offer[-1]
+    assert (youth.participants, youth.four_months_passed) == (3, 0)
     assert [(r.partner_id, r.nudges) for r in spring.nudge_effect if r.level is None][-1] == (
         None, 5
     )  # fmt: skip
 
 
-async def test_progress_against_the_targets_counts_participants_and_the_pace_due(
+# -- targets --------------------------------------------------------------------------------------
+
+
+async def test_progress_against_the_targets_counts_each_participant_once_and_the_pace_due(
     cohort_pool: Pool,
 ) -> None:
     targets = Targets(
@@ -820,16 +712,30 @@ async def test_progress_against_the_targets_counts_participants_and_the_pace_due
     )
     async with cohort_pool.acquire() as con:
         report = await programme_report(con, now=NOW, targets=targets)
-    # 545 of the programme's 1460 days are over on 30 June 2026
+    # 545 of the programme's 1460 days are over on 30 June 2026; R1 and R2 are one person
     assert [
         (r.partner_id, r.target, r.participants, r.share_of_target, r.expected_by_now)
         for r in report.targets
     ] == [
-        ("inbrussel", 1000, 4, 0.004, 373),
-        ("jes", 1000, 4, 0.004, 373),
+        ("inbrussel", 1000, 5, 0.005, 373),
+        ("jes", 1000, 5, 0.005, 373),
         ("orientaeuro", 1000, 3, 0.003, 373),
-        (None, 3000, 11, 0.0037, 1120),
+        (None, 3000, 13, 0.0043, 1120),
     ]
+    assert not any(r.placeholder for r in report.targets)
+
+
+def test_the_programme_s_window_is_its_own_four_years_and_the_quotas_say_they_are_placeholders(
+    report: ProgrammeReport,
+) -> None:
+    configured = load_targets()
+    programme = configured.programme
+    assert (programme.starts_on, programme.ends_on) == (date(2024, 1, 1), date(2027, 12, 31))
+    assert programme.participants == 3000
+    # 911 of the 1460 days are over on 30 June 2026
+    assert [(r.partner_id, r.placeholder) for r in report.targets][-1] == (None, False)
+    assert report.targets[-1].expected_by_now == 1872
+    assert all(r.placeholder for r in report.targets if r.partner_id is not None)
 
 
 def test_partner_quotas_that_do_not_add_up_to_the_target_are_refused() -> None:
@@ -847,34 +753,23 @@ async def test_a_reassigned_youth_counts_with_each_partner_for_the_stretch_it_he
     database_url: str,
 ) -> None:
     name = f"report_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(database_url)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        url = urlunsplit(urlsplit(database_url)._replace(path=f"/{name}"))
-        pool = await open_pool(Settings(database_url=url))
-        try:
-            await migrate(pool)
-            async with pool.acquire() as con:
-                c = Cohort(con)
-                # R1 enrols with JES, gets an offer there, is handed to InBrussel and leaves
-                # employed from InBrussel.
-                await c.enrolled("R1", "jes", "2025-01-06",
-                                 (24, "unemployed", "isced_0_2", "woman",
-                                  "no", "no", "no", "no", "no"))  # fmt: skip
-                await con.executemany(
-                    "INSERT INTO partner_stints (participant_id, partner_id, since)"
-                    " VALUES ('R1', $1, $2)",
-                    [("jes", at("2025-01-06")), ("inbrussel", at("2025-03-03"))],
-                )
-                await c.trajectory("R1", "inbrussel", FOLLOWED_UP, first_offer="2025-02-10",
-                                   left="2025-06-02")  # fmt: skip
-                await c.check("R1", "on_leaving", in_employment=True)
-                held = await programme_report(con, now=NOW)
-        finally:
-            await pool.close()
-    finally:
-        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-        await admin.close()
+    async with own_database(database_url, name) as pool, pool.acquire() as con:
+        c = Cohort(con)
+        # R1 enrols with JES, gets an offer there, is handed to InBrussel and leaves
+        # employed from InBrussel.
+        profile = ("unemployed", "isced_0_2", "woman", "no", "no", "no", "no", "no")
+        await c.enrolled("R1", "jes", "2025-01-06", 24, profile)
+        await con.executemany(
+            "INSERT INTO partner_stints (participant_id, partner_id, since) VALUES ('R1', $1, $2)",
+            [("jes", at("2025-01-06")), ("inbrussel", at("2025-03-03"))],
+        )
+        await c.trajectory(
+            "R1", "inbrussel", ("assessment", "coaching", "placement", "follow_up"),
+            exit_outcome="employed", left="2025-06-02",
+            offer=("2025-02-10", "employment", None, None),
+        )  # fmt: skip
+        await c.check("R1", "on_leaving", "2025-06-02", in_employment=True)
+        held = await programme_report(con, now=NOW)
 
     def partners(rows: list[Any], **match: Any) -> list[str | None]:
         return [
@@ -883,12 +778,13 @@ async def test_a_reassigned_youth_counts_with_each_partner_for_the_stretch_it_he
             if all(getattr(r, k) == v for k, v in match.items()) and r.participants
         ]
 
-    assert partners(held.esf_at_entry, indicator="entry_profiles", gender=None) == ["jes", None]
+    assert partners(held.esf_at_entry, indicator="participants", gender=None) == ["jes", None]
     assert partners(held.time_to_offer, offered=1) == ["jes", None]
     assert partners(held.esf_results, indicator="in_employment_on_leaving", gender=None) == [
         "inbrussel",
         None,
     ]
+    assert partners(held.outcomes, outcome="employed") == ["inbrussel", None]
     assert [(r.partner_id, r.participants) for r in held.targets if r.participants] == [
         ("jes", 1),
         (None, 1),
@@ -897,20 +793,8 @@ async def test_a_reassigned_youth_counts_with_each_partner_for_the_stretch_it_he
 
 async def test_an_empty_programme_reports_zeros_and_no_shares(database_url: str) -> None:
     name = f"report_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(database_url)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        url = urlunsplit(urlsplit(database_url)._replace(path=f"/{name}"))
-        pool = await open_pool(Settings(database_url=url))
-        try:
-            await migrate(pool)
-            async with pool.acquire() as con:
-                empty = await programme_report(con, now=NOW)
-        finally:
-            await pool.close()
-    finally:
-        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-        await admin.close()
+    async with own_database(database_url, name) as pool, pool.acquire() as con:
+        empty = await programme_report(con, now=NOW)
     assert {(r.stage, r.participants, r.share_of_enrolled) for r in empty.funnel} == {
         (stage, 0, None) for stage in ("enrolled", "assessed", "coached", "trained", "placed",
                                        "employed_at_6_months")
@@ -938,9 +822,11 @@ def test_each_table_is_one_csv_with_its_columns_and_all_for_every_partner(
     assert funnel[-1] == {
         "partner_id": "all",
         "stage": "employed_at_6_months",
-        "participants": "1",
-        "enrolled": "12",
-        "share_of_enrolled": "0.0833",
+        "participants": "2",
+        "enrolled": "15",
+        "share_of_enrolled": "0.1333",
+        "asked": "5",
+        "response_rate": "0.6",
     }
     nudges = list(csv.DictReader(io.StringIO(tables["nudge_effect"])))
     assert (nudges[-1]["partner_id"], nudges[-1]["level"], nudges[-1]["channel"]) == (
@@ -950,6 +836,29 @@ def test_each_table_is_one_csv_with_its_columns_and_all_for_every_partner(
     )
     training = list(csv.DictReader(io.StringIO(tables["training"])))
     assert training[0]["completion_share"] == ""
+
+
+async def test_the_esf_csv_loads_into_the_funders_system_one_row_per_indicator_period_gender(
+    cohort_pool: Pool,
+) -> None:
+    spring = await report_for(cohort_pool, "2026-03-01", "2026-06-30")
+    for table in ("esf_at_entry", "esf_results"):
+        rows = list(csv.DictReader(io.StringIO(report_csv(spring)[table])))
+        assert list(rows[0])[:6] == [
+            "period_from", "period_to", "partner_id", "gender", "code", "indicator"
+        ]  # fmt: skip
+        coded = [r for r in rows if r["partner_id"] == "all" and r["code"]]
+        keys = [(r["period_from"], r["period_to"], r["code"], r["gender"]) for r in coded]
+        assert len(keys) == len(set(keys))
+        codes = sorted({r["code"] for r in coded})
+        assert {(r["code"], r["gender"]) for r in coded} == {
+            (code, gender) for code in codes for gender in ("all", "woman", "man", "non_binary")
+        }
+        assert {(r["period_from"], r["period_to"]) for r in rows} == {("2026-03-01", "2026-06-30")}
+    entry_codes = {r.code for r in spring.esf_at_entry if r.code}
+    result_codes = {r.code for r in spring.esf_results if r.code}
+    assert entry_codes == {f"EECO{n:02d}" for n in range(1, 18)}
+    assert result_codes == {f"EECR{n:02d}" for n in range(1, 7)}
 
 
 async def test_the_report_command_writes_a_self_contained_page_json_and_csv_files(
@@ -969,15 +878,15 @@ async def test_the_report_command_writes_a_self_contained_page_json_and_csv_file
     images = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)
     assert len(images) == 4  # funnel, outcomes, time to offer, nudge effect
     assert all(base64.b64decode(image).startswith(b"\x89PNG\r\n\x1a\n") for image in images)
-    for title in ("Funnel", "Outcomes", "Youth Guarantee", "Nudge effect", "ESF+"):
+    for title in ("Funnel", "How participants left", "Youth Guarantee", "Nudge effect", "ESF+"):
         assert title in page
-    assert "orientaeuro" in page and "foreign_background_declined" in page
+    assert "orientaeuro" in page and "foreign_background_declined" in page and "EECR05" in page
 
     saved = ProgrammeReport.model_validate_json((out / "report.json").read_text())
-    assert next(row.participants for row in saved.funnel if row.partner_id is None) == 12
+    assert next(row.participants for row in saved.funnel if row.partner_id is None) == 15
     with (out / "esf_at_entry.csv").open(newline="", encoding="utf-8") as file:
         rows = list(csv.DictReader(file))
-    assert {"partner_id": "all", "indicator": "homeless_declined", "participants": "1"}.items() <= [
+    assert {"partner_id": "all", "code": "EECO17", "participants": "0"}.items() <= [
         row for row in rows if row["partner_id"] == "all" and row["gender"] == "all"
     ][-1].items()
 
@@ -1030,8 +939,9 @@ async def test_backend_and_case_managers_read_the_report_as_json_partners_may_no
             direct = (await programme_report(con)).model_dump(mode="json")
         assert {t: body[t] for t in TABLES} == {t: direct[t] for t in TABLES}
         enrolled = [r for r in body["funnel"] if r["stage"] == "enrolled"]
-        assert sum(r["participants"] for r in enrolled if r["partner_id"]) == 12
-        assert [r["participants"] for r in enrolled if r["partner_id"] is None] == [12]
+        assert sum(r["participants"] for r in enrolled if r["partner_id"]) == 15
+        assert [r["participants"] for r in enrolled if r["partner_id"] is None] == [15]
+        assert {r["code"] for r in body["esf_results"]} >= {"EECR01", "EECR06"}
     for key in (keys.jes, keys.inbrussel):
         refused = await api.get("/v1/reports/programme", headers=bearer(key))
         assert refused.status_code == 403
@@ -1049,8 +959,10 @@ async def test_the_report_as_csv_is_one_table_the_funnel_unless_another_is_named
     assert funnel.headers["content-type"].startswith("text/csv")
     assert 'filename="programme-funnel.csv"' in funnel.headers["content-disposition"]
     lines = funnel.text.splitlines()
-    assert lines[0] == "partner_id,stage,participants,enrolled,share_of_enrolled"
-    assert "all,enrolled,12,12,1.0" in lines
+    assert (
+        lines[0] == "partner_id,stage,participants,enrolled,share_of_enrolled,asked,response_rate"
+    )
+    assert "all,enrolled,15,15,1.0,," in lines
     for table in TABLES:
         answer = await api.get(
             f"/v1/reports/programme?format=csv&table={table}", headers=bearer(keys.case_manager)
@@ -1081,7 +993,10 @@ async def test_the_report_for_a_period_takes_from_and_to_and_refuses_a_period_ba
         "/v1/reports/programme?format=csv&table=esf_results&from=2026-03-01",
         headers=bearer(keys.case_manager),
     )
-    assert csv_answer.text.splitlines()[0].startswith("partner_id,gender,indicator,")
+    assert csv_answer.text.splitlines()[0].startswith(
+        "period_from,period_to,partner_id,gender,code,indicator,"
+    )
+    assert csv_answer.text.splitlines()[1].startswith("2026-03-01,,")
 
 
 def test_the_documented_example_of_the_report_is_a_valid_report() -> None:
@@ -1094,106 +1009,27 @@ def test_the_documented_example_of_the_report_is_a_valid_report() -> None:
     }
 
 
-# -- the entry profile at enrolment ---------------------------------------------------------------
-
-PROFILE = {
-    "labour_status": "long_term_unemployed",
-    "education_level": "isced_0_2",
-    "gender": "woman",
-    "disability": "no",
-    "third_country_national": "yes",
-    "foreign_background": "yes",
-    "minority": "declined",
-    "homeless": "no",
-}
+# -- retention before erasure ---------------------------------------------------------------------
 
 
-async def test_a_youth_enrolled_with_an_entry_profile_has_it_kept_for_the_esf_counts(
-    api: httpx.AsyncClient, keys: Keys, pool: Pool
+async def test_an_erasure_during_the_retention_period_and_after_it_changes_no_figure(
+    cohort_pool: Pool,
 ) -> None:
-    body = {**enrolment_body("jes"), "entry_profile": PROFILE}
-    answer = await api.post("/v1/participants", json=body, headers=bearer(keys.backend))
-    assert answer.status_code == 201, answer.text
-    row = await pool.fetchrow(
-        "SELECT * FROM entry_profiles WHERE participant_id = $1", answer.json()["participant_id"]
-    )
-    assert row is not None
-    born = date.fromisoformat(body["person"]["birth_date"])
-    assert row["age_at_entry"] == age_on(born, enrolment_day(datetime.now(UTC)))
-    assert {k: row[k] for k in PROFILE} == PROFILE
-
-
-async def test_the_day_a_youth_registered_with_the_pes_is_kept_to_start_the_four_months(
-    api: httpx.AsyncClient, keys: Keys, pool: Pool
-) -> None:
-    body = {**enrolment_body("jes"), "pes_registered_on": "2026-01-12"}
-    answer = await api.post("/v1/participants", json=body, headers=bearer(keys.backend))
-    assert answer.status_code == 201, answer.text
-    registered = await pool.fetchval(
-        "SELECT pes_registered_on FROM participants WHERE participant_id = $1",
-        answer.json()["participant_id"],
-    )
-    assert registered == date(2026, 1, 12)
-    from_file = enrolment_of(_cohort_row(pes_registered_on="2026-01-12"))
-    assert from_file.pes_registered_on == date(2026, 1, 12)
-    assert enrolment_of(_cohort_row()).pes_registered_on is None
-
-
-async def test_a_youth_enrolled_without_an_entry_profile_has_none_and_nothing_is_guessed(
-    api: httpx.AsyncClient, keys: Keys, pool: Pool
-) -> None:
-    body = enrolment_body("inbrussel")
-    body.pop("entry_profile", None)
-    answer = await api.post("/v1/participants", json=body, headers=bearer(keys.backend))
-    assert answer.status_code == 201, answer.text
-    stored = await pool.fetchval(
-        "SELECT count(*) FROM entry_profiles WHERE participant_id = $1",
-        answer.json()["participant_id"],
-    )
-    assert stored == 0
-
-
-async def test_a_sensitive_answer_left_out_refuses_the_enrolment_instead_of_assuming_declined(
-    api: httpx.AsyncClient, keys: Keys
-) -> None:
-    partial = {k: v for k, v in PROFILE.items() if k != "minority"}
-    body = {**enrolment_body("jes"), "entry_profile": partial}
-    answer = await api.post("/v1/participants", json=body, headers=bearer(keys.backend))
-    assert answer.status_code == 422
-    assert "entry_profile.minority" in answer.json()["detail"]
-
-
-def _cohort_row(**profile: str) -> dict[str | None, Any]:
-    body = enrolment_body("jes")
-    person = body["person"]
-    return {
-        "external_ref": body["external_ref"],
-        "partner_id": "jes",
-        **{k: str(person[k] or "") for k in person},
-        **{k: str(v).lower() for k, v in body["status"].items()},
-        **profile,
-    }
-
-
-def test_a_cohort_file_may_carry_the_entry_profile_in_optional_columns() -> None:
-    with_profile = enrolment_of(_cohort_row(**PROFILE))
-    assert with_profile.entry_profile is not None
-    assert with_profile.entry_profile.model_dump() == PROFILE
-    assert enrolment_of(_cohort_row()).entry_profile is None
-    assert enrolment_of(_cohort_row(**dict.fromkeys(ENTRY_PROFILE, " "))).entry_profile is None
-    with pytest.raises(ValidationError, match=r"entry_profile\.homeless"):
-        enrolment_of(_cohort_row(**{**PROFILE, "homeless": ""}))
-
-
-def test_the_demo_cohort_declares_entry_profiles_and_some_decline_sensitive_questions() -> None:
-    profiles = [member.enrolment.entry_profile for member in demo_cohort(date(2026, 3, 10))]
-    assert all(profile is not None for profile in profiles)
-    answers = [
-        getattr(profile, question)
-        for profile in profiles
-        for question in ("disability", "third_country_national", "foreign_background",
-                         "minority", "homeless")
-    ]  # fmt: skip
-    assert {"yes", "no", "declined"} <= set(answers)
-    assert answers.count("declined") < len(answers) / 4
-    assert len({p.gender for p in profiles if p is not None}) == 3
+    """J2 asks to be erased while the ESF+ records must be kept: restricted, still counted. The
+    retention ends: J2 is erased for good (crypto-shredded), still counted."""
+    async with cohort_pool.acquire() as con:
+        enrolment = someone("J2")
+        await store_person(con, "J2", enrolment.person, enrolment.status)
+        before = await programme_report(con, now=NOW)
+        assert await restrict_person(con, "J2", "erasure requested within the retention period")
+        during = await programme_report(con, now=NOW)
+        assert await erase_restricted(cohort_pool, date(2026, 6, 29), date(2026, 6, 29)) == []
+        assert await erase_restricted(cohort_pool, date(2026, 6, 29), date(2026, 6, 30)) == ["J2"]
+        after = await programme_report(con, now=NOW)
+        shredded = await con.fetchval(
+            "SELECT erased_at IS NOT NULL FROM person_keys WHERE participant_id = 'J2'"
+        )
+    assert shredded
+    figures = before.model_dump(exclude={"generated_at"})
+    assert during.model_dump(exclude={"generated_at"}) == figures
+    assert after.model_dump(exclude={"generated_at"}) == figures

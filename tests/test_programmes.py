@@ -76,7 +76,7 @@ def test_every_partner_runs_the_common_backbone() -> None:
         placement = programme.steps(Phase.PLACEMENT)
         assert {M.PLACEMENT_STARTED, M.PLACEMENT_ENDED} <= placement.milestones
         assert M.FOLLOW_UP_CONTACT in programme.steps(Phase.FOLLOW_UP).milestones
-        assert [c.due_days for c in programme.follow_up] == [28, 182, 365, 547]
+        assert [c.as_of_days for c in programme.follow_up] == [0, 182, 365, 547]
 
 
 def test_only_jes_sends_street_workers_after_the_coach_has_called() -> None:
@@ -154,10 +154,24 @@ def test_a_definition_requiring_a_step_it_does_not_use_is_refused() -> None:
 
 def test_a_definition_whose_order_cannot_be_followed_is_refused() -> None:
     definition = _definition("infor-jeunes")
-    definition["phases"]["coaching"]["after"]["situation_stabilised"] = ["action_plan_agreed"]
+    definition["order"]["situation_stabilised"] = ["action_plan_agreed"]
     with pytest.raises(
-        ValidationError, match="situation_stabilised comes after action_plan_agreed"
+        ValidationError, match="intake: situation_stabilised comes after action_plan_agreed"
     ):
+        PartnerProgramme.model_validate(definition)
+
+
+def test_a_definition_ordering_a_step_it_never_uses_is_refused() -> None:
+    definition = _definition("inbrussel")
+    definition["order"]["application_sent"] = ["employer_mentor_matched"]
+    with pytest.raises(ValidationError, match="ordered but not used: employer_mentor_matched"):
+        PartnerProgramme.model_validate(definition)
+
+
+def test_a_definition_can_mark_only_its_clocks_and_channels_as_assumed() -> None:
+    definition = _definition("jes")
+    definition["assumptions"].append("phases.coaching.required")
+    with pytest.raises(ValidationError, match=r"phases\.coaching\.required is not a setting"):
         PartnerProgramme.model_validate(definition)
 
 

@@ -182,5 +182,6 @@ async def test_an_intake_check_that_cannot_run_then_a_close_leaves_a_run_that_en
 
     with pytest.raises(WorkflowUpdateFailedError):
         await asyncio.wait_for(reported.result(), 15)
-    finished = await asyncio.wait_for(journey.handle.result(), 15)  # after the result on leaving
+    # after the check-ins every leaver is asked for (six months: 210 days of 0.05 s)
+    finished = await asyncio.wait_for(journey.handle.result(), 45)
     assert finished.outcome == Outcome.WITHDRAWN

@@ -22,25 +22,43 @@ async def ready_for_training(journey: Journey) -> None:
         await journey.finish_phase()
 
 
-async def test_45_candidates_asking_at_once_for_the_12_bike_courier_seats(
+async def test_45_apply_for_the_12_bike_courier_seats_and_the_provider_selects_12_of_them(
     dev_start: Start, pool: asyncpg.Pool
 ) -> None:
-    seats = next(c.seats for c in load_catalogue().courses if c.course_id == "bike-courier-2026")
+    """The bike-courier course selects its trainees (DESIGN §9): an application takes no seat,
+    the provider's selection does, and a seat is never given twice however the selections race."""
+    course = {"course_id": "bike-courier-2026"}
+    seats = next(c.seats for c in load_catalogue().courses if c.course_id == course["course_id"])
     partners = ["jes", "inbrussel", "art2work", "backstage", "orientaeuro"]
     candidates = await asyncio.gather(*(dev_start(partners[n % 5]) for n in range(45)))
     await asyncio.gather(*(ready_for_training(j) for j in candidates))
 
+    applied = await asyncio.gather(*(j.report(M.TRAINING_ENROLLED, course) for j in candidates))
+
+    assert {(a.phase, a.waiting_position) for a in applied} == {(Phase.COACHING, None)}
+    statuses = await pool.fetch(
+        "SELECT status, count(*) FROM seat_requests WHERE course_id = $1 GROUP BY status",
+        course["course_id"],
+    )
+    assert {r["status"]: r["count"] for r in statuses} == {"applied": 45}
+    with pytest.raises(WorkflowUpdateFailedError) as twice:
+        await candidates[0].report(M.TRAINING_ENROLLED, course, milestone_id="twice")
+    assert "already applied to bike-courier-2026" in str(twice.value.cause)
+
+    chosen = candidates[:13]  # one more than there are seats, all at once
     answers = await asyncio.gather(
-        *(j.report(M.TRAINING_ENROLLED, {"course_id": "bike-courier-2026"}) for j in candidates)
+        *(j.report(M.TRAINING_SELECTED, course) for j in chosen), return_exceptions=True
     )
 
-    in_training = [a for a in answers if a.phase == Phase.TRAINING]
-    waiting = sorted(a.waiting_position or 0 for a in answers if a.phase == Phase.COACHING)
-    assert (seats, len(in_training)) == (12, 12)
-    assert waiting == list(range(1, 34))
+    in_training = [a for a in answers if not isinstance(a, BaseException)]
+    refused = [a for a in answers if isinstance(a, WorkflowUpdateFailedError)]
+    assert (seats, len(in_training), len(refused)) == (12, 12, 1)
+    assert {a.phase for a in in_training} == {Phase.TRAINING}
+    assert "the selection is over" in str(refused[0].cause)
     held = await pool.fetchval(
-        "SELECT count(*) FROM seat_requests WHERE course_id = 'bike-courier-2026'"
-        " AND status IN ('seated', 'offered')"
+        "SELECT count(*) FROM seat_requests WHERE course_id = $1"
+        " AND status IN ('seated', 'offered')",
+        course["course_id"],
     )
     assert held == 12
 
@@ -215,14 +233,20 @@ async def test_every_way_out_hands_the_seat_on_a_withdrawal_a_close_and_a_waitin
     assert (await chloe.report(M.TRAINING_ENROLLED, enrol)).phase == Phase.TRAINING
 
     await dries.report(M.FOLLOW_UP_CONTACT, {"in_employment": False})  # his result on leaving
-    await dries.handle.result()
-    rows = await pool.fetch(
-        "SELECT participant_id, status FROM seat_requests WHERE course_id = $1",
-        enrol["course_id"],
-    )
-    assert {r["participant_id"]: r["status"] for r in rows} == {
+    expected = {
         amira.participant_id: "dropped",
         bilal.participant_id: "expired",
         chloe.participant_id: "seated",
         dries.participant_id: "expired",
     }
+    deadline = asyncio.get_running_loop().time() + 15  # the workflows run on for six months
+    while True:
+        rows = await pool.fetch(
+            "SELECT participant_id, status FROM seat_requests WHERE course_id = $1",
+            enrol["course_id"],
+        )
+        seated = {r["participant_id"]: r["status"] for r in rows}
+        if seated == expected or asyncio.get_running_loop().time() > deadline:
+            break
+        await asyncio.sleep(0.1)
+    assert seated == expected

@@ -9,13 +9,14 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from trajectory.actors import Actor
-from trajectory.follow_ups import next_check, open_check
+from trajectory.follow_ups import answerable_check, next_check
 from trajectory.milestones import (
     UNIVERSAL,
     Milestone,
     MilestoneType,
     PlacementStarted,
     TrainingEnrolled,
+    TrainingSelected,
 )
 from trajectory.phases import Phase, Status
 from trajectory.requests import RecordMilestone
@@ -108,8 +109,7 @@ def _refusal(
         )
     if not asked and (reason := _out_of_place(state, milestone.type)):
         return reason
-    steps = None if asked else state.programme.steps(state.phase)
-    before = steps.after.get(milestone.type, ()) if steps is not None else ()
+    before = () if asked else state.programme.earlier(milestone.type)
     if earlier := [step.value for step in before if step not in state.seen_types]:
         return f"{state.programme.name} records {kind} after {', '.join(earlier)}"
     return _inconsistency(state, milestone, now)
@@ -132,21 +132,37 @@ def _inconsistency(state: TrajectoryState, milestone: Milestone, now: datetime) 
     """What the milestone contradicts in the trajectory (dates, a running placement, ...)."""
     details = milestone.payload
     match milestone.type:
-        case MilestoneType.TRAINING_ENROLLED | MilestoneType.PLACEMENT_STARTED if (
-            state.phase == Phase.COACHING and (missing := missing_steps(state, milestone.type))
-        ):
+        case (
+            MilestoneType.TRAINING_ENROLLED
+            | MilestoneType.TRAINING_SELECTED
+            | MilestoneType.PLACEMENT_STARTED
+        ) if state.phase == Phase.COACHING and (missing := missing_steps(state, milestone.type)):
             return (
                 f"coaching is not finished: {state.programme.name} first needs {', '.join(missing)}"
             )
         case MilestoneType.TRAINING_ENROLLED if (
             isinstance(details, TrainingEnrolled)
             and state.seat is not None
-            and state.seat.status == "waiting"
+            and state.seat.status in ("waiting", "applied")
             and state.seat.course_id == details.course_id
         ):
+            if state.seat.status == "applied":
+                return (
+                    f"already applied to {details.course_id}; report training_selected once "
+                    "its provider selects the participant"
+                )
             return (
                 f"already on the waiting list of {details.course_id} "
                 f"(place {state.seat.position}); a freed seat will be offered"
+            )
+        case MilestoneType.TRAINING_SELECTED if isinstance(details, TrainingSelected) and (
+            state.seat is None
+            or state.seat.status != "applied"
+            or state.seat.course_id != details.course_id
+        ):
+            return (
+                f"no application to {details.course_id} is open: report training_enrolled for "
+                "it first"
             )
         case MilestoneType.PLACEMENT_STARTED if state.placement is not None:
             return (
@@ -171,7 +187,7 @@ def _inconsistency(state: TrajectoryState, milestone: Milestone, now: datetime) 
             and milestone.occurred_at.date() < state.placement.start_date
         ):
             return f"the placement cannot end before it started ({state.placement.start_date})"
-        case MilestoneType.FOLLOW_UP_CONTACT if open_check(state.follow_ups, now) is None:
+        case MilestoneType.FOLLOW_UP_CONTACT if answerable_check(state.follow_ups, now) is None:
             upcoming = next_check(state.follow_ups)
             when = f"; the next one opens {upcoming.opens_at.date()}" if upcoming else ""
             return f"no follow-up check-in is open now{when}"
@@ -189,5 +205,7 @@ def next_steps(
 
 
 def missing_steps(state: TrajectoryState, leaving_by: MilestoneType | None = None) -> list[str]:
-    """`next_steps` as the words of a refusal."""
+    """`next_steps` as the words of a refusal; a selection leaves coaching like an enrolment."""
+    if leaving_by == MilestoneType.TRAINING_SELECTED:
+        leaving_by = MilestoneType.TRAINING_ENROLLED
     return [step.value for step in next_steps(state, leaving_by)]

@@ -14,6 +14,8 @@ UNKNOWN_COURSE = "UnknownCourse"
 Workflows never read the catalogue themselves, so updating it cannot change what a recorded
 history replays to; the seat request decides.
 """
+COURSE_FULL = "CourseFull"
+"""Error type of a selection on a course whose seats are all taken."""
 
 CEFR_ORDER: tuple[CefrLevel, ...] = ("A1", "A2", "B1", "B2", "C1", "C2")
 
@@ -37,6 +39,15 @@ class Course(BaseModel):
     starts_on: date
     ends_on: date
     location: str = Field(pattern=r"^\d{4}$")
+    selection: bool = Field(
+        default=False,
+        description="the provider selects its trainees among the applicants, rather than first "
+        "come, first served with a waiting list",
+    )
+    partners: tuple[str, ...] = Field(default=(), description="who runs it with the provider")
+    assumptions: tuple[str, ...] = Field(
+        default=(), description="fields not given by the programme description: to confirm"
+    )
 
     @model_validator(mode="after")
     def _dates_in_order(self) -> "Course":

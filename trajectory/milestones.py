@@ -15,6 +15,7 @@ from pydantic import (
     StringConstraints,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 from trajectory.phases import OPEN_PHASES, Phase
@@ -29,6 +30,11 @@ CefrLevel = Literal["A1", "A2", "B1", "B2", "C1", "C2"]
 PlacementKind = Literal[
     "employment", "self_employment", "traineeship", "apprenticeship", "education"
 ]
+ContractType = Literal["permanent", "fixed_term", "temporary_agency", "other"]
+"""The kind of employment contract an offer or a placement holds (Youth Guarantee: quality)."""
+CertificateKind = Literal["diploma", "vocational_certificate", "skills_validation", "licence"]
+"""Recognised qualifications (ESF+ EECR03): a school or higher-education diploma, a training
+body's qualifying certificate, a validation of skills, a regulated licence (forklift, ...)."""
 
 
 class MilestoneType(StrEnum):
@@ -53,6 +59,7 @@ class MilestoneType(StrEnum):
     PAID_MICRO_PROJECT_COMPLETED = "paid_micro_project_completed"
     EMPLOYER_MENTOR_MATCHED = "employer_mentor_matched"
     TRAINING_ENROLLED = "training_enrolled"
+    TRAINING_SELECTED = "training_selected"
     TRAINING_COMPLETED = "training_completed"
     TRAINING_DROPPED = "training_dropped"
     JOB_OFFER_RECEIVED = "job_offer_received"
@@ -110,22 +117,57 @@ class JobDayAttended(Payload):
 
 
 class TrainingEnrolled(Payload):
+    """A seat asked for; on a course that selects its trainees, an application."""
+
     course_id: PlainText = Field(min_length=1, max_length=64)
 
 
+class TrainingSelected(Payload):
+    """The course's provider selected the applicant: a seat is taken, if one is left."""
+
+    course_id: PlainText = Field(min_length=1, max_length=64)
+
+
+class Certificate(Payload):
+    """A recognised qualification: its kind and the body that awarded it (not any free text)."""
+
+    kind: CertificateKind
+    awarding_body: PlainText = Field(min_length=2, max_length=120)
+
+
 class TrainingCompleted(Payload):
-    qualification: PlainText | None = Field(default=None, max_length=120)
+    qualification: PlainText | None = Field(
+        default=None, max_length=120, description="the qualification's title, in words"
+    )
+    certificate: Certificate | None = Field(
+        default=None, description="the recognised qualification gained, if any (ESF+ EECR03)"
+    )
 
 
 class TrainingDropped(Payload):
     reason: PlainText | None = Field(default=None, max_length=200)
 
 
-class JobOfferReceived(Payload):
+class OfferQuality(Payload):
+    """What an offer of employment holds (Youth Guarantee: a good-quality offer)."""
+
+    contract_type: ContractType | None = None
+    contract_months: int | None = Field(
+        default=None, ge=1, le=120, description="length of a fixed-term contract, in months"
+    )
+
+    @model_validator(mode="after")
+    def _a_length_for_a_fixed_term(self) -> "OfferQuality":
+        if self.contract_months is not None and self.contract_type in ("permanent", None):
+            raise ValueError("contract_months: only a fixed-term or agency contract has a length")
+        return self
+
+
+class JobOfferReceived(OfferQuality):
     kind: PlacementKind | None = None
 
 
-class PlacementStarted(Payload):
+class PlacementStarted(OfferQuality):
     kind: PlacementKind
     start_date: IsoDate
     employer: PlainText | None = Field(default=None, max_length=120)
@@ -138,10 +180,30 @@ class PlacementEnded(Payload):
 
 
 class FollowUpContact(Payload):
+    """The participant's situation at a check-in: one status at a time (in employment, or else
+    job searching), as ESF+ counts them; a later answer within the four weeks replaces it."""
+
     in_employment: StrictBool = Field(description="in employment, including self-employment")
     in_education_or_training: StrictBool = False
     job_searching: StrictBool = False
-    qualification_gained: StrictBool = False
+    qualification_gained: StrictBool = Field(
+        default=False, description="true only with the `certificate` gained"
+    )
+    certificate: Certificate | None = None
+
+    @model_validator(mode="after")
+    def _one_status(self) -> "FollowUpContact":
+        if self.in_employment and self.job_searching:
+            raise ValueError(
+                "job_searching: in employment and job searching exclude each other; report the "
+                "status the participant is in now"
+            )
+        if self.qualification_gained and self.certificate is None:
+            raise ValueError(
+                "certificate: a qualification is a recognised certificate; give its kind and "
+                "awarding_body"
+            )
+        return self
 
 
 class Withdrawn(Payload):
@@ -155,6 +217,7 @@ PAYLOADS: dict[MilestoneType, type[Payload]] = {
     MilestoneType.COACHING_SESSION_HELD: CoachingSessionHeld,
     MilestoneType.JOB_DAY_ATTENDED: JobDayAttended,
     MilestoneType.TRAINING_ENROLLED: TrainingEnrolled,
+    MilestoneType.TRAINING_SELECTED: TrainingSelected,
     MilestoneType.TRAINING_COMPLETED: TrainingCompleted,
     MilestoneType.TRAINING_DROPPED: TrainingDropped,
     MilestoneType.JOB_OFFER_RECEIVED: JobOfferReceived,
@@ -177,6 +240,7 @@ NOT_CONTACT: frozenset[MilestoneType] = frozenset(
 
 ENGINE_PHASES: dict[MilestoneType, frozenset[Phase]] = {
     MilestoneType.TRAINING_ENROLLED: frozenset({Phase.COACHING}),
+    MilestoneType.TRAINING_SELECTED: frozenset({Phase.COACHING}),
     MilestoneType.TRAINING_COMPLETED: frozenset({Phase.TRAINING}),
     MilestoneType.TRAINING_DROPPED: frozenset({Phase.TRAINING}),
     MilestoneType.PLACEMENT_STARTED: frozenset({Phase.COACHING, Phase.PLACEMENT}),
@@ -198,6 +262,7 @@ AnyPayload = (
     | CoachingSessionHeld
     | JobDayAttended
     | TrainingEnrolled
+    | TrainingSelected
     | TrainingCompleted
     | TrainingDropped
     | JobOfferReceived

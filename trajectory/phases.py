@@ -59,6 +59,8 @@ class Cause(StrEnum):
     """
 
     REQUIRED_STEPS_DONE = "required_steps_done"
+    ASSESSMENT_IMPORTED = "assessment_imported"
+    """The PES assessed the person before enrolment: the partner does not assess again."""
     TRAINING_ENROLLED = "training_enrolled"
     TRAINING_COMPLETED = "training_completed"
     TRAINING_DROPPED = "training_dropped"
@@ -79,3 +81,5 @@ class Cause(StrEnum):
     ATTENDED = "attended"
     REASSIGNED = "reassigned"
     CLOSED_BY_CASE_MANAGER = "closed_by_case_manager"
+    ERASURE_REQUESTED = "erasure_requested"
+    """The person asked to be erased: the trajectory ends and asks nothing more of them."""

@@ -32,9 +32,6 @@ class PhaseSteps(BaseModel):
         default=(),
         description="types recorded before the phase may end, in the programme's order",
     )
-    after: dict[MilestoneType, tuple[MilestoneType, ...]] = Field(
-        default_factory=dict, description="a type recorded here only once these types are"
-    )
     required_before: dict[MilestoneType, tuple[MilestoneType, ...]] = Field(
         default_factory=dict,
         description="a milestone that leaves the phase needing only these of `required`",
@@ -42,21 +39,11 @@ class PhaseSteps(BaseModel):
     inactivity_days: int = Field(ge=1, le=365, description="silence allowed since the last contact")
 
     @model_validator(mode="after")
-    def _in_order(self) -> "PhaseSteps":
-        """Every required step is reachable by recording `required` in its listed order."""
+    def _consistent(self) -> "PhaseSteps":
         if len(set(self.required)) != len(self.required):
             raise ValueError("a required step is listed twice")
         if extra := sorted(set(self.required) - self.milestones):
             raise ValueError(f"required but not used: {', '.join(extra)}")
-        for kind, before in self.after.items():
-            if unused := sorted({kind, *before} - self.milestones):
-                raise ValueError(f"ordered but not used: {', '.join(unused)}")
-            if kind in self.required:
-                earlier = self.required[: self.required.index(kind)]
-                if late := [step for step in before if step not in earlier]:
-                    raise ValueError(
-                        f"{kind} comes after {', '.join(late)}, which must be required before it"
-                    )
         for kind, needed in self.required_before.items():
             if kind not in self.milestones:
                 raise ValueError(f"required_before names {kind}, which is not used")
@@ -93,13 +80,33 @@ class Site(BaseModel):
     postcode: str = Field(pattern=r"^\d{4}$")
 
 
+CheckpointName = Literal["on_leaving", "6_months", "12_months", "18_months"]
+
+
 class FollowUpCheckpoint(BaseModel):
-    """A check-in after leaving, `due_days` after the leaving date."""
+    """A check-in after leaving: the situation as of `as_of_days` after the leaving day, which
+    may be answered from that day on, for four weeks (`follow_ups.ANSWER_WINDOW_DAYS`)."""
 
     model_config = ConfigDict(frozen=True)
 
-    name: Literal["on_leaving", "6_months", "12_months", "18_months"]
-    due_days: int = Field(ge=0, le=600)
+    name: CheckpointName
+    as_of_days: int = Field(ge=0, le=600, description="days after leaving the status is taken")
+
+
+_ASSUMABLE = frozenset(
+    {
+        "languages",
+        "sites",
+        "nudge_ladder",
+        "dormant_after_days",
+        "remobilisation_days",
+        "placement_settling_days",
+        "follow_up",
+        "max_duration_days",
+        *(f"phases.{phase.value}.inactivity_days" for phase in OPEN_PHASES),
+    }
+)
+"""What a partner file may mark as assumed: the clocks and channels, never the steps."""
 
 
 class PartnerProgramme(BaseModel):
@@ -127,6 +134,16 @@ class PartnerProgramme(BaseModel):
     )
     follow_up: tuple[FollowUpCheckpoint, ...] = Field(min_length=1)
     max_duration_days: int = Field(ge=30, le=1500, description="longest time before leaving")
+    order: dict[MilestoneType, tuple[MilestoneType, ...]] = Field(
+        default_factory=dict,
+        description="a type recorded, in any phase, only once these types are (the programme's "
+        "order across phases)",
+    )
+    assumptions: tuple[str, ...] = Field(
+        default=(),
+        description="settings the programme description does not give, to be confirmed by the "
+        "partner agreement: field names, `phases.<phase>.inactivity_days` for one phase",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> "PartnerProgramme":
@@ -141,10 +158,37 @@ class PartnerProgramme(BaseModel):
                     raise ValueError(f"{phase}: the engine does not allow {milestone_type} here")
         if any(s.action == "outreach" for s in self.nudge_ladder) and not self.has_street_workers:
             raise ValueError("an outreach rung needs street workers")
-        due = [c.due_days for c in self.follow_up]
+        due = [c.as_of_days for c in self.follow_up]
         if due != sorted(due):
             raise ValueError("follow-up checkpoints must be in order")
+        self._ordered()
+        for path in self.assumptions:
+            if path not in _ASSUMABLE:
+                raise ValueError(f"assumptions: {path} is not a setting of a programme")
         return self
+
+    def _ordered(self) -> None:
+        """Each ordered type is used, and every phase's required steps can be recorded in their
+        listed order: what must come first is required earlier in the phase or before it."""
+        used = {kind for steps in self.phases.values() for kind in steps.milestones}
+        for kind, before in self.order.items():
+            if unused := sorted({kind, *before} - used):
+                raise ValueError(f"ordered but not used: {', '.join(unused)}")
+        done: set[MilestoneType] = set()
+        for phase in OPEN_PHASES:
+            required = self.phases[phase].required
+            for index, kind in enumerate(required):
+                earlier = done | set(required[:index])
+                if late := [step for step in self.order.get(kind, ()) if step not in earlier]:
+                    raise ValueError(
+                        f"{phase}: {kind} comes after {', '.join(late)}, which must be required "
+                        "before it"
+                    )
+            done |= set(required)
+
+    def earlier(self, kind: MilestoneType) -> tuple[MilestoneType, ...]:
+        """The types the programme records before `kind`, in whatever phase."""
+        return self.order.get(kind, ())
 
     def steps(self, phase: Phase) -> PhaseSteps:
         """The partner's steps in `phase` (open phases only)."""

@@ -6,11 +6,10 @@
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from trajectory.follow_ups import Placement, open_check
+from trajectory.follow_ups import Placement, answerable_check
 from trajectory.milestones import (
     DigitalAssessed,
     FollowUpContact,
-    JobOfferReceived,
     LanguageAssessed,
     LastMilestone,
     MilestoneType,
@@ -18,7 +17,9 @@ from trajectory.milestones import (
     PlacementStarted,
     TrainingCompleted,
     TrainingEnrolled,
+    TrainingSelected,
 )
+from trajectory.offers import Offer, offer_in, training_seat
 from trajectory.phases import Cause, Outcome, Phase
 from trajectory.records import EligibilityDecision, PhaseTransition, SeatDecision
 from trajectory.requests import RecordMilestone
@@ -72,18 +73,19 @@ def _follow(
         case MilestoneType.MOVED_AWAY:
             return Recorded(close(state, Outcome.MOVED_AWAY, Cause.MOVED_AWAY, now))
         case MilestoneType.JOB_OFFER_RECEIVED:
-            _offered(state, details, occurred_at)
+            _offered(state, offer_in(details, occurred_at))
         case MilestoneType.LANGUAGE_ASSESSED if isinstance(details, LanguageAssessed):
             state.assessment.languages[details.language] = details.level
         case MilestoneType.DIGITAL_ASSESSED if isinstance(details, DigitalAssessed):
             state.assessment.digital_level = details.level
-        case MilestoneType.TRAINING_ENROLLED if isinstance(details, TrainingEnrolled):
+        case MilestoneType.TRAINING_ENROLLED | MilestoneType.TRAINING_SELECTED if isinstance(
+            details, TrainingEnrolled | TrainingSelected
+        ):
             return _enrolled(state, details.course_id, occurred_at, now, seat)
         case MilestoneType.TRAINING_COMPLETED if state.training is not None:
-            qualification = (
-                details.qualification if isinstance(details, TrainingCompleted) else None
-            )
-            freed = FreedSeat(state.training.course_id, "completed", qualification)
+            certificate = details.certificate if isinstance(details, TrainingCompleted) else None
+            gained = certificate.kind if certificate else None
+            freed = FreedSeat(state.training.course_id, "completed", gained)
             moved = state.move(Phase.PLACEMENT, state.status, Cause.TRAINING_COMPLETED, now)
             return Recorded([moved], [freed])
         case MilestoneType.TRAINING_DROPPED if state.training is not None:
@@ -91,7 +93,7 @@ def _follow(
             moved = state.move(Phase.COACHING, state.status, Cause.TRAINING_DROPPED, now)
             return Recorded([moved], [freed])
         case MilestoneType.PLACEMENT_STARTED if isinstance(details, PlacementStarted):
-            _offered(state, details, occurred_at)
+            _offered(state, offer_in(details, occurred_at))
             starts = datetime.combine(details.start_date, now.timetz())
             state.placement = Placement(
                 kind=details.kind,
@@ -109,7 +111,7 @@ def _follow(
             state.placement = None
             return Recorded([state.move(Phase.COACHING, state.status, Cause.PLACEMENT_ENDED, now)])
         case MilestoneType.FOLLOW_UP_CONTACT if isinstance(details, FollowUpContact):
-            check = open_check(state.follow_ups, now)
+            check = answerable_check(state.follow_ups, now)
             if check is not None:
                 check.answered_at, check.answer = occurred_at, details
                 return Recorded(close_when_followed_up(state, now))
@@ -126,19 +128,20 @@ def _enrolled(
     """A seat taken, or a place on the waiting list; a claim on another course is given up."""
     freed = replaced_claim(state, course_id)
     if seat is not None and not seat.granted:
-        state.seat = SeatClaim(course_id=course_id, status="waiting", position=seat.position)
+        status = "applied" if seat.applied else "waiting"
+        state.seat = SeatClaim(course_id=course_id, status=status, position=seat.position)
         return Recorded([], freed)
     state.seat = None
     state.training = Training(course_id=course_id, enrolled_at=occurred_at)
+    _offered(state, training_seat(occurred_at))
     return Recorded([state.move(Phase.TRAINING, state.status, Cause.TRAINING_ENROLLED, now)], freed)
 
 
-def _offered(state: TrajectoryState, details: Payload, at: datetime) -> None:
-    """Keep the first offer: of employment, continued education, an apprenticeship or a
-    traineeship, accepted or not (Youth Guarantee); starting one's own business is none."""
-    kind = details.kind if isinstance(details, JobOfferReceived | PlacementStarted) else None
-    if kind != "self_employment":
-        state.first_offer_at = state.first_offer_at or at
+def _offered(state: TrajectoryState, offer: Offer | None) -> None:
+    """Keep the first offer (Youth Guarantee): of employment, continued education (a training
+    seat too), an apprenticeship or a traineeship, accepted or not."""
+    if state.first_offer is None or (offer is not None and offer.at < state.first_offer.at):
+        state.first_offer = offer or state.first_offer
 
 
 def decide_eligibility(

@@ -31,7 +31,18 @@ class TrajectorySnapshot(BaseModel):
     enrolled_at: datetime
     closed_at: datetime | None = None
     first_offer_at: datetime | None = None
-    left_at: datetime | None = None
+    first_offer_kind: str | None = Field(
+        default=None, description="employment, education (a training seat too), ..."
+    )
+    first_offer_contract_type: str | None = None
+    first_offer_contract_months: int | None = None
+    left_at: datetime | None = Field(
+        default=None, description="the leaving day; a drop-out's is their last contact"
+    )
+    exit_outcome: Outcome | None = Field(
+        default=None,
+        description="how the participant left, fixed on leaving: follow-up answers never change it",
+    )
     placement_kind: str | None = None
     course_id: str | None = Field(default=None, description="the course followed or waited for")
     waiting_position: int | None = Field(default=None, description="place on its waiting list")
@@ -108,6 +119,7 @@ class FollowUpRecord(BaseModel):
     in_education_or_training: bool | None
     job_searching: bool | None
     qualification_gained: bool | None
+    certificate_kind: str | None = None
 
 
 class ReadModelChanges(BaseModel):
@@ -168,6 +180,9 @@ class SeatRequest(BaseModel):
     course_id: str
     at: datetime
     milestone_id: str = Field(description="the `training_enrolled` asking: who holds what")
+    selected: bool = Field(
+        default=False, description="a `training_selected`: the provider chose this applicant"
+    )
 
 
 class SeatDecision(BaseModel):
@@ -176,6 +191,9 @@ class SeatDecision(BaseModel):
     course_id: str
     granted: bool
     position: int | None = Field(default=None, description="place on the waiting list, from 1")
+    applied: bool = Field(
+        default=False, description="an application to a course that selects: no seat yet"
+    )
     new_hold: bool = Field(
         default=True, description="this request made the hold; only then may its refusal free it"
     )
@@ -187,7 +205,9 @@ class SeatRelease(BaseModel):
     participant_id: str
     course_id: str
     outcome: Literal["completed", "dropped", "expired"]
-    qualification: str | None = None
+    qualification: str | None = Field(
+        default=None, description="the kind of the recognised certificate gained, if any"
+    )
     at: datetime
     offer_until: datetime = Field(description="deadline for the next in line to accept")
 

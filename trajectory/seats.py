@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel
 
+from trajectory.milestones import MilestoneType
 from trajectory.phases import Phase
 from trajectory.records import SeatOffer
 
@@ -17,6 +18,8 @@ if TYPE_CHECKING:
     from trajectory.state import TrajectoryState
 
 ReleaseOutcome = Literal["completed", "dropped", "expired"]
+ASKING_FOR_A_SEAT = frozenset({MilestoneType.TRAINING_ENROLLED, MilestoneType.TRAINING_SELECTED})
+"""Milestones that ask PostgreSQL for a seat (or, on a course that selects, apply for one)."""
 
 
 class Training(BaseModel):
@@ -25,10 +28,11 @@ class Training(BaseModel):
 
 
 class SeatClaim(BaseModel):
-    """A course the participant waits for, or whose freed seat is offered to them."""
+    """A course the participant waits for, applied to (a course that selects its trainees), or
+    whose freed seat is offered to them."""
 
     course_id: str
-    status: Literal["waiting", "offered"]
+    status: Literal["waiting", "applied", "offered"]
     position: int | None = None
     offered_until: datetime | None = None
 
@@ -73,3 +77,4 @@ class FreedSeat:
     course_id: str
     outcome: ReleaseOutcome
     qualification: str | None = None
+    """The kind of the recognised certificate gained, if any."""

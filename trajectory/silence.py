@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Literal
 
 from trajectory.daytime import next_daytime
-from trajectory.follow_ups import check_ins, next_check
+from trajectory.follow_ups import OUTCOME_OF_PLACEMENT, check_ins, next_check
 from trajectory.ladder import NudgeLadder, Rung
 from trajectory.phases import Cause, Outcome, Phase, Status
 from trajectory.records import NudgeRequest, PhaseTransition
@@ -205,8 +205,10 @@ def _climb(state: TrajectoryState, timer: Timer, now: datetime) -> Effects:
 
 
 def _leave(state: TrajectoryState, now: datetime) -> list[PhaseTransition]:
-    """The placement settled: the participant leaves for follow-up."""
+    """The placement settled: the participant leaves for follow-up, into that placement."""
+    assert state.placement is not None
     state.left_at = now
+    state.exit_outcome = OUTCOME_OF_PLACEMENT[state.placement.kind]
     state.nudge_level = 0
-    state.follow_ups = check_ins(state.programme.follow_up, now, state.day)
+    state.follow_ups = check_ins(state.programme.follow_up, now, state.day, now)
     return [state.move(Phase.FOLLOW_UP, state.status, Cause.LEFT_IN_PLACEMENT, now)]

@@ -14,7 +14,7 @@ def snapshot_of(
 ) -> TrajectorySnapshot:
     """The public state at `now`; `timer` is `next_timer(state, now)` when the caller has it."""
     timer = timer or next_timer(state, now)
-    seat, training = state.seat, state.training
+    seat, training, offer = state.seat, state.training, state.first_offer
     return TrajectorySnapshot(
         participant_id=state.participant_id,
         partner_id=state.partner_id,
@@ -28,8 +28,12 @@ def snapshot_of(
         next_deadline=timer.at if timer else None,
         enrolled_at=state.enrolled_at,
         closed_at=state.closed_at,
-        first_offer_at=state.first_offer_at,
+        first_offer_at=offer.at if offer else None,
+        first_offer_kind=offer.kind if offer else None,
+        first_offer_contract_type=offer.contract_type if offer else None,
+        first_offer_contract_months=offer.contract_months if offer else None,
         left_at=state.left_at,
+        exit_outcome=state.exit_outcome,
         placement_kind=state.placement.kind if state.placement else None,
         course_id=seat.course_id if seat else (training.course_id if training else None),
         waiting_position=seat.position if seat else None,

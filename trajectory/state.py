@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 from trajectory.catalogue import Assessment, Recommendation
 from trajectory.follow_ups import FollowUpCheck, Placement
 from trajectory.milestones import LastMilestone, MilestoneType
+from trajectory.offers import Offer
 from trajectory.phases import Cause, Outcome, Phase, Status
 from trajectory.programme import PartnerProgramme
 from trajectory.programmes import shared
@@ -64,12 +65,20 @@ class TrajectoryState(BaseModel):
     )
     dormant_since: datetime | None = None
     assessment: Assessment = Field(default_factory=Assessment)
+    assessment_imported: bool = Field(
+        default=False, description="the PES assessed the person: assessment is passed through"
+    )
     recommendations: list[Recommendation] = Field(default_factory=list)
     training: Training | None = None
     seat: SeatClaim | None = None
     placement: Placement | None = None
-    first_offer_at: datetime | None = None
-    left_at: datetime | None = None
+    first_offer: Offer | None = None
+    left_at: datetime | None = Field(
+        default=None, description="the leaving day; a drop-out's is their last contact"
+    )
+    exit_outcome: Outcome | None = Field(
+        default=None, description="how the participant left, fixed on leaving"
+    )
     follow_ups: list[FollowUpCheck] = Field(default_factory=list)
     max_deadline: datetime
     transition_seq: int = 0
@@ -85,8 +94,10 @@ class TrajectoryState(BaseModel):
         language: str,
         enrolled_at: datetime,
         day_seconds: float,
+        assessment: Assessment | None = None,
     ) -> "TrajectoryState":
-        """A new trajectory in intake, eligibility still to be checked."""
+        """A new trajectory in intake, eligibility still to be checked; with the PES's own
+        `assessment` when it assessed the person before."""
         day = timedelta(seconds=day_seconds)
         return cls(
             participant_id=participant_id,
@@ -97,6 +108,8 @@ class TrajectoryState(BaseModel):
             day_seconds=day_seconds,
             last_contact_at=enrolled_at,
             max_deadline=enrolled_at + day * programme.max_duration_days,
+            assessment=assessment or Assessment(),
+            assessment_imported=assessment is not None,
         )
 
     @property
@@ -192,6 +205,9 @@ class TrajectoryInput(BaseModel):
     day_seconds: float = Field(default=86400.0, gt=0, description="length of a programme day")
     history_limit: int = Field(
         default=10_000, description="continue as new beyond this many events"
+    )
+    assessment: Assessment | None = Field(
+        default=None, description="the PES's competence assessment, imported at enrolment"
     )
     state: TrajectoryState | None = None
     revived: bool = Field(

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Literal
 
 from trajectory.admission import next_steps
-from trajectory.follow_ups import OUTCOME_OF_PLACEMENT, asked_on_closing, check_ins, next_check
+from trajectory.follow_ups import asked_on_closing, check_ins, next_check
 from trajectory.phases import Cause, Outcome, Phase, Status
 from trajectory.programme import PartnerProgramme
 from trajectory.records import PhaseTransition
@@ -92,38 +92,60 @@ def reassign(
 
 
 def advance(state: TrajectoryState, now: datetime) -> list[PhaseTransition]:
-    """Leave intake and assessment on their own once their required steps are done."""
+    """Leave intake and assessment on their own once their required steps are done; an
+    assessment the PES made before enrolment is not made again."""
     moved: list[PhaseTransition] = []
-    while (
-        state.phase in FOLLOWING
-        and state.eligibility == "eligible"
-        and not state.is_closed
-        and not next_steps(state)
-    ):
-        moved.append(
-            state.move(FOLLOWING[state.phase], state.status, Cause.REQUIRED_STEPS_DONE, now)
-        )
+    while state.phase in FOLLOWING and state.eligibility == "eligible" and not state.is_closed:
+        if state.phase == Phase.ASSESSMENT and state.assessment_imported:
+            code = Cause.ASSESSMENT_IMPORTED
+        elif not next_steps(state):
+            code = Cause.REQUIRED_STEPS_DONE
+        else:
+            break
+        moved.append(state.move(FOLLOWING[state.phase], state.status, code, now))
     return moved
+
+
+def leaving_day(state: TrajectoryState, outcome: Outcome, now: datetime) -> datetime:
+    """When a participant who closes now left: a drop-out on their last real contact, not on
+    the administrative close weeks later; anyone else now."""
+    return state.last_contact_at if outcome == Outcome.LOST_CONTACT else now
 
 
 def close(
     state: TrajectoryState, outcome: Outcome, code: Cause, now: datetime, reason: str | None = None
 ) -> list[PhaseTransition]:
-    """End the trajectory with `outcome`; whoever took part is asked for their results."""
+    """End the trajectory with `outcome`; whoever took part is asked for their results. Someone
+    who had not left yet leaves now, with `outcome` as how they left."""
     state.outcome, state.closed_at, state.closed_in = outcome, now, state.phase
     state.nudge_level = 0
     state.attention = state.status_before_attention = state.attention_since = None
     state.status_before_pause = state.paused_at = state.pause_reason = None
-    if not state.follow_ups and (schedule := asked_on_closing(state.programme, outcome)):
-        state.left_at = state.left_at or now
-        state.follow_ups = check_ins(schedule, now, state.day)
+    if state.exit_outcome is None:
+        state.exit_outcome = outcome
+        state.left_at = leaving_day(state, outcome, now)
+        if schedule := asked_on_closing(state.programme, outcome):
+            state.follow_ups = check_ins(schedule, state.left_at, state.day, now)
     return [state.move(Phase.CLOSED, Status.CLOSED, code, now, reason=reason)]
 
 
 def close_when_followed_up(state: TrajectoryState, now: datetime) -> list[PhaseTransition]:
-    """Once every check-in after a placement is answered or missed, the trajectory closes."""
+    """Once every check-in after leaving is answered or missed, the trajectory closes with the
+    outcome fixed on leaving (the answers are kept apart, in the check-ins)."""
     if state.is_closed or next_check(state.follow_ups) is not None:
         return []
-    assert state.placement is not None
-    outcome = OUTCOME_OF_PLACEMENT[state.placement.kind]
-    return close(state, outcome, Cause.FOLLOW_UP_COMPLETE, now)
+    assert state.exit_outcome is not None
+    return close(state, state.exit_outcome, Cause.FOLLOW_UP_COMPLETE, now)
+
+
+def end_follow_ups(state: TrajectoryState, now: datetime) -> list[PhaseTransition]:
+    """The person asked to be erased: an open trajectory closes as withdrawn, and no check-in
+    asks them anything more (each left is kept as unanswered)."""
+    moved = []
+    if not state.is_closed:
+        moved = close(state, Outcome.WITHDRAWN, Cause.ERASURE_REQUESTED, now)
+    state.revision += 1
+    for check in state.follow_ups:
+        if not check.settled:
+            check.unanswered = True
+    return moved

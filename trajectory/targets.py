@@ -1,5 +1,6 @@
-"""The programme's targets, as configuration: 3,000 participants over four years, and each
-partner's quota (`trajectory/targets.json`, or the file `PARCOURS_TARGETS_FILE` names)."""
+"""The programme's targets, as configuration: 3,000 participants over its four years (2024 to
+2027), and each partner's quota, placeholders marked as such (`trajectory/targets.json`, or the
+file `PARCOURS_TARGETS_FILE` names)."""
 
 import os
 from datetime import date
@@ -25,6 +26,10 @@ class Targets(BaseModel):
     note: str | None = None
     programme: ProgrammeTarget
     partners: dict[str, int]
+    placeholders: frozenset[str] = Field(
+        default=frozenset(),
+        description="the partners whose quota is a placeholder until their agreement fixes it",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> "Targets":
@@ -32,6 +37,8 @@ class Targets(BaseModel):
             raise ValueError("the programme must end after it starts")
         if sum(self.partners.values()) != self.programme.participants:
             raise ValueError("the partners' quotas must add up to the programme's target")
+        if unknown := sorted(self.placeholders - set(self.partners)):
+            raise ValueError(f"placeholders name partners without a quota: {', '.join(unknown)}")
         return self
 
     def expected_share(self, on: date) -> float:

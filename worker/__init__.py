@@ -2,7 +2,8 @@
 
 Beside the worker, the outbox sender delivers the nudge messages the ladder queued, the webhook
 sender posts partners' events, a sweep marks trajectories whose workflow was terminated or
-failed from outside, and the payload key's encryptions are added to PostgreSQL every minute.
+failed from outside, another erases the persons restricted within the ESF+ retention period
+once it has ended, and the payload key's encryptions are added to PostgreSQL every minute.
 Stops gracefully on SIGINT/SIGTERM: running activities finish, then the worker leaves.
 """
 
@@ -21,6 +22,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 from activities.channels import Channel, Unconfigured, configured_channels, gateway_client
 from activities.failures import ClassifiedFailures
 from activities.notifications import OutboxSender, signal_trajectories
+from activities.retention import RetentionSweep
 from activities.stopped_runs import StoppedRunSweep
 from activities.training import TrainingActivities
 from activities.trajectory import TrajectoryActivities
@@ -109,7 +111,9 @@ async def main() -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         keys = configured_person_keys(settings)
-        sweep = StoppedRunSweep(client, pool, timedelta(seconds=settings.sweep_seconds))
+        interval = timedelta(seconds=settings.sweep_seconds)
+        sweep = StoppedRunSweep(client, pool, interval)
+        retention = RetentionSweep(client, pool, settings.retention_until, interval)
         hooks = WebhookSender(pool, keys, settings.environment)
         async with worker, gateway_client() as http:
             channels = configured_channels(settings, http)
@@ -117,7 +121,11 @@ async def main() -> None:
             log.info("worker_started", task_queue=TASK_QUEUE, metrics_port=settings.metrics_port)
             _warn_unconfigured(channels)
             await asyncio.gather(
-                sender.run(stop), sweep.run(stop), hooks.run(stop), keep_adding_key_uses(pool, stop)
+                sender.run(stop),
+                sweep.run(stop),
+                retention.run(stop),
+                hooks.run(stop),
+                keep_adding_key_uses(pool, stop),
             )
             log.info("worker_stopping")
     finally:

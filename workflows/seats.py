@@ -9,8 +9,8 @@ from temporalio.exceptions import ActivityError, FailureError
 with workflow.unsafe.imports_passed_through():
     from activities.training import TrainingActivities
     from infra import contract
-    from trajectory.catalogue import UNKNOWN_COURSE
-    from trajectory.milestones import TrainingEnrolled
+    from trajectory.catalogue import COURSE_FULL, UNKNOWN_COURSE
+    from trajectory.milestones import MilestoneType, TrainingEnrolled, TrainingSelected
     from trajectory.records import SeatDecision, SeatOffer, SeatRelease, SeatRequest
     from trajectory.requests import RecordMilestone
     from trajectory.seats import FreedSeat
@@ -37,7 +37,8 @@ class SeatDesk:
         self._asking = False
 
     async def request(self, recorded: RecordMilestone, recheck: Recheck) -> SeatDecision:
-        """A seat or a waiting place for a `training_enrolled`, one request at a time.
+        """A seat or a waiting place for a `training_enrolled` (an application, on a course that
+        selects), a seat for a `training_selected`; one request at a time.
 
         `recheck` runs once this request's turn comes and again after PostgreSQL answered: the
         trajectory may have changed meanwhile (paused, withdrawn, enrolled by the request
@@ -67,7 +68,7 @@ class SeatDesk:
     @staticmethod
     def _course_of(recorded: RecordMilestone) -> str:
         payload = recorded.milestone.payload
-        assert isinstance(payload, TrainingEnrolled)
+        assert isinstance(payload, TrainingEnrolled | TrainingSelected)
         return payload.course_id
 
     async def _ask(self, recorded: RecordMilestone) -> SeatDecision:
@@ -77,6 +78,7 @@ class SeatDesk:
             course_id=course_id,
             at=workflow.now(),
             milestone_id=recorded.milestone.milestone_id,
+            selected=recorded.milestone.type == MilestoneType.TRAINING_SELECTED,
         )
         try:
             return await workflow.execute_activity_method(
@@ -89,6 +91,10 @@ class SeatDesk:
         except ActivityError as error:
             if of_type(error, UNKNOWN_COURSE):
                 raise refused(f"there is no course {course_id} in the training catalogue") from None
+            if of_type(error, COURSE_FULL):
+                raise refused(
+                    f"every seat of {course_id} is taken: the selection is over"
+                ) from None
             raise
 
     def _release(self, freed: FreedSeat) -> SeatRelease:

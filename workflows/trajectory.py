@@ -11,17 +11,12 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
+    from trajectory import steering
     from trajectory.admission import holder_refusal, in_flight_refusal, milestone_refusal
     from trajectory.delivery import UNDELIVERED_SIGNAL, UndeliveredNudge
-    from trajectory.milestones import MilestoneType
     from trajectory.phases import Cause
     from trajectory.recording import decide_eligibility, record
-    from trajectory.records import (
-        PhaseTransition,
-        SeatOffer,
-        SteeringRecord,
-        TrajectorySnapshot,
-    )
+    from trajectory.records import PhaseTransition, SeatOffer, SteeringRecord, TrajectorySnapshot
     from trajectory.requests import (
         CloseTrajectory,
         CompleteTask,
@@ -30,18 +25,10 @@ with workflow.unsafe.imports_passed_through():
         RecordMilestone,
         ResumeTrajectory,
     )
-    from trajectory.seats import FreedSeat, held_at_close, offer_seat
+    from trajectory.seats import ASKING_FOR_A_SEAT, FreedSeat, held_at_close, offer_seat
     from trajectory.silence import contact, fire, next_timer, rung_not_delivered
     from trajectory.snapshots import snapshot_of
     from trajectory.state import TrajectoryInput, TrajectoryState
-    from trajectory.steering import (
-        SteeringAction,
-        close,
-        pause,
-        reassign,
-        resume,
-        steering_refusal,
-    )
     from trajectory.tasks import TaskRecord, close_task, task_refusal
     from workflows import steps
     from workflows.alarm import Alarm
@@ -68,6 +55,7 @@ class ParticipantTrajectory:
             language=input.language,
             enrolled_at=workflow.now(),
             day_seconds=input.day_seconds,
+            assessment=input.assessment,
         )
         self._in_flight: dict[str, str] = {}
         """Milestone ids being recorded now, and their fingerprints."""
@@ -157,7 +145,7 @@ class ParticipantTrajectory:
                 )
                 self._check(recorded)
             seat = None
-            if recorded.milestone.type == MilestoneType.TRAINING_ENROLLED:
+            if recorded.milestone.type in ASKING_FOR_A_SEAT:
                 seat = await self._seats.request(recorded, lambda: self._check(recorded))
             recorded_now = record(state, recorded, workflow.now(), seat)
         finally:
@@ -210,7 +198,7 @@ class ParticipantTrajectory:
     @workflow.update
     def pause(self, request: PauseTrajectory) -> TrajectorySnapshot:
         """Stop every clock."""
-        changes = pause(self._state, request.request.reason, workflow.now())
+        changes = steering.pause(self._state, request.request.reason, workflow.now())
         return self._steered("pause", request, changes)
 
     @pause.validator
@@ -220,7 +208,7 @@ class ParticipantTrajectory:
     @workflow.update
     def resume(self, request: ResumeTrajectory) -> TrajectorySnapshot:
         """Restart the clocks where they stopped; after a failure, try the failed step again."""
-        changes = resume(self._state, request.request.reason, workflow.now())
+        changes = steering.resume(self._state, request.request.reason, workflow.now())
         return self._steered("resume", request, changes)
 
     @resume.validator
@@ -236,7 +224,7 @@ class ParticipantTrajectory:
         except ActivityError:
             raise refused(f"unknown partner {partner_id}") from None
         self._check_steering("reassign", partner_id)
-        changes = reassign(self._state, programme, request.request.reason, workflow.now())
+        changes = steering.reassign(self._state, programme, request.request.reason, workflow.now())
         return self._steered("reassign", request, changes)
 
     @reassign.validator
@@ -247,7 +235,7 @@ class ParticipantTrajectory:
     def close(self, request: CloseTrajectory) -> TrajectorySnapshot:
         """End the trajectory with an outcome chosen by a case manager."""
         body = request.request
-        changes = close(
+        changes = steering.close(
             self._state, body.outcome, Cause.CLOSED_BY_CASE_MANAGER, workflow.now(), body.reason
         )
         return self._steered("close", request, changes)
@@ -256,13 +244,20 @@ class ParticipantTrajectory:
     def _validate_close(self, request: CloseTrajectory) -> None:
         self._check_steering("close")
 
-    def _check_steering(self, action: SteeringAction, partner_id: str | None = None) -> None:
-        if (reason := steering_refusal(self._state, action, partner_id)) is not None:
+    @workflow.update
+    def end_for_erasure(self) -> TrajectorySnapshot:
+        """The person asked to be erased: close if open, and ask them nothing more."""
+        return self._changes.share(steering.end_follow_ups(self._state, workflow.now()))
+
+    def _check_steering(
+        self, action: steering.SteeringAction, partner_id: str | None = None
+    ) -> None:
+        if (reason := steering.steering_refusal(self._state, action, partner_id)) is not None:
             raise refused(reason)
 
     def _steered(
         self,
-        action: SteeringAction,
+        action: steering.SteeringAction,
         request: PauseTrajectory | ResumeTrajectory | ReassignParticipant | CloseTrajectory,
         changes: list[PhaseTransition],
     ) -> TrajectorySnapshot:

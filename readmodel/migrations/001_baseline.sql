@@ -9,24 +9,36 @@
 -- -- Who is enrolled ---------------------------------------------------------------------------
 
 -- `pes_registered_on` is the day the person registered with the PES, when the backend gives it:
--- the Youth Guarantee's four months to a first offer count from it (else from enrolment).
+-- the Youth Guarantee's four months to a first offer count from it (else from enrolment), and
+-- long-term unemployment is derived from it. `age_at_entry` is the age on the enrolment day (in
+-- Brussels). One person is one participant (ESF+): a person enrolled again after a close gets a
+-- new trajectory linked to the earlier one (`previous_participant_id`), and every later
+-- participation of theirs holds the first one's id in `person_id` (null on the first: its own
+-- id). `pes_assessment` is the PES's own
+-- competence assessment, imported at enrolment (CEFR levels and DigComp level, no free text).
 CREATE TABLE participants (
-    participant_id    text PRIMARY KEY,
-    external_ref      text NOT NULL UNIQUE,
-    partner_id        text NOT NULL,
-    postcode          text NOT NULL,
-    language          text NOT NULL,
-    enrolled_at       timestamptz NOT NULL,
-    created_at        timestamptz NOT NULL DEFAULT now(),
-    pes_registered_on date
+    participant_id          text PRIMARY KEY,
+    external_ref            text NOT NULL UNIQUE,
+    partner_id              text NOT NULL,
+    postcode                text NOT NULL,
+    language                text NOT NULL,
+    enrolled_at             timestamptz NOT NULL,
+    created_at              timestamptz NOT NULL DEFAULT now(),
+    pes_registered_on       date,
+    age_at_entry            integer,
+    person_id               text REFERENCES participants,
+    previous_participant_id text REFERENCES participants,
+    pes_assessment          jsonb
 );
 
 CREATE INDEX participants_partner_idx ON participants (partner_id);
+CREATE INDEX participants_person_idx ON participants (person_id) WHERE person_id IS NOT NULL;
 
 -- `sealed` holds given and family name, birth date, national number, phone and email, encrypted
 -- with the participant's data key (null once erased). Birth year and sex (from the national
 -- number) stay in clear for the ESF+ counts: they identify nobody and survive erasure, like the
--- declared status.
+-- declared status. `restricted_at` is set when the person asked to be erased within the ESF+
+-- retention period: their processing is restricted (see `erasure_requests`).
 CREATE TABLE persons (
     participant_id       text PRIMARY KEY REFERENCES participants ON DELETE CASCADE,
     status_employed      boolean NOT NULL,
@@ -35,7 +47,8 @@ CREATE TABLE persons (
     status_other_measure boolean NOT NULL,
     sealed               bytea,
     birth_year           smallint,
-    sex                  text CHECK (sex IN ('female', 'male'))
+    sex                  text CHECK (sex IN ('female', 'male')),
+    restricted_at        timestamptz
 );
 
 -- One data key per participant, stored wrapped (AES-256-GCM) under a person key of
@@ -85,12 +98,16 @@ CREATE TABLE personal_data_reads (
 
 CREATE INDEX personal_data_reads_participant_idx ON personal_data_reads (participant_id, read_at);
 
--- The situation at entry for the ESF+ common indicators. Sensitive answers may be declined;
--- the refusal is stored as 'declined', never guessed.
+-- The situation at entry for the ESF+ common indicators: what makes someone an ESF+ participant.
+-- A participant without a row is counted apart (`excluded_incomplete`) until a case manager
+-- completes it (`completed_at`). Nobody employed enters (NEET). Long-term unemployment is derived
+-- from the PES registration day, never declared. Sensitive answers may be declined; the refusal
+-- is stored as 'declined', never guessed.
 CREATE TABLE entry_profiles (
     participant_id        text PRIMARY KEY REFERENCES participants ON DELETE CASCADE,
-    age_at_entry          integer NOT NULL,
-    labour_status         text NOT NULL CHECK (labour_status IN ('unemployed', 'long_term_unemployed', 'inactive', 'employed')),
+    labour_status         text NOT NULL CHECK (labour_status IN ('unemployed', 'inactive')),
+    long_term_unemployed  boolean NOT NULL,
+    completed_at          timestamptz,
     education_level       text NOT NULL CHECK (education_level IN ('isced_0_2', 'isced_3_4', 'isced_5_8')),
     gender                text NOT NULL CHECK (gender IN ('woman', 'man', 'non_binary')),
     disability            text NOT NULL CHECK (disability IN ('yes', 'no', 'declined')),
@@ -180,7 +197,17 @@ CREATE TABLE trajectories (
     revision            bigint NOT NULL,
     updated_at          timestamptz NOT NULL DEFAULT now(),
     first_offer_at      timestamptz,
+    first_offer_kind    text CHECK (first_offer_kind IN (
+        'employment', 'education', 'apprenticeship', 'traineeship'
+    )),
+    first_offer_contract_type   text,
+    first_offer_contract_months integer,
     left_at             timestamptz,
+    exit_outcome        text CHECK (exit_outcome IN (
+        'employed', 'self_employed', 'traineeship', 'apprenticeship', 'education',
+        'ineligible', 'withdrawn', 'moved_away', 'lost_contact', 'other_support_measure',
+        'max_duration_reached'
+    )),
     placement_kind      text,
     course_id           text,
     waiting_position    integer CHECK (waiting_position >= 1),
@@ -368,19 +395,22 @@ CREATE TABLE courses (
     starts_on             date NOT NULL,
     ends_on               date NOT NULL,
     location              text NOT NULL,
+    selection             boolean NOT NULL DEFAULT false,
     CHECK (ends_on >= starts_on)
 );
 
 -- One row per participant asking for a course. `queue_no` orders the waiting list; a seat is
--- held while `status` is 'seated' or 'offered', so held seats never exceed `courses.seats`.
+-- held while `status` is 'seated' or 'offered', so held seats never exceed `courses.seats`. On a
+-- course that selects its trainees (`courses.selection`) a request is an application
+-- ('applied') until the provider selects the applicant, who is then seated while seats last.
 -- `freed_by` names whose release led to this offer, so a retried release offers nothing twice.
 -- `requested_by` is the milestone that asked: a refused request frees only a hold it made.
--- The report counts `qualified`; the words of a qualification stay in the sealed milestone.
+-- The report counts `qualified` (a recognised certificate); the words stay in the milestone.
 CREATE TABLE seat_requests (
     course_id      text NOT NULL REFERENCES courses,
     participant_id text NOT NULL REFERENCES participants ON DELETE CASCADE,
     status         text NOT NULL CHECK (status IN (
-        'seated', 'offered', 'waiting', 'expired', 'completed', 'dropped'
+        'seated', 'offered', 'waiting', 'applied', 'expired', 'completed', 'dropped'
     )),
     queue_no       bigint GENERATED ALWAYS AS IDENTITY,
     requested_at   timestamptz NOT NULL,
@@ -405,8 +435,10 @@ CREATE TABLE recommendations (
     PRIMARY KEY (participant_id, rank)
 );
 
--- Follow-up check-ins after leaving: the ESF+ results on leaving and at six months, and the
--- Youth Guarantee statuses at 12 and 18 months. Unanswered checks are kept, not guessed. Each
+-- Follow-up check-ins after leaving: the ESF+ results on leaving and at six months (asked of
+-- every leaver), and the Youth Guarantee statuses at 12 and 18 months. `due_at` ends the four
+-- weeks to answer. Unanswered checks are kept as unknown, never guessed. A qualification counts
+-- only as a recognised certificate (`certificate_kind`). Each
 -- row carries the revision that wrote it, so a late or repeated write never overwrites a newer
 -- answer.
 CREATE TABLE follow_up_checks (
@@ -419,6 +451,9 @@ CREATE TABLE follow_up_checks (
     in_education_or_training boolean,
     job_searching            boolean,
     qualification_gained     boolean,
+    certificate_kind         text CHECK (certificate_kind IN (
+        'diploma', 'vocational_certificate', 'skills_validation', 'licence'
+    )),
     revision                 bigint NOT NULL DEFAULT 0,
     PRIMARY KEY (participant_id, name)
 );
@@ -570,3 +605,23 @@ CREATE TABLE payload_key_uses (
     first_counted_at timestamptz NOT NULL,
     last_counted_at  timestamptz NOT NULL
 );
+
+-- -- Retention and erasure ---------------------------------------------------------------------
+
+-- Every erasure request and what became of it. ESF+ records are kept five years from 31 December
+-- of the year of the last payment (Regulation (EU) 2021/1060, Art. 82; GDPR Art. 17(3)(b)):
+-- within that period a request restricts processing ('restricted': the person is hidden from
+-- every view and export but an auditor's, the identity stays sealed) and the erasure runs by
+-- itself once the retention end configured then (PARCOURS_RETENTION_UNTIL) has passed. A record
+-- outside ESF+ (a test record, an enrolment made in error) is erased at once ('immediate'), the
+-- reason kept. No foreign key: the trail outlives the participant's rows.
+CREATE TABLE erasure_requests (
+    participant_id text PRIMARY KEY,
+    requested_at   timestamptz NOT NULL DEFAULT now(),
+    kind           text NOT NULL CHECK (kind IN ('restricted', 'immediate')),
+    reason         text NOT NULL,
+    erased_at      timestamptz
+);
+
+CREATE INDEX erasure_requests_waiting_idx ON erasure_requests (requested_at)
+    WHERE erased_at IS NULL;

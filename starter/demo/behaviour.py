@@ -15,8 +15,9 @@ from trajectory.phases import Phase, Status
 from trajectory.programme import PartnerProgramme
 from trajectory.programmes import load_programme
 
-COURSE_ID = "bike-courier-2026"
-"""The course trainees enrol in."""
+COURSE_ID = "warehouse-operative-2027"
+"""The course trainees enrol in: first come, first served, with a waiting list (the bike-courier
+course selects its trainees, which a demo partner cannot do)."""
 
 
 @dataclass(frozen=True)
@@ -49,11 +50,14 @@ def _programme(partner_id: str) -> PartnerProgramme:
 
 
 def required_steps(programme: PartnerProgramme) -> tuple[MilestoneType, ...]:
-    """The required steps of intake, assessment and coaching, in the programme's order."""
+    """The required steps of intake, assessment and coaching, in the programme's order; a step
+    one phase requires again (Infor Jeunes' stabilisation) counts once, as `next_steps` has it."""
     return tuple(
-        kind
-        for phase in (Phase.INTAKE, Phase.ASSESSMENT, Phase.COACHING)
-        for kind in programme.steps(phase).required
+        dict.fromkeys(
+            kind
+            for phase in (Phase.INTAKE, Phase.ASSESSMENT, Phase.COACHING)
+            for kind in programme.steps(phase).required
+        )
     )
 
 
@@ -147,7 +151,7 @@ def _progress(
         case Phase.TRAINING if after_required - 1 < profile.phase_steps:
             return keep_in_touch()
         case Phase.TRAINING:
-            return step(MilestoneType.TRAINING_COMPLETED, {"qualification": "bike courier"})
+            return step(MilestoneType.TRAINING_COMPLETED, {"qualification": "forklift driver"})
         case Phase.PLACEMENT if running:
             assert state.last_milestone is not None
             if (

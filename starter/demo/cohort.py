@@ -158,19 +158,23 @@ def demo_cohort(today: date) -> list[DemoParticipant]:
         status = DeclaredStatus(
             employed=employed, in_education=False, in_training=False, other_measure=False
         )
+        profile_at_entry = None if employed else _entry_profile(number, sex)
+        unemployed = profile_at_entry is not None and profile_at_entry.labour_status == "unemployed"
         enrolment = Enrolment(
             external_ref=f"DEMO-{number:04d}",
             partner_id=partner_id,
             person=person,
             status=status,
-            entry_profile=_entry_profile(number, sex, employed),
+            entry_profile=profile_at_entry,
+            pes_registered_on=today - timedelta(days=30 * (number % 20)) if unemployed else None,
         )
         cohort.append(DemoParticipant(number=number, profile=profile, enrolment=enrolment))
     return cohort
 
 
-def _entry_profile(number: int, sex: str, employed: bool) -> EntryProfile:
-    """A plausible ESF+ situation at entry for a Brussels NEET youth; some decline to answer."""
+def _entry_profile(number: int, sex: str) -> EntryProfile:
+    """A plausible ESF+ situation at entry for a Brussels NEET youth; some decline to answer.
+    (Someone employed has none: they are no NEET, and intake finds them ineligible.)"""
 
     def roll(question: str) -> int:
         return zlib.crc32(f"{question}-{number}".encode()) % 100
@@ -181,11 +185,7 @@ def _entry_profile(number: int, sex: str, employed: bool) -> EntryProfile:
             return "declined"
         return "yes" if chance < declined_percent + yes_percent else "no"
 
-    labour: LabourStatus = "inactive"
-    if employed:
-        labour = "employed"
-    elif (chance := roll("labour")) < 70:
-        labour = "unemployed" if chance < 45 else "long_term_unemployed"
+    labour: LabourStatus = "unemployed" if roll("labour") < 70 else "inactive"
     education: EducationLevel = "isced_5_8"
     if (chance := roll("education")) < 88:
         education = "isced_0_2" if chance < 50 else "isced_3_4"
