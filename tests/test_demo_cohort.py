@@ -17,6 +17,7 @@ from api.app import create_app, hold
 from api.models import ParticipantPublic
 from infra.database import Pool
 from infra.settings import Settings
+from starter.demo import behaviour
 from starter.demo.behaviour import COURSE_ID, Action, Steering, next_action
 from starter.demo.cohort import Behaviour, DemoParticipant, Profile, demo_cohort
 from starter.demo.driver import Driver
@@ -434,8 +435,23 @@ def _got_there(rows: list[asyncpg.Record]) -> bool:
 
 
 async def test_the_driver_enrols_reports_and_steers_through_the_api_like_a_partner(
-    dev_env: WorkflowEnvironment, dev_worker: Worker, pool: Pool, keys: Keys
+    dev_env: WorkflowEnvironment,
+    dev_worker: Worker,
+    pool: Pool,
+    keys: Keys,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # The trainee's course is a copy no other test asks for: seats earlier tests took in the
+    # session's database would put the trainee on a waiting list until its maximum duration.
+    course_id = f"demo-{uuid.uuid4().hex[:10]}"
+    await pool.execute(
+        "INSERT INTO courses SELECT $1, catalogue_version, provider, title, domain, sector,"
+        " occupation, bottleneck_occupation, language, min_language_level, min_digital_level,"
+        " seats, starts_on, ends_on, location FROM courses WHERE course_id = $2",
+        course_id,
+        COURSE_ID,
+    )
+    monkeypatch.setattr(behaviour, "COURSE_ID", course_id)
     settings = Settings(
         temporal_namespace=dev_env.client.namespace, seconds_per_day=DRIVEN_DAY.total_seconds()
     )
