@@ -21,6 +21,7 @@ placeholders, not commands to copy, and are not run. Some commands in blocks can
 test; `NOT_RUN`, `DRY_RUN` and `PARSED_ONLY` say which and why.
 """
 
+import contextlib
 import json
 import os
 import re
@@ -150,6 +151,18 @@ def _documented() -> tuple[str, list[Command]]:
 SETUP, COMMANDS = _documented()
 
 
+def _stop_group(process: "subprocess.Popen[str]") -> None:
+    """Interrupt a command that ran too long and everything it started (a Ctrl-C lets a stack
+    it started stop its servers), then kill what is left."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGINT)
+        try:
+            process.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+
+
 def _reason_not_run(command: Command) -> str | None:
     return next((why for prefix, why in NOT_RUN.items() if command.starts_with(prefix)), None)
 
@@ -186,14 +199,21 @@ class Stack:
             'curl() { command curl --fail-with-body "$@"; }\n'  # an HTTP error fails the command
             f"{script}\n"
         )
-        return subprocess.run(
+        with subprocess.Popen(
             ["bash", "-c", wrapped],
             cwd=self.workdir,
             env=self.environment,
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
-            timeout=COMMAND_TIMEOUT,
-        )
+            start_new_session=True,
+        ) as process:
+            try:
+                out, err = process.communicate(timeout=COMMAND_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                _stop_group(process)
+                raise
+        return subprocess.CompletedProcess(process.args, process.returncode, out, err)
 
     def first_task(self) -> str | None:
         """The id of an open task of JES's, once the ladder has opened one."""
