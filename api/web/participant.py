@@ -127,6 +127,8 @@ class CourseChoice:
     provider: str
     starts_on: date
     seats_left: int
+    selection: bool
+    """Candidates apply and the provider selects (the enrolment is an application)."""
 
 
 async def course_choices(pool: Pool) -> list[CourseChoice]:
@@ -141,6 +143,7 @@ async def course_choices(pool: Pool) -> list[CourseChoice]:
                 course.provider,
                 course.starts_on,
                 left.get(course.course_id, course.seats),
+                course.selection,
             )
             for course in load_catalogue().courses
         ),
