@@ -443,16 +443,19 @@ async def run_update(
 # -- steering by case managers --------------------------------------------------------------------
 
 
-async def _steer(
+async def steer(
     client: Client,
     pool: Pool,
     participant_id: str,
     update: UpdateMethodMultiParam[[ParticipantTrajectory, UpdateInput], TrajectorySnapshot],
     request: UpdateInput,
     code: str,
+    *,
+    caller: Caller | None = None,
 ) -> ParticipantPublic:
-    """A case manager's steering request, with the actor of their key, as an Update."""
-    return await run_update(client, pool, participant_id, update, request, code)
+    """A case manager's steering request, with the actor of their key, as an Update (the API's
+    and the web app's)."""
+    return await run_update(client, pool, participant_id, update, request, code, caller=caller)
 
 
 _CASE_MANAGER = [Depends(require(Role.CASE_MANAGER))]
@@ -482,7 +485,7 @@ async def pause(
 ) -> ParticipantPublic:
     """Stop every clock (illness, parental leave, detention, ...); 409 when paused or closed."""
     refuse_hidden_controls(body)
-    return await _steer(
+    return await steer(
         client,
         pool,
         participant_id,
@@ -508,7 +511,7 @@ async def resume(
     """Restart the clocks where they stopped, and retry a step that needed attention; 409 when
     the trajectory is neither paused nor waiting for a case manager."""
     refuse_hidden_controls(body)
-    return await _steer(
+    return await steer(
         client,
         pool,
         participant_id,
@@ -537,7 +540,7 @@ async def reassign(
     except ValueError as error:
         raise ApiError(422, "invalid_request", f"partner_id: {error}") from None
     refuse_hidden_controls(body)
-    return await _steer(
+    return await steer(
         client,
         pool,
         participant_id,
@@ -562,7 +565,7 @@ async def close(
 ) -> ParticipantPublic:
     """End the trajectory with `outcome`; 409 when it is already closed."""
     refuse_hidden_controls(body)
-    return await _steer(
+    return await steer(
         client,
         pool,
         participant_id,

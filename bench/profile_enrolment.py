@@ -18,7 +18,7 @@ import time
 import psutil  # type: ignore[import-untyped,unused-ignore]
 
 from bench.parcours import enrol
-from bench.profile_milestones import RESULTS, cpu_seconds, record, shares
+from bench.profile_milestones import RESULTS, cpu_seconds, print_shares, record
 from bench.stack import parcours_stack, workdir
 
 SAMPLED_SECONDS = 3600
@@ -71,10 +71,7 @@ async def main(people: int, top: int) -> None:
         print(f"  {name}: {used:.1f} s of CPU, {1000 * used / people:.1f} ms per enrolment")
     profile = RESULTS / "profile-worker-enrolment.speedscope.json"
     if profile.exists():
-        total, counted = shares(profile)
-        print(f"\nworker: {total:.1f} s busy")
-        for part, weight in counted.most_common(top):
-            print(f"  {100 * weight / total:5.1f}%  {part}")
+        print_shares("worker", profile, top)
 
 
 if __name__ == "__main__":

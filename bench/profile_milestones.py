@@ -96,6 +96,14 @@ def shares(profile_file: Path) -> tuple[float, Counter[str]]:
     return total, counted
 
 
+def print_shares(name: str, profile_file: Path, top: int) -> None:
+    """The `top` parts of the code where the process `name` spent its busy samples."""
+    total, counted = shares(profile_file)
+    print(f"\n{name}: {total:.1f} s busy")
+    for part, weight in counted.most_common(top):
+        print(f"  {100 * weight / total:5.1f}%  {part}")
+
+
 async def record(process: Process, name: str, seconds: float) -> asyncio.subprocess.Process:
     """Start `py-spy record` on `process` for `seconds`."""
     py_spy = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or "py-spy"
@@ -139,10 +147,7 @@ async def main(seconds: float, clients: int, people_count: int, top: int) -> Non
         for name, used in spent.items():
             print(f"  {name}: {used:.1f} s of CPU ({100 * used / seconds:.0f}% of one core)")
     for name in ("worker", "api"):
-        total, counted = shares(RESULTS / f"profile-{name}.speedscope.json")
-        print(f"\n{name}: {total:.1f} s busy in {seconds:.0f} s")
-        for part, weight in counted.most_common(top):
-            print(f"  {100 * weight / total:5.1f}%  {part}")
+        print_shares(name, RESULTS / f"profile-{name}.speedscope.json", top)
 
 
 if __name__ == "__main__":

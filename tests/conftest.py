@@ -161,6 +161,7 @@ from tests.api_fixtures import (  # noqa: E402, F401
 from tests.faults.summary import pytest_terminal_summary, pytest_testnodedown  # noqa: E402, F401
 from tests.lanes import pytest_collection_modifyitems, pytest_xdist_make_scheduler  # noqa: E402, F401
 from tests.outage import outage  # noqa: E402, F401
+from tests.sinks import gateway, mail  # noqa: E402, F401
 from tests.temporal_fixtures import (  # noqa: E402, F401
     dev_env,
     dev_start,

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Any
 
+import pytest
 import uvicorn
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from starlette.applications import Starlette
@@ -112,3 +113,17 @@ async def http_sink(**options: Any) -> AsyncIterator[HttpSink]:
             sink.hold.set()
         server.should_exit = True
         await serving
+
+
+@pytest.fixture
+async def mail() -> AsyncIterator[MailSink]:
+    """A local SMTP server for one test."""
+    async with mail_sink() as sink:
+        yield sink
+
+
+@pytest.fixture
+async def gateway() -> AsyncIterator[HttpSink]:
+    """A local SMS gateway for one test."""
+    async with http_sink() as sink:
+        yield sink

@@ -23,7 +23,7 @@ from infra.settings import Settings
 from infra.signing import new_secret, signed_headers
 from readmodel.timeline import timeline
 from tests.journeys import Journey, Start
-from tests.sinks import HttpSink, MailSink, http_sink, mail_sink
+from tests.sinks import HttpSink, MailSink
 from trajectory.phases import Phase
 from trajectory.programmes import load_programme
 
@@ -38,18 +38,6 @@ def days_to_rung(partner_id: str, level: int, phase: Phase = Phase.INTAKE) -> in
     programme = load_programme(partner_id)
     steps = programme.nudge_ladder[:level]
     return programme.steps(phase).inactivity_days + sum(step.after_days for step in steps)
-
-
-@pytest.fixture
-async def mail() -> AsyncIterator[MailSink]:
-    async with mail_sink() as sink:
-        yield sink
-
-
-@pytest.fixture
-async def gateway() -> AsyncIterator[HttpSink]:
-    async with http_sink() as sink:
-        yield sink
 
 
 @pytest.fixture

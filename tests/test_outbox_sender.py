@@ -24,7 +24,7 @@ from readmodel.consents import record_consent
 from readmodel.persons import erase_person
 from readmodel.timeline import timeline
 from tests.conftest import Enrol
-from tests.sinks import HttpSink, MailSink, Received, http_sink, mail_sink
+from tests.sinks import HttpSink, MailSink, Received
 from trajectory.delivery import NudgeOutcome, UndeliveredNudge
 from trajectory.phases import Phase
 from trajectory.programme import Channel
@@ -90,18 +90,6 @@ class Told:
 
     async def __call__(self, participant_id: str, undelivered: UndeliveredNudge) -> None:
         self.undelivered.append((participant_id, undelivered))
-
-
-@pytest.fixture
-async def mail() -> AsyncIterator[MailSink]:
-    async with mail_sink() as sink:
-        yield sink
-
-
-@pytest.fixture
-async def gateway() -> AsyncIterator[HttpSink]:
-    async with http_sink() as sink:
-        yield sink
 
 
 @pytest.fixture

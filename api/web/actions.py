@@ -18,7 +18,7 @@ from temporalio.client import Client
 from api.deps import ClientDep, PersonKeysDep, PoolDep
 from api.errors import ApiError, describe_errors
 from api.models import known_partner
-from api.participants import refuse_hidden_controls, run_update, update_id
+from api.participants import refuse_hidden_controls, run_update, steer, update_id
 from api.web.forms import occurred_at, payload_of
 from api.web.participant import (
     checked_id,
@@ -207,7 +207,7 @@ async def pause(
         body = PauseRequest(reason=_optional(form, "reason"))
         refuse_hidden_controls(body)
         wrapped = PauseTrajectory(request=body, actor=session.caller.actor)
-        await run_update(
+        await steer(
             client,
             pool,
             participant_id,
@@ -235,7 +235,7 @@ async def resume(
         body = ResumeRequest(reason=_optional(form, "reason"))
         refuse_hidden_controls(body)
         wrapped = ResumeTrajectory(request=body, actor=session.caller.actor)
-        await run_update(
+        await steer(
             client,
             pool,
             participant_id,
@@ -269,7 +269,7 @@ async def reassign(
             raise ApiError(422, "invalid_request", f"partner_id: {error}") from None
         refuse_hidden_controls(body)
         wrapped = ReassignParticipant(request=body, actor=session.caller.actor)
-        await run_update(
+        await steer(
             client,
             pool,
             participant_id,
@@ -299,7 +299,7 @@ async def close(
         )
         refuse_hidden_controls(body)
         wrapped = CloseTrajectory(request=body, actor=session.caller.actor)
-        await run_update(
+        await steer(
             client,
             pool,
             participant_id,
