@@ -28,6 +28,7 @@ import psutil  # type: ignore[import-untyped]
 from bench import baseline, parcours
 from bench.report import markdown, write_json
 from bench.stack import Process, Stack, parcours_stack, stop_leftovers, wait_for_log, workdir
+from infra.temporal import exit_now
 
 SECTIONS = ("baseline", "milestones", "memory", "enrolment", "open", "report", "cohort", "delivery")
 FULL: dict[str, Any] = {
@@ -342,4 +343,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_now(main())

@@ -4,6 +4,11 @@ Payloads are pydantic JSON encrypted by the configured keyring (`infra.codec`), 
 hold ciphertext; the codec server lets the Web UI decode them for case managers.
 """
 
+import atexit
+import logging
+import os
+import sys
+
 import structlog
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import (
@@ -111,3 +116,17 @@ async def register_search_attributes(client: Client, namespace: str) -> list[str
     if added:
         log.info("search_attributes_registered", namespace=namespace, names=sorted(added))
     return sorted(added)
+
+
+def exit_now(code: int) -> None:
+    """Leave without interpreter finalisation, once exit handlers ran and output is flushed.
+
+    The Temporal core's Rust threads can outlive the event loop and crash finalisation with
+    SIGSEGV or SIGABRT (`PyGILState_Release`) after the process has done its work
+    (temporalio/sdk-python#300): its caller would see a crash code instead of its own.
+    """
+    atexit._run_exitfuncs()  # e.g. stopping an embedded PostgreSQL this process started
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

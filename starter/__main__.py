@@ -1,14 +1,12 @@
 """`python -m starter COMMAND`: the command line of Parcours, one module per command."""
 
 import argparse
-import atexit
-import logging
-import os
 import sys
 from collections.abc import Callable, Sequence
 
 from api import app
 from infra.settings import get_settings, run_configured
+from infra.temporal import exit_now
 from readmodel.schema import StaleSchema, start_afresh
 from reporting import command as report_command
 from starter import (
@@ -67,20 +65,6 @@ def _stale_schema_in_one_line(args: argparse.Namespace, run: Command) -> int:
             f"python -m starter {args.command}: {error}; {start_afresh(get_settings())}\n"
         )
         return 1
-
-
-def exit_now(code: int) -> None:
-    """Leave without interpreter finalisation, once exit handlers ran and output is flushed.
-
-    The Temporal client's Rust threads can outlive the event loop and crash finalisation with
-    SIGSEGV or SIGABRT after the command has done its work (temporalio/sdk-python#300): the
-    caller would see a crash code instead of the command's own.
-    """
-    atexit._run_exitfuncs()  # e.g. stopping an embedded PostgreSQL this command started
-    logging.shutdown()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
 
 
 if __name__ == "__main__":

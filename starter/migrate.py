@@ -8,9 +8,6 @@ attributes itself (`tcld` or its UI): pass `--no-search-attributes` there.
 
 import argparse
 import asyncio
-import logging
-import os
-import sys
 
 import structlog
 
@@ -38,15 +35,11 @@ def add_parser(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 
 def run(args: argparse.Namespace) -> int:
-    """Prepare, then leave at once: the one-shot step's exit code is the deploy's go-ahead."""
+    """Prepare: the one-shot step's exit code is the deploy's go-ahead."""
     settings = get_settings()
     configure_logging(settings.log_level)
     asyncio.run(prepare(settings, search_attributes=args.search_attributes))
-    # The Temporal client's native threads can outlive the event loop and crash the
-    # interpreter's finalisation (temporalio/sdk-python#300), failing a step that succeeded.
-    logging.shutdown()
-    sys.stdout.flush()
-    os._exit(0)
+    return 0  # `python -m starter` leaves through exit_now: the exit code is this one
 
 
 async def prepare(settings: Settings, *, search_attributes: bool) -> None:

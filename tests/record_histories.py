@@ -27,6 +27,7 @@ from temporalio.testing import WorkflowEnvironment
 from infra.contract import TASK_QUEUE, workflow_id
 from infra.database import Pool, open_pool
 from infra.settings import Settings
+from infra.temporal import exit_now
 from readmodel import migrate
 from readmodel.persons import erase_person, store_person
 from readmodel.seats import store_catalogue
@@ -267,3 +268,4 @@ if __name__ == "__main__":
     # Recording is a development task, like the tests it serves.
     os.environ.setdefault("PARCOURS_ENV", "development")
     asyncio.run(record(sys.argv[1]))
+    exit_now(0)

@@ -14,25 +14,27 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("trajectory", "workflows", "activities", "infra", "readmodel", "tests")
 
 REPLAY = """
-import asyncio, sys
+import asyncio
 from pathlib import Path
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
+from infra.temporal import exit_now
 from tests.keys import ENCRYPTED
 from workflows.trajectory import ParticipantTrajectory
 
 async def main() -> int:
     failed = []
-    for path in sorted(Path("tests/histories").glob("*.json")):
+    paths = sorted(Path("tests/histories").glob("*.json"))
+    for path in paths:
         history = WorkflowHistory.from_json(f"trajectory-{path.stem}", path.read_text())
         replayer = Replayer(workflows=[ParticipantTrajectory], data_converter=ENCRYPTED)
         result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
         if result.replay_failure is not None:
             failed.append(path.stem)
-    print(" ".join(failed))
+    print(f"replayed {len(paths)}; failed: {' '.join(failed)}")
     return 1 if failed else 0
 
-sys.exit(asyncio.run(main()))
+exit_now(asyncio.run(main()))
 """
 
 
@@ -65,4 +67,6 @@ def test_histories_replay_after_a_course_is_removed_and_a_programme_changes(
         text=True,
         timeout=120,
     )
+    recorded = len(list((ROOT / "tests" / "histories").glob("*.json")))
     assert replay.returncode == 0, f"failed to replay: {replay.stdout} {replay.stderr[-2000:]}"
+    assert replay.stdout.strip() == f"replayed {recorded}; failed:", replay.stdout
