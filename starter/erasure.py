@@ -23,7 +23,12 @@ import asyncio
 import sys
 from datetime import datetime
 
-from temporalio.client import Client, WorkflowExecutionStatus, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.retention import delete_histories, retention_over
@@ -137,7 +142,9 @@ def _nothing(participant_id: str) -> int:
 async def _end_trajectory(client: Client, participant_id: str) -> bool:
     """End the trajectory's running workflow (see the module) and wait until it has finished;
     False when none runs."""
-    handle = client.get_workflow_handle_for(ParticipantTrajectory.run, workflow_id(participant_id))
+    handle: WorkflowHandle[ParticipantTrajectory, object] = client.get_workflow_handle_for(
+        ParticipantTrajectory.run, workflow_id(participant_id)
+    )
     try:
         described = await handle.describe()
     except RPCError as error:

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 import httpx
 from fastapi import FastAPI
+from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app, hold
@@ -325,7 +326,7 @@ async def test_pages_speak_french_dutch_and_english_and_remember_the_choice(
 
 async def closed(env: WorkflowEnvironment, participant_id: str) -> None:
     """Wait until the trajectory is closed; its workflow runs on to the six-month check."""
-    handle = env.client.get_workflow_handle_for(
+    handle: WorkflowHandle[ParticipantTrajectory, object] = env.client.get_workflow_handle_for(
         ParticipantTrajectory.run, workflow_id(participant_id)
     )
     for _ in range(100):
