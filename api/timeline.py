@@ -78,7 +78,7 @@ router = APIRouter(
 )
 
 
-def _as_seen_by(caller: Caller, row: dict[str, Any]) -> TimelineEntry:
+def as_seen_by(caller: Caller, row: dict[str, Any]) -> TimelineEntry:
     """The entry with its free text for a caller who may read it; a partner sees what happened
     without the words of case managers (or of anyone it cannot tell)."""
     actor = actor_from_row(row)
@@ -117,7 +117,7 @@ async def read_timeline(
     await current_state(client, pool, participant_id, caller)
     after = after_entry(cursor) if cursor is not None else 0
     rows = await timeline(pool, participant_id, after, limit + 1, keys)
-    entries = [_as_seen_by(caller, row) for row in rows[:limit]]
+    entries = [as_seen_by(caller, row) for row in rows[:limit]]
     more = len(rows) > limit
     return Timeline(
         items=entries, next_cursor=timeline_cursor(rows[limit - 1]["recorded"]) if more else None

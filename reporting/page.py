@@ -4,7 +4,7 @@ The page loads nothing from anywhere, so a programme manager can open it from a 
 """
 
 import base64
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC
 from html import escape
 from typing import Any
@@ -104,6 +104,7 @@ th { background: #f4f4f4; }
 td.text, th.text { text-align: left; }
 img { max-width: 100%; }
 .note { color: #555; }
+ul.menu { list-style: none; display: flex; gap: 1.5rem; padding: 0; }
 """
 
 
@@ -147,14 +148,25 @@ def _image(png: bytes, title: str) -> str:
     return f'<img alt="{escape(title)}" src="data:image/png;base64,{data}">'
 
 
-def report_html(report: ProgrammeReport) -> str:
-    """The whole report as one HTML page with its plots inside."""
+def _menu(links: Sequence[tuple[str, str]]) -> list[str]:
+    if not links:
+        return []
+    items = "".join(
+        f'<li><a href="{escape(href)}">{escape(label)}</a></li>' for href, label in links
+    )
+    return [f'<nav aria-label="Menu"><ul class="menu">{items}</ul></nav>']
+
+
+def report_html(report: ProgrammeReport, menu: Sequence[tuple[str, str]] = ()) -> str:
+    """The whole report as one HTML page with its plots inside; `menu` (address, label) leads
+    back where the page is served inside the web app."""
     generated = report.generated_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
         "<title>Parcours programme report</title>",
         f"<style>{_STYLE}</style></head><body>",
+        *_menu(menu),
         "<h1>Programme report</h1>",
         f'<p class="note">Generated {escape(generated)} from the Parcours read model. '
         "Figures are per partner (the partner a participant is with now) and for all partners "

@@ -372,3 +372,14 @@ async def test_a_form_sent_again_after_its_milestone_closed_the_trajectory_says_
     assert again.headers["location"] == f"{page}?done=recorded"
     assert other.status_code == 409
     assert f"milestone_id {withdrawn['milestone_id']} was recorded with other content" in other.text
+
+
+async def test_the_report_page_leads_back_to_the_caseload_and_the_queue_in_the_users_language(
+    api_app: FastAPI, keys: Keys
+) -> None:
+    async with web_user(api_app, keys.case_manager) as manager:
+        report = await manager.get("/app/report?lang=fr")
+
+    assert report.status_code == 200 and "<h1>Programme report</h1>" in report.text
+    assert '<a href="/app/">Portefeuille</a>' in report.text
+    assert '<a href="/app/attention">À traiter</a>' in report.text

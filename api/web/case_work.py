@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from api.deps import PersonKeysDep, PoolDep, SettingsDep
-from api.web.pages import render
+from api.web.pages import render, translator
 from api.web.people import visible_people
 from api.web.sessions import CaseManagerDep
 from readmodel import reports
@@ -54,12 +54,17 @@ async def needs_attention(
 
 
 @router.get("/report")
-async def programme_report(_: CaseManagerDep, pool: PoolDep, settings: SettingsDep) -> Response:
-    """The programme report's page (`python -m starter report`), as it is: its one inline style
-    is allowed by its hash, its plots are images inside it."""
+async def programme_report(
+    request: Request, _: CaseManagerDep, pool: PoolDep, settings: SettingsDep
+) -> Response:
+    """The programme report's page (`python -m starter report`) with the app's menu on top: its
+    one inline style is allowed by its hash, its plots are images inside it."""
     async with pool.acquire() as con:
         report = await reports.programme_report(con, day_seconds=settings.seconds_per_day)
-    page = report_html(report)
+    t = translator(request)
+    page = report_html(
+        report, menu=[("/app/", t("nav.caseload")), ("/app/attention", t("nav.attention"))]
+    )
     hashes = " ".join(
         f"'sha256-{base64.b64encode(hashlib.sha256(style.encode()).digest()).decode()}'"
         for style in _STYLE.findall(page)

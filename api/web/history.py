@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from api.timeline import TimelineEntry, _as_seen_by
+from api.timeline import TimelineEntry, as_seen_by
 from api.web.i18n import Translator
 from api.web.sessions import WebSession
 from infra.database import Pool
@@ -95,7 +95,7 @@ async def history(
 ) -> list[Line]:
     """The newest `SHOWN` entries of the timeline, newest first, in the reader's words."""
     rows = await timeline(pool, participant_id, 0, READ_AT_MOST, keys)
-    entries = [_as_seen_by(session.caller, row) for row in rows[-SHOWN:]]
+    entries = [as_seen_by(session.caller, row) for row in rows[-SHOWN:]]
     lines = []
     for entry in reversed(entries):
         what, details = _what(t, entry)
