@@ -1,6 +1,6 @@
 """Rotating the person keys: every data key re-wrapped, every fingerprint recomputed, under the
 current key of `PARCOURS_PERSON_KEYS` (rows from before it, under the payload keys, included),
-with the STOPs of their numbers and the webhooks' secrets.
+with the STOPs of their numbers, the SMS sent to them and the webhooks' secrets.
 
 Idempotent and resumable: rows already under the current key are left alone, each batch commits
 on its own, and rows another run holds are skipped for the next run. The data keys themselves
@@ -16,6 +16,7 @@ from infra.codec import KeyringError, UnknownKeyError
 from infra.database import Connection, Pool
 from infra.person_keys import PersonKeys
 from readmodel.consents import carry_opt_out
+from readmodel.outbox import carry_texted
 from readmodel.persons import key_context, read_person
 from readmodel.webhooks import reseal_secrets, secrets_left
 from trajectory.delivery import e164
@@ -161,5 +162,7 @@ async def _refingerprint_one(con: Connection, participant_id: str, keys: PersonK
         _REFINGERPRINT, participant_id, keys.fingerprint(person.national_number), keys.current
     )
     if person.phone is not None:
-        await carry_opt_out(con, keys.contact_fingerprints(e164(person.phone)), keys.current)
+        number = keys.contact_fingerprints(e164(person.phone))
+        await carry_opt_out(con, number, keys.current)
+        await carry_texted(con, participant_id, number)
     return 1

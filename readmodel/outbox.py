@@ -77,6 +77,11 @@ SELECT DISTINCT participant_id FROM outbox
 WHERE channel = 'sms' AND to_fingerprint = ANY($1::bytea[])
 """
 
+_TEXTED_UNDER = """
+UPDATE outbox SET to_fingerprint = $2
+WHERE participant_id = $1 AND channel = 'sms' AND to_fingerprint = ANY($3::bytea[])
+"""
+
 
 class OutboxMessage(BaseModel):
     """A nudge message to deliver; `message_id` lets a channel drop a repeat."""
@@ -164,3 +169,10 @@ async def mark_told(con: Connection, participant_id: str, nudge_seq: int) -> Non
 async def participants_texted(con: Connection, fingerprints: list[bytes]) -> list[str]:
     """Participants whose SMS went to the number with one of these fingerprints."""
     return [row["participant_id"] for row in await con.fetch(_SENT_TO, fingerprints)]
+
+
+async def carry_texted(con: Connection, participant_id: str, fingerprints: list[bytes]) -> None:
+    """The participant's SMS sent to their number under an older key (`fingerprints`, the
+    current key's first) are found by the current key's, so a STOP from it still reaches them
+    once the old key is gone."""
+    await con.execute(_TEXTED_UNDER, participant_id, fingerprints[0], fingerprints[1:])

@@ -203,3 +203,38 @@ async def test_a_rotation_keeps_a_stop_and_the_webhooks_secrets_once_the_old_key
         await queue_events(con, [enrolled(participant_id, "jes", datetime.now(UTC))])
         [delivery] = await claim_deliveries(con, 10, timedelta(seconds=60), only_the_new_key)
     assert delivery.secret == secret
+
+
+async def test_a_stop_from_a_number_texted_before_the_rotation_still_refuses_that_persons_sms(
+    fresh: tuple[str, Pool],
+) -> None:
+    url, pool = fresh
+    first = PersonKeys.of(FIRST, CODEC)
+    participant_id = await _enrolled(
+        pool, enrolment("jes", phone="0470 55 50 98"), first, "person_keys"
+    )
+    async with pool.acquire() as con:  # a nudge's SMS went to their number under the first key
+        await con.execute(
+            "INSERT INTO nudges (participant_id, seq, level, action, channel, language, phase,"
+            " partner_id, silent_since) VALUES ($1, 1, 1, 'message', 'sms', 'fr', 'intake',"
+            " 'jes', now())",
+            participant_id,
+        )
+        await con.execute(
+            "INSERT INTO outbox (participant_id, nudge_seq, message_id, partner_id, channel,"
+            " language, subject, body, sent_at, to_fingerprint)"
+            " VALUES ($1, 1, $2, 'jes', 'sms', 'fr', '', 'Bonjour', now(), $3)",
+            participant_id,
+            f"msg-{uuid.uuid4().hex}",
+            first.contact_fingerprints("+32470555098")[0],
+        )
+
+    code, out = await rewrap(url, ROTATED)
+
+    assert code == 0, out
+    only_the_new_key = PersonKeys.of(SECOND)
+    async with pool.acquire() as con:
+        stopped = await stop_number(
+            con, only_the_new_key.contact_fingerprints("+32470555098"), SECOND.current
+        )
+    assert stopped == [participant_id]
