@@ -34,7 +34,7 @@ from trajectory.programmes import PARTNER_IDS, load_programme
 from trajectory.recording import decide_eligibility, record
 from trajectory.records import EligibilityDecision, SeatDecision, SeatOffer
 from trajectory.requests import RecordMilestone
-from trajectory.seats import offer_seat
+from trajectory.seat_rules import offer_seat
 from trajectory.silence import fire, next_timer
 from trajectory.snapshots import snapshot_of
 from trajectory.state import TrajectoryState

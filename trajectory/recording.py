@@ -23,7 +23,8 @@ from trajectory.offers import Offer, offer_in, training_seat
 from trajectory.phases import Cause, Outcome, Phase
 from trajectory.records import EligibilityDecision, PhaseTransition, SeatDecision
 from trajectory.requests import RecordMilestone
-from trajectory.seats import FreedSeat, SeatClaim, Training, replaced_claim
+from trajectory.seat_rules import replaced_claim
+from trajectory.seats import FreedSeat, SeatClaim, Training
 from trajectory.silence import contact
 from trajectory.state import TrajectoryState
 from trajectory.steering import advance, close, close_when_followed_up

@@ -16,13 +16,8 @@ from trajectory.records import NudgeRequest, PhaseTransition
 from trajectory.seats import SeatClaim
 from trajectory.state import TrajectoryState
 from trajectory.steering import close, close_when_followed_up
-from trajectory.tasks import (
-    WORKING_DAYS_TO_DO,
-    CoachTask,
-    due_after_working_days,
-    task_id_for,
-    task_of_last_rung,
-)
+from trajectory.task_rules import task_of_last_rung
+from trajectory.tasks import WORKING_DAYS_TO_DO, CoachTask, due_after_working_days, task_id_for
 
 TimerKind = Literal[
     "nudge", "dormant", "lost_contact", "max_duration", "leave", "follow_up_missed", "offer_lapses"

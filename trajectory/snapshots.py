@@ -6,7 +6,7 @@ from trajectory.admission import next_steps
 from trajectory.records import TrajectorySnapshot
 from trajectory.silence import Timer, next_timer
 from trajectory.state import TrajectoryState
-from trajectory.tasks import open_tasks
+from trajectory.task_rules import open_tasks
 
 
 def snapshot_of(

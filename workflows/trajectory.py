@@ -25,11 +25,13 @@ with workflow.unsafe.imports_passed_through():
         RecordMilestone,
         ResumeTrajectory,
     )
-    from trajectory.seats import ASKING_FOR_A_SEAT, FreedSeat, held_at_close, offer_seat
+    from trajectory.seat_rules import held_at_close, offer_seat
+    from trajectory.seats import ASKING_FOR_A_SEAT, FreedSeat
     from trajectory.silence import contact, fire, next_timer, rung_not_delivered
     from trajectory.snapshots import snapshot_of
     from trajectory.state import TrajectoryInput, TrajectoryState
-    from trajectory.tasks import TaskRecord, close_task, task_refusal
+    from trajectory.task_rules import close_task, task_refusal
+    from trajectory.tasks import TaskRecord
     from workflows import steps
     from workflows.alarm import Alarm
     from workflows.attention import Attention
