@@ -5,6 +5,7 @@ import asyncio
 import sys
 
 from infra.settings import get_settings, run_configured
+from infra.temporal import exit_now
 from readmodel.schema import StaleSchema, start_afresh
 from worker import main
 
@@ -18,4 +19,4 @@ def _run() -> int:
     return 0
 
 
-sys.exit(run_configured(_run))
+exit_now(run_configured(_run))  # a drained worker's code, not a crash in finalisation
