@@ -5,6 +5,7 @@ participant; PostgreSQL is read only for lists and when the workflow cannot answ
 sees only its own participants: another partner's answers 404, word for word like a missing one.
 """
 
+import uuid
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Annotated, Any, TypeVar
@@ -67,6 +68,7 @@ from trajectory.requests import (
     RecordMilestone,
     ResumeRequest,
     ResumeTrajectory,
+    Steering,
 )
 from trajectory.text import hidden_controls
 from workflows.errors import NOT_FOUND, REFUSED, REUSED
@@ -405,6 +407,7 @@ async def _not_running(code: str, pool: Pool, participant_id: str) -> ApiError:
 # -- asking the trajectory ------------------------------------------------------------------------
 
 UpdateInput = TypeVar("UpdateInput", bound=BaseModel)
+SteeringInput = TypeVar("SteeringInput", bound=Steering)
 
 
 async def run_update(
@@ -447,14 +450,15 @@ async def steer(
     client: Client,
     pool: Pool,
     participant_id: str,
-    update: UpdateMethodMultiParam[[ParticipantTrajectory, UpdateInput], TrajectorySnapshot],
-    request: UpdateInput,
+    update: UpdateMethodMultiParam[[ParticipantTrajectory, SteeringInput], TrajectorySnapshot],
+    request: SteeringInput,
     code: str,
     *,
     caller: Caller | None = None,
 ) -> ParticipantPublic:
     """A case manager's steering request, with the actor of their key, as an Update (the API's
-    and the web app's)."""
+    and the web app's); its new id makes a copy of it sent again a refusal."""
+    request = request.model_copy(update={"request_id": uuid.uuid4().hex})
     return await run_update(client, pool, participant_id, update, request, code, caller=caller)
 
 

@@ -2,6 +2,7 @@
 
 import asyncio
 import itertools
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -42,6 +43,11 @@ EXAMPLE_PAYLOADS: dict[MilestoneType, dict[str, Any]] = {
 _ids = itertools.count(1)
 CASE_MANAGER = Actor(role="case_manager", key_id="test-case-manager")
 """Who steers in these scenarios."""
+
+
+def new_id() -> str:
+    """A steering request's id, new for each request as the API makes it."""
+    return uuid.uuid4().hex
 
 
 @dataclass
@@ -86,16 +92,20 @@ class Journey:
         )
 
     async def pause(self, reason: str | None = None) -> TrajectorySnapshot:
-        request = PauseTrajectory(request=PauseRequest(reason=reason), actor=CASE_MANAGER)
+        request = PauseTrajectory(
+            request=PauseRequest(reason=reason), actor=CASE_MANAGER, request_id=new_id()
+        )
         return await self.handle.execute_update(ParticipantTrajectory.pause, request)
 
     async def resume(self, reason: str | None = None) -> TrajectorySnapshot:
-        request = ResumeTrajectory(request=ResumeRequest(reason=reason), actor=CASE_MANAGER)
+        request = ResumeTrajectory(
+            request=ResumeRequest(reason=reason), actor=CASE_MANAGER, request_id=new_id()
+        )
         return await self.handle.execute_update(ParticipantTrajectory.resume, request)
 
     async def close(self, outcome: Outcome, reason: str = "closed in a test") -> TrajectorySnapshot:
         body = CloseRequest(outcome=outcome, reason=reason)
-        request = CloseTrajectory(request=body, actor=CASE_MANAGER)
+        request = CloseTrajectory(request=body, actor=CASE_MANAGER, request_id=new_id())
         return await self.handle.execute_update(ParticipantTrajectory.close, request)
 
     async def finish_phase(self) -> TrajectorySnapshot:

@@ -31,7 +31,7 @@ from infra.temporal import exit_now
 from readmodel import migrate
 from readmodel.persons import erase_person, store_person
 from readmodel.seats import store_catalogue
-from tests.journeys import Journey
+from tests.journeys import Journey, new_id
 from tests.keys import ENCRYPTED
 from tests.people import enrolment
 from tests.temporal_fixtures import BIN, SERVER_STARTUP, follow, register_on_test_server
@@ -141,7 +141,7 @@ async def steered_by_a_case_manager(env: WorkflowEnvironment, pool: Pool) -> lis
     await journey.report(M.PLACEMENT_ENDED, {"reason": "company closed"})
     await journey.handle.execute_update(
         ParticipantTrajectory.reassign,
-        ReassignParticipant(request=ReassignRequest(partner_id="inbrussel")),
+        ReassignParticipant(request=ReassignRequest(partner_id="inbrussel"), request_id=new_id()),
     )
     for n in range(6):
         await journey.report(M.PARTICIPANT_CONTACT, milestone_id=f"contact-{n}")

@@ -28,6 +28,7 @@ from tests.test_unsealed_payloads import client_of
 from tests.trajectory_health import assert_no_trajectory_broke
 from trajectory.records import EligibilityDecision
 from trajectory.requests import PauseRequest, PauseTrajectory
+from workflows.errors import REFUSED
 
 
 def update_input(history: WorkflowHistory, update_name: str) -> Payload:
@@ -155,3 +156,25 @@ async def test_a_steps_result_is_taken_only_by_its_own_trajectory_and_step() -> 
         assert await ENCRYPTED.with_context(replayed).decode([sealed], [EligibilityDecision]) == [
             eligible
         ]
+
+
+async def test_a_steering_request_sent_again_to_its_own_trajectory_is_refused(
+    dev_env: WorkflowEnvironment, api: httpx.AsyncClient, keys: Keys, enrol_by_api: EnrolByApi
+) -> None:
+    """A case manager's pause, copied from the history after they resumed, and sent again to
+    the same trajectory and handler: its binding holds, so only its request id tells."""
+    participant_id = await enrol_by_api("jes")
+    for action in ("pause", "resume"):
+        steered = await api.post(
+            f"/v1/participants/{participant_id}/{action}",
+            json={"reason": f"{action}: hospital stay"},
+            headers=bearer(keys.case_manager),
+        )
+        assert steered.status_code == 200, steered.text
+    history = await dev_env.client.get_workflow_handle(workflow_id(participant_id)).fetch_history()
+
+    refusal = await refused_update(dev_env, participant_id, "pause", update_input(history, "pause"))
+
+    assert refusal.type == REFUSED
+    state = await api.get(f"/v1/participants/{participant_id}", headers=bearer(keys.jes))
+    assert state.json()["status"] == "active"

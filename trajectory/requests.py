@@ -104,24 +104,29 @@ class RecordMilestone(BaseModel):
         return Recorder.PARTNER if self.actor.role == "partner" else Recorder.SYSTEM
 
 
-class PauseTrajectory(BaseModel):
+class Steering(BaseModel):
+    """What every steering input adds to its body: who sent it, and the API's id for this one
+    request (the trajectory remembers `steering.STEERING_IDS_KEPT`), so that a copy sent again
+    is refused."""
+
+    actor: Actor | None = None
+    request_id: str | None = None
+
+
+class PauseTrajectory(Steering):
     request: PauseRequest = Field(default_factory=PauseRequest)
-    actor: Actor | None = None
 
 
-class ResumeTrajectory(BaseModel):
+class ResumeTrajectory(Steering):
     request: ResumeRequest = Field(default_factory=ResumeRequest)
-    actor: Actor | None = None
 
 
-class ReassignParticipant(BaseModel):
+class ReassignParticipant(Steering):
     request: ReassignRequest
-    actor: Actor | None = None
 
 
-class CloseTrajectory(BaseModel):
+class CloseTrajectory(Steering):
     request: CloseRequest
-    actor: Actor | None = None
 
 
 class CompleteTask(BaseModel):

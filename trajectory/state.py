@@ -54,6 +54,9 @@ class TrajectoryState(BaseModel):
         default_factory=dict, description="each recorded milestone id and its fingerprint"
     )
     milestones_today: int = Field(default=0, description="recorded in the current programme day")
+    steering_ids: list[str] = Field(
+        default_factory=list, description="the latest steering requests carried out, oldest first"
+    )
     today: int = Field(default=0, description="the programme day `milestones_today` counts")
     seen_types: list[MilestoneType] = Field(default_factory=list)
     last_milestone: LastMilestone | None = None

@@ -19,11 +19,20 @@ FOLLOWING: dict[Phase, Phase] = {Phase.INTAKE: Phase.ASSESSMENT, Phase.ASSESSMEN
 
 SteeringAction = Literal["pause", "resume", "reassign", "close"]
 
+STEERING_IDS_KEPT = 32
+"""Steering requests a trajectory remembers by id: far more than a case manager sends between
+two looks at it, and a few hundred bytes of state."""
+
 
 def steering_refusal(
-    state: TrajectoryState, action: SteeringAction, partner_id: str | None = None
+    state: TrajectoryState,
+    action: SteeringAction,
+    partner_id: str | None = None,
+    request_id: str | None = None,
 ) -> str | None:
     """Why a case manager cannot `action` the trajectory now; None when they can."""
+    if request_id is not None and request_id in state.steering_ids:
+        return f"this {action} request was carried out already; a new one has a new id"
     status = state.status
     match action:
         case "pause" if status in (Status.PAUSED, Status.CLOSED, Status.NEEDS_ATTENTION):
@@ -37,6 +46,12 @@ def steering_refusal(
         case "close" if state.is_closed:
             return f"the trajectory is already closed ({state.outcome})"
     return None
+
+
+def remember_steering(state: TrajectoryState, request_id: str | None) -> None:
+    """Keep the id of a steering request carried out, dropping the oldest beyond the bound."""
+    if request_id is not None:
+        state.steering_ids = [*state.steering_ids, request_id][-STEERING_IDS_KEPT:]
 
 
 def pause(state: TrajectoryState, reason: str | None, now: datetime) -> list[PhaseTransition]:

@@ -24,6 +24,7 @@ with workflow.unsafe.imports_passed_through():
         ReassignParticipant,
         RecordMilestone,
         ResumeTrajectory,
+        Steering,
     )
     from trajectory.seat_rules import held_at_close, offer_seat
     from trajectory.seats import ASKING_FOR_A_SEAT, FreedSeat
@@ -205,7 +206,7 @@ class ParticipantTrajectory:
 
     @pause.validator
     def _validate_pause(self, request: PauseTrajectory) -> None:
-        self._check_steering("pause")
+        self._check_steering("pause", request)
 
     @workflow.update
     def resume(self, request: ResumeTrajectory) -> TrajectorySnapshot:
@@ -215,7 +216,7 @@ class ParticipantTrajectory:
 
     @resume.validator
     def _validate_resume(self, request: ResumeTrajectory) -> None:
-        self._check_steering("resume")
+        self._check_steering("resume", request)
 
     @workflow.update
     async def reassign(self, request: ReassignParticipant) -> TrajectorySnapshot:
@@ -225,13 +226,13 @@ class ParticipantTrajectory:
             programme = await steps.load_programme(partner_id)
         except ActivityError:
             raise refused(f"unknown partner {partner_id}") from None
-        self._check_steering("reassign", partner_id)
+        self._check_steering("reassign", request, partner_id)
         changes = steering.reassign(self._state, programme, request.request.reason, workflow.now())
         return self._steered("reassign", request, changes)
 
     @reassign.validator
     def _validate_reassign(self, request: ReassignParticipant) -> None:
-        self._check_steering("reassign", request.request.partner_id)
+        self._check_steering("reassign", request, request.request.partner_id)
 
     @workflow.update
     def close(self, request: CloseTrajectory) -> TrajectorySnapshot:
@@ -244,7 +245,7 @@ class ParticipantTrajectory:
 
     @close.validator
     def _validate_close(self, request: CloseTrajectory) -> None:
-        self._check_steering("close")
+        self._check_steering("close", request)
 
     @workflow.update
     def end_for_erasure(self) -> TrajectorySnapshot:
@@ -252,22 +253,21 @@ class ParticipantTrajectory:
         return self._changes.share(steering.end_follow_ups(self._state, workflow.now()))
 
     def _check_steering(
-        self, action: steering.SteeringAction, partner_id: str | None = None
+        self, action: steering.SteeringAction, request: Steering, partner_id: str | None = None
     ) -> None:
-        if (reason := steering.steering_refusal(self._state, action, partner_id)) is not None:
-            raise refused(reason)
+        refusal = steering.steering_refusal(self._state, action, partner_id, request.request_id)
+        if refusal is not None:
+            raise refused(refusal)
 
     def _steered(
-        self,
-        action: steering.SteeringAction,
-        request: PauseTrajectory | ResumeTrajectory | ReassignParticipant | CloseTrajectory,
-        changes: list[PhaseTransition],
+        self, action: steering.SteeringAction, request: Steering, changes: list[PhaseTransition]
     ) -> TrajectorySnapshot:
         """Who steered, for the timeline (the reason travels in the transition)."""
-        steering = SteeringRecord(
+        steering.remember_steering(self._state, request.request_id)
+        record = SteeringRecord(
             action=action, seq=changes[0].seq, actor=request.actor, at=workflow.now()
         )
-        return self._changes.share(changes, steering=steering)
+        return self._changes.share(changes, steering=record)
 
     @workflow.signal
     def seat_offered(self, offer: SeatOffer) -> None:
