@@ -107,6 +107,13 @@ _PSEUDONYMISE = """
 UPDATE participants SET external_ref = 'erased:' || participant_id WHERE participant_id = $1
 """
 
+_PSEUDONYMISE_MILESTONE_IDS = """
+UPDATE milestones SET milestone_id = 'erased:' || recorded WHERE participant_id = $1
+"""
+"""Partners choose their milestone ids, and some put a name in them."""
+
+_FORGET_SEAT_REQUESTERS = "UPDATE seat_requests SET requested_by = NULL WHERE participant_id = $1"
+
 
 class PersonalFields(BaseModel):
     """What is sealed: everything that names or reaches the person."""
@@ -283,8 +290,9 @@ async def erase_person(con: Connection, participant_id: str, reason: str = ASKED
     before.
 
     The data key, the ciphertext, the national number's fingerprint (once no open trajectory
-    holds it) and the hash of the number texted go, and the PES reference is replaced by a
-    pseudonym; the participant, trajectory, milestones and every count stay.
+    holds it) and the hash of the number texted go, and the PES reference and the partners'
+    milestone ids are replaced by pseudonyms; the participant, trajectory, milestones and every
+    count stay.
     """
     async with con.transaction():
         if (
@@ -300,6 +308,8 @@ async def erase_person(con: Connection, participant_id: str, reason: str = ASKED
         await con.execute(_FORGET_FINGERPRINT, participant_id)
         await con.execute(_FORGET_NUMBER_TEXTED, participant_id)
         await con.execute(_PSEUDONYMISE, participant_id)
+        await con.execute(_PSEUDONYMISE_MILESTONE_IDS, participant_id)
+        await con.execute(_FORGET_SEAT_REQUESTERS, participant_id)
         await con.execute(_ERASED, participant_id, reason)
     log.info("personal_data_erased", participant_id=participant_id)
     return True

@@ -51,9 +51,11 @@ def identifiers(request: Enrolment) -> list[str]:
     ]
 
 
-def milestone(kind: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
+def milestone(
+    kind: str, payload: dict[str, Any] | None = None, milestone_id: str | None = None
+) -> dict[str, Any]:
     return {
-        "milestone_id": f"m-{uuid.uuid4().hex[:12]}",
+        "milestone_id": milestone_id or f"m-{uuid.uuid4().hex[:12]}",
         "type": kind,
         "occurred_at": datetime.now(UTC).isoformat(),
         "payload": payload or {},
@@ -84,10 +86,12 @@ class CaseFile:
         self.keys = keys
         self.path = f"/v1/participants/{participant_id}"
 
-    async def report(self, kind: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
+    async def report(
+        self, kind: str, payload: dict[str, Any] | None = None, milestone_id: str | None = None
+    ) -> dict[str, Any]:
         answer = await self.api.post(
             f"{self.path}/milestones",
-            json=milestone(kind, payload),
+            json=milestone(kind, payload, milestone_id),
             headers=bearer(self.keys.jes),
         )
         assert answer.status_code == 200, answer.text

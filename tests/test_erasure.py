@@ -198,7 +198,8 @@ async def test_erasing_an_open_trajectory_closes_it_as_withdrawn_and_asks_nothin
     request = someone(tag)
     enrolled = await enrol(dev_env.client, pool, request)
     case = CaseFile(api, keys, enrolled.participant_id)
-    await case.report("intake_interview_held")
+    named_id = f"intake-{request.person.family_name}"  # a partner's id that names the person
+    await case.report("intake_interview_held", milestone_id=named_id)
     pause_reason = f"detention {tag}"
     await case.steer("pause", {"reason": pause_reason})
 
@@ -232,8 +233,10 @@ async def test_erasing_an_open_trajectory_closes_it_as_withdrawn_and_asks_nothin
         enrolled.participant_id,
     )
     assert ended == "erasure_requested"
-    everything = [*identifiers(request), pause_reason]
+    everything = [*identifiers(request), pause_reason, named_id]
     assert await found_in_read_model(pool, everything) == {}
+    kept = "SELECT count(*) FROM milestones WHERE participant_id = $1"
+    assert await pool.fetchval(kept, enrolled.participant_id) == 1  # what happened stays
     # closed and erased, the person's fingerprint went with it: they may be enrolled afresh
     again = request.model_copy(update={"external_ref": f"PES-ERASE-AGAIN-{tag}"})
     assert (await enrol(dev_env.client, pool, again)).created
