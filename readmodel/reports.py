@@ -250,7 +250,8 @@ ORDER BY partner_id NULLS LAST
 """
 
 # $3 is the length of a programme day in seconds. A job after training is a placement in
-# employment or self-employment started within three months of completing the course.
+# employment or self-employment started within three months of completing the course; in the
+# sector when the placement says it is in the course's sector.
 _TRAINING = f"""
 SELECT c.course_id, c.title, c.provider, c.seats, c.selection,
        count(*) AS requests,
@@ -271,7 +272,17 @@ SELECT c.course_id, c.title, c.provider, c.seats, c.selection,
                  AND m.occurred_at >= s.ended_at
                  AND m.occurred_at <= {_days_after("s.ended_at", JOB_AFTER_TRAINING_DAYS, "$3")}
            )
-       ) AS in_job_after_training
+       ) AS in_job_after_training,
+       count(*) FILTER (
+           WHERE s.status = 'completed' AND EXISTS (
+               SELECT 1 FROM milestones m
+               WHERE m.participant_id = s.participant_id AND m.type = 'placement_started'
+                 AND m.payload ->> 'kind' IN ('employment', 'self_employment')
+                 AND (m.payload ->> 'in_training_sector')::boolean
+                 AND m.occurred_at >= s.ended_at
+                 AND m.occurred_at <= {_days_after("s.ended_at", JOB_AFTER_TRAINING_DAYS, "$3")}
+           )
+       ) AS in_job_in_sector
 FROM seat_requests s
 JOIN courses c USING (course_id)
 WHERE {_in_period("s.requested_at")}

@@ -385,7 +385,8 @@ async def write_cohort(con: Connection) -> None:
                        payload={"certificate": {"kind": "vocational_certificate",
                                                 "awarding_body": "Bruxelles Formation"}})
     await c.milestones("J1", "training", "placement_started", day="2025-05-02",
-                       payload={"kind": "employment", "start_date": "2025-05-04"})
+                       payload={"kind": "employment", "start_date": "2025-05-04",
+                                "in_training_sector": True})
     await c.milestones("J2", "coaching", "coach_assigned", "placement_started",
                        payload={"kind": "employment", "start_date": "2025-09-03"})
     await c.milestones("J2", "training", "training_completed",

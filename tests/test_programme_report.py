@@ -288,6 +288,7 @@ def test_training_per_course_counts_every_request_and_the_jobs_that_followed(
             "qualifications": 0,
             "completion_share": None,
             "in_job_after_training": 0,
+            "in_job_in_sector": 0,
         },
         {
             "course_id": "weld-2025",
@@ -307,6 +308,7 @@ def test_training_per_course_counts_every_request_and_the_jobs_that_followed(
             "qualifications": 1,
             "completion_share": 0.5,
             "in_job_after_training": 1,  # J1, two days after completing
+            "in_job_in_sector": 1,  # as a welder
         },
     ]
 
@@ -361,11 +363,16 @@ async def test_the_bike_courier_course_selects_12_of_45_applicants_and_5_work_in
                     offer_until=at("2026-03-09"),
                 ),
             )
-        # five start as couriers about two months later, one only after four months
-        for key, day in (*((k, "2026-05-04") for k in applicants[:5]), ("B06", "2026-07-06")):
+        # five start as couriers about two months later, one in a shop, one only after four
+        # months
+        for key, day, in_sector in (
+            *((k, "2026-05-04", True) for k in applicants[:5]),
+            ("B07", "2026-05-11", False),
+            ("B06", "2026-07-06", True),
+        ):
             await Cohort(con).milestones(
                 key, "placement", "placement_started", day=day,
-                payload={"kind": "employment", "start_date": day},
+                payload={"kind": "employment", "start_date": day, "in_training_sector": in_sector},
             )  # fmt: skip
         bike = (await programme_report(con, now=NOW + timedelta(days=30))).training
     assert {(d.granted, d.applied, d.position) for d in decisions} == {(False, True, None)}
@@ -374,7 +381,8 @@ async def test_the_bike_courier_course_selects_12_of_45_applicants_and_5_work_in
         (r.requests, r.applied, r.seats_taken, r.completed, r.dropped, r.qualifications)
         for r in bike
     ] == [(45, 33, 12, 11, 1, 11)]
-    assert (bike[0].completion_share, bike[0].in_job_after_training) == (0.9167, 5)
+    assert (bike[0].completion_share, bike[0].in_job_after_training) == (0.9167, 6)
+    assert bike[0].in_job_in_sector == 5
 
 
 # -- nudges ---------------------------------------------------------------------------------------

@@ -173,6 +173,10 @@ class PlacementStarted(OfferQuality):
     employer: PlainText | None = Field(default=None, max_length=120)
     contract: PlainText | None = Field(default=None, max_length=40)
     bottleneck_occupation: StrictBool = False
+    in_training_sector: StrictBool = Field(
+        default=False,
+        description="the job is in the sector of the course the participant completed",
+    )
 
 
 class PlacementEnded(Payload):

@@ -153,6 +153,9 @@ class CourseCompletion(BaseModel):
     in_job_after_training: int = Field(
         description=f"completed, then a job started within {JOB_AFTER_TRAINING_DAYS} days"
     )
+    in_job_in_sector: int = Field(
+        description="of those, the placement says the job is in the course's sector"
+    )
 
 
 class NudgeEffect(BaseModel):
@@ -284,7 +287,8 @@ _EXAMPLE: dict[str, Any] = {
             "expired": 0,
             "qualifications": 11,
             "completion_share": 0.9167,
-            "in_job_after_training": 5,
+            "in_job_after_training": 6,
+            "in_job_in_sector": 5,
         }
     ],
     "nudge_effect": [
