@@ -11,14 +11,7 @@ ENROLLED = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
 
 def enrolled() -> TrajectoryState:
-    return TrajectoryState.enrol(
-        participant_id="p-steered-often",
-        programme=load_programme("jes"),
-        postcode="1080",
-        language="fr",
-        enrolled_at=ENROLLED,
-        day_seconds=86400.0,
-    )
+    return TrajectoryState.enrol("p-steered", load_programme("jes"), "1080", "fr", ENROLLED, 86400)
 
 
 def test_a_pause_carried_out_is_refused_when_its_id_comes_again_and_a_new_id_is_not() -> None:
