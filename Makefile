@@ -16,9 +16,10 @@ dev: $(INSTALLED)
 # The test files spread over TEST_WORKERS pytest-xdist workers, each with a PostgreSQL, Temporal
 # servers and workers of its own; a file stays on one worker and the longest start first
 # (tests/conftest.py). The 20 slowest steps are listed at the end. TEST_WORKERS=0 runs serially.
+# `make lint` runs first (about 10 s), so CI fails on what it finds too.
 TEST_WORKERS ?= 4
 
-test: $(INSTALLED) browser
+test: $(INSTALLED) browser lint
 	$(BIN)/pytest -m "not image" -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=20
 
 # Crashes and outages under load on a stack of real processes (README, Reliability); `make test`
