@@ -51,6 +51,7 @@ from api.models import (
 )
 from infra.contract import workflow_id
 from infra.database import Pool
+from infra.person_keys import PersonKeys
 from readmodel import trajectories
 from readmodel.persons import is_restricted
 from trajectory.actors import Actor, Role
@@ -301,16 +302,31 @@ async def record_milestone(
     milestone's keyed fingerprint, so a retried request is the same update; it also answers
     404 to a partner that does not hold the participant (any more).
     """
-    refuse_hidden_controls(body)
-    recorded = RecordMilestone.of(body, person_keys.milestone_key, caller.actor)
+    return await report(client, pool, participant_id, body, caller, person_keys)
+
+
+async def report(
+    client: Client,
+    pool: Pool,
+    participant_id: str,
+    milestone: Milestone,
+    caller: Caller,
+    person_keys: PersonKeys,
+) -> ParticipantPublic:
+    """A milestone as the trajectory's Update whose id is its keyed fingerprint (the API's and
+    the web app's): the new state, or the contract's error."""
+    refuse_hidden_controls(milestone)
+    recorded = RecordMilestone.of(milestone, person_keys.milestone_key, caller.actor)
 
     async def stored_fingerprint() -> str | None:
-        return await trajectories.milestone_fingerprint(pool, participant_id, body.milestone_id)
+        return await trajectories.milestone_fingerprint(
+            pool, participant_id, milestone.milestone_id
+        )
 
     def same_content(said: str) -> bool:
         """Whether `said` fingerprints this milestone, under the current key or (sent before a
         rotation of the person keys) an earlier one."""
-        earlier = (body.fingerprint(key) for key in person_keys.earlier_milestone_keys)
+        earlier = (milestone.fingerprint(key) for key in person_keys.earlier_milestone_keys)
         return said == recorded.fingerprint or said in earlier
 
     async def recorded_before() -> bool:  # a retry after the milestone closed the trajectory
@@ -319,7 +335,7 @@ async def record_milestone(
             raise ApiError(
                 409,
                 "milestone_id_reused",
-                f"milestone_id {body.milestone_id} was recorded with other content",
+                f"milestone_id {milestone.milestone_id} was recorded with other content",
             )
         return said is not None
 

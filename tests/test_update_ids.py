@@ -6,6 +6,7 @@ UI without the codec. Its content is low-entropy (a language and a level, four b
 follow-up), so an unkeyed hash of it in the id would give it away to anyone reading histories.
 """
 
+import asyncio
 import base64
 import hashlib
 import itertools
@@ -13,6 +14,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import httpx
+from fastapi import FastAPI
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app, hold
@@ -22,6 +24,7 @@ from infra.person_keys import configured_person_keys, person_keyring
 from infra.settings import Settings, get_settings
 from tests.api_fixtures import EnrolByApi, Keys, bearer, written
 from tests.test_api_contract import milestone
+from tests.web_pages import web_user
 from trajectory.milestones import Milestone
 
 LANGUAGES = ("fr", "nl", "en", "ar", "es", "tr", "pt", "ro", "pl", "it", "de")
@@ -134,3 +137,31 @@ async def test_a_milestone_sent_again_after_the_person_keys_rotated_is_a_repeat_
 
     assert again.status_code == 200, again.text
     assert again.json()["milestone_count"] == first.json()["milestone_count"] == 1
+
+
+async def test_a_milestone_from_the_web_app_keeps_the_partners_id_out_of_the_update_id_too(
+    dev_env: WorkflowEnvironment,
+    api_app: FastAPI,
+    api: httpx.AsyncClient,
+    keys: Keys,
+    enrol_by_api: EnrolByApi,
+) -> None:
+    participant_id = await enrol_by_api("jes")
+    page = f"/app/participants/{participant_id}"
+    now = datetime.now(UTC).astimezone().strftime("%Y-%m-%dT%H:%M")
+    for _ in range(200):  # the intake check lets milestones in
+        state = await api.get(page.replace("/app", "/v1"), headers=bearer(keys.jes))
+        if state.json()["next_steps"]:
+            break
+        await asyncio.sleep(0.05)
+    async with web_user(api_app, keys.jes, "Amina Coach") as coach:
+        done = await coach.post_from(
+            page,
+            f"{page}/milestones",
+            {"type": "intake_interview_held", "milestone_id": "yasmina-web-intake",
+             "occurred_at": now},
+        )  # fmt: skip
+    assert done.status_code == 303, done.text
+
+    [update_id] = await update_ids(dev_env, participant_id)
+    assert "yasmina" not in update_id

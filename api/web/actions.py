@@ -18,7 +18,7 @@ from temporalio.client import Client
 from api.deps import ClientDep, PersonKeysDep, PoolDep
 from api.errors import ApiError, describe_errors
 from api.models import known_partner
-from api.participants import refuse_hidden_controls, run_update, steer, update_id
+from api.participants import refuse_hidden_controls, report, run_update, steer, update_id
 from api.web.forms import occurred_at, payload_of
 from api.web.participant import (
     checked_id,
@@ -39,7 +39,6 @@ from trajectory.requests import (
     PauseTrajectory,
     ReassignParticipant,
     ReassignRequest,
-    RecordMilestone,
     ResumeRequest,
     ResumeTrajectory,
 )
@@ -94,21 +93,7 @@ async def report_milestone(
                 "payload": payload_of(milestone_type, form),
             }
         )
-        refuse_hidden_controls(milestone)
-        recorded = RecordMilestone.of(milestone, keys.milestone_key, session.caller.actor)
-        key = update_id(
-            "milestone", milestone.milestone_id, recorded.fingerprint, actor=session.caller.actor
-        )
-        await run_update(
-            client,
-            pool,
-            participant_id,
-            ParticipantTrajectory.record_milestone,
-            recorded,
-            "milestone_refused",
-            update_id=key,
-            caller=session.caller,
-        )
+        await report(client, pool, participant_id, milestone, session.caller, keys)
     except ValidationError as error:
         refusal, status_code = describe_errors(error.errors()), 422
     except ApiError as error:
