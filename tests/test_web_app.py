@@ -23,7 +23,9 @@ from trajectory.actors import Role
 from trajectory.phases import Status
 from workflows.trajectory import ParticipantTrajectory
 
-INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>|\son[a-z]+\s*=", re.IGNORECASE)
+INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>|<[^>]*\son[a-z]+\s*=", re.IGNORECASE)
+"""An inline script or an event handler inside a tag (escaped text that reads `onerror=`, such as
+a hostile name another test enrolled, is not one)."""
 
 
 async def _state(api: httpx.AsyncClient, keys: Keys, participant_id: str) -> dict[str, object]:
