@@ -423,7 +423,6 @@ async def _not_running(code: str, pool: Pool, participant_id: str) -> ApiError:
 # -- asking the trajectory ------------------------------------------------------------------------
 
 UpdateInput = TypeVar("UpdateInput", bound=BaseModel)
-SteeringInput = TypeVar("SteeringInput", bound=Steering)
 
 
 async def run_update(
@@ -462,20 +461,33 @@ async def run_update(
 # -- steering by case managers --------------------------------------------------------------------
 
 
+SteeringBody = PauseRequest | ResumeRequest | ReassignRequest | CloseRequest
+_STEERING_UPDATES: dict[type[BaseModel], tuple[Any, type[Steering], str]] = {
+    PauseRequest: (ParticipantTrajectory.pause, PauseTrajectory, "pause_refused"),
+    ResumeRequest: (ParticipantTrajectory.resume, ResumeTrajectory, "resume_refused"),
+    ReassignRequest: (ParticipantTrajectory.reassign, ReassignParticipant, "reassign_refused"),
+    CloseRequest: (ParticipantTrajectory.close, CloseTrajectory, "close_refused"),
+}
+"""Each steering body's Update, workflow input and refusal code."""
+
+
 async def steer(
-    client: Client,
-    pool: Pool,
-    participant_id: str,
-    update: UpdateMethodMultiParam[[ParticipantTrajectory, SteeringInput], TrajectorySnapshot],
-    request: SteeringInput,
-    code: str,
-    *,
-    caller: Caller | None = None,
+    client: Client, pool: Pool, participant_id: str, body: SteeringBody, caller: Caller
 ) -> ParticipantPublic:
-    """A case manager's steering request, with the actor of their key, as an Update (the API's
-    and the web app's); its new id makes a copy of it sent again a refusal."""
-    request = request.model_copy(update={"request_id": uuid.uuid4().hex})
-    return await run_update(client, pool, participant_id, update, request, code, caller=caller)
+    """A case manager's steering request as its Update (the API's and the web app's): the body
+    checked, wrapped with the caller's actor and a new request id, so that a copy of it sent
+    again is a refusal."""
+    if isinstance(body, ReassignRequest):
+        try:
+            known_partner(body.partner_id)
+        except ValueError as error:
+            raise ApiError(422, "invalid_request", f"partner_id: {error}") from None
+    refuse_hidden_controls(body)
+    update, wrapper, code = _STEERING_UPDATES[type(body)]
+    wrapped = wrapper.model_validate(
+        {"request": body, "actor": caller.actor, "request_id": uuid.uuid4().hex}
+    )
+    return await run_update(client, pool, participant_id, update, wrapped, code, caller=caller)
 
 
 _CASE_MANAGER = [Depends(require(Role.CASE_MANAGER))]
@@ -504,15 +516,7 @@ async def pause(
     body: Annotated[PauseRequest | None, Body(openapi_examples=_PAUSE_EXAMPLES)] = None,
 ) -> ParticipantPublic:
     """Stop every clock (illness, parental leave, detention, ...); 409 when paused or closed."""
-    refuse_hidden_controls(body)
-    return await steer(
-        client,
-        pool,
-        participant_id,
-        ParticipantTrajectory.pause,
-        PauseTrajectory(request=body or PauseRequest(), actor=caller.actor),
-        "pause_refused",
-    )
+    return await steer(client, pool, participant_id, body or PauseRequest(), caller)
 
 
 @router.post(
@@ -530,15 +534,7 @@ async def resume(
 ) -> ParticipantPublic:
     """Restart the clocks where they stopped, and retry a step that needed attention; 409 when
     the trajectory is neither paused nor waiting for a case manager."""
-    refuse_hidden_controls(body)
-    return await steer(
-        client,
-        pool,
-        participant_id,
-        ParticipantTrajectory.resume,
-        ResumeTrajectory(request=body or ResumeRequest(), actor=caller.actor),
-        "resume_refused",
-    )
+    return await steer(client, pool, participant_id, body or ResumeRequest(), caller)
 
 
 @router.post(
@@ -555,19 +551,7 @@ async def reassign(
     pool: PoolDep,
 ) -> ParticipantPublic:
     """From now on the new partner's steps apply and only that partner sees the participant."""
-    try:
-        known_partner(body.partner_id)
-    except ValueError as error:
-        raise ApiError(422, "invalid_request", f"partner_id: {error}") from None
-    refuse_hidden_controls(body)
-    return await steer(
-        client,
-        pool,
-        participant_id,
-        ParticipantTrajectory.reassign,
-        ReassignParticipant(request=body, actor=caller.actor),
-        "reassign_refused",
-    )
+    return await steer(client, pool, participant_id, body, caller)
 
 
 @router.post(
@@ -584,12 +568,4 @@ async def close(
     pool: PoolDep,
 ) -> ParticipantPublic:
     """End the trajectory with `outcome`; 409 when it is already closed."""
-    refuse_hidden_controls(body)
-    return await steer(
-        client,
-        pool,
-        participant_id,
-        ParticipantTrajectory.close,
-        CloseTrajectory(request=body, actor=caller.actor),
-        "close_refused",
-    )
+    return await steer(client, pool, participant_id, body, caller)

@@ -46,6 +46,7 @@ from infra.signing import new_secret
 from readmodel.enrolment import add_participant
 from readmodel.persons import store_person
 from tests.people import enrolment
+from tests.serving import uvicorn_serving
 from trajectory.eligibility import age_on
 from trajectory.phases import Phase
 from trajectory.programme import Channel as Medium
@@ -86,15 +87,10 @@ async def sinks(arrivals: Arrivals) -> AsyncIterator[tuple[str, str]]:
     mail = await loop.create_server(lambda: SMTP(arrivals), "127.0.0.1", smtp_port)
     app = Starlette(routes=[Route("/sms", arrivals.gateway, methods=["POST"])])
     config = uvicorn.Config(app, host="127.0.0.1", port=sms_port, log_config=None, lifespan="off")
-    gateway = uvicorn.Server(config)
-    serving = asyncio.create_task(gateway.serve())
-    while not gateway.started:
-        await asyncio.sleep(0.01)
     try:
-        yield f"smtp://127.0.0.1:{smtp_port}", f"http://127.0.0.1:{sms_port}/sms"
+        async with uvicorn_serving(config) as gateway:
+            yield f"smtp://127.0.0.1:{smtp_port}", f"{gateway}/sms"
     finally:
-        gateway.should_exit = True
-        await serving
         mail.close()
         await mail.wait_closed()
 

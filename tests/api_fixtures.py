@@ -22,6 +22,7 @@ from infra.signing import new_secret
 from readmodel.api_keys import create_key
 from tests.keys import TEST_KEYS
 from tests.people import enrolment
+from tests.serving import uvicorn_serving
 from trajectory.actors import Role
 
 EnrolByApi = Callable[..., Awaitable[str]]
@@ -73,15 +74,8 @@ async def served(api_app: FastAPI) -> AsyncIterator[str]:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     config = uvicorn.Config(api_app, host="127.0.0.1", port=port, log_config=None, lifespan="off")
-    server = uvicorn.Server(config)
-    serving = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await serving
+    async with uvicorn_serving(config) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -19,6 +19,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from tests.serving import uvicorn_serving
+
 
 def free_port() -> int:
     with socket.socket() as probe:
@@ -102,17 +104,12 @@ async def http_sink(**options: Any) -> AsyncIterator[HttpSink]:
     sink = HttpSink(**options)
     app = Starlette(routes=[Route("/{path:path}", sink._receive, methods=["POST"])])
     config = uvicorn.Config(app, host="127.0.0.1", port=sink.port, log_config=None, lifespan="off")
-    server = uvicorn.Server(config)
-    serving = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.01)
-    try:
-        yield sink
-    finally:
-        if sink.hold is not None:
-            sink.hold.set()
-        server.should_exit = True
-        await serving
+    async with uvicorn_serving(config):
+        try:
+            yield sink
+        finally:
+            if sink.hold is not None:
+                sink.hold.set()
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ from contextlib import asynccontextmanager
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from temporalio.client import Client
 
@@ -20,6 +19,7 @@ from infra.settings import Settings
 from readmodel.api_keys import create_key, revoke_key
 from tests.api_fixtures import bearer
 from tests.keys import TEST_KEYS
+from tests.serving import uvicorn_serving
 from tests.test_deploy_files import compose_services, configmap, resolved
 from trajectory.actors import Role
 
@@ -206,16 +206,8 @@ async def test_made_up_keys_do_not_grow_the_key_cache(app: FastAPI, pool: Pool) 
 @asynccontextmanager
 async def served(app: FastAPI) -> AsyncIterator[str]:
     """`app` behind uvicorn as `python -m starter api` configures it."""
-    config = server_config(app, app.state.settings)
-    server = uvicorn.Server(config)
-    serving = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{config.port}"
-    finally:
-        server.should_exit = True
-        await serving
+    async with uvicorn_serving(server_config(app, app.state.settings)) as url:
+        yield url
 
 
 async def guesses_from_rotating_forwarded_addresses(url: str) -> list[int]:

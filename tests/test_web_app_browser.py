@@ -41,6 +41,7 @@ from readmodel.api_keys import create_key
 from readmodel.seats import store_catalogue
 from tests.api_fixtures import bearer
 from tests.people import enrolment
+from tests.serving import uvicorn_serving
 from tests.temporal_fixtures import dev_server
 from tests.test_web_ui_browser import CHROMIUM, CHROMIUM_ARGS
 from trajectory.actors import Role
@@ -124,20 +125,11 @@ class Stack:
 @asynccontextmanager
 async def _served(app: FastAPI) -> AsyncIterator[str]:
     """`app` under uvicorn on a free port; the test gave it its clients (no lifespan)."""
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="off")
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=_free_port(), log_config=None, lifespan="off"
     )
-    serving = asyncio.create_task(server.serve())
-    while not server.started:
-        if serving.done():
-            serving.result()
-        await asyncio.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await serving
+    async with uvicorn_serving(config) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ payload, so the clear JSON on screen can only come from the codec server, throug
 Needs Debian's `chromium` (`apt-get install -y chromium`): without it the test fails.
 """
 
-import asyncio
 import base64
 import os
 import re
@@ -30,6 +29,7 @@ from infra.settings import Settings
 from starter.codec_server import create_codec_app
 from tests.journeys import Journey
 from tests.people import enrolment
+from tests.serving import uvicorn_serving
 from tests.temporal_fixtures import BIN, SERVER_STARTUP
 from worker import build_worker
 
@@ -59,19 +59,9 @@ def _free_port() -> int:
 async def _codec_server(settings: Settings) -> AsyncIterator[None]:
     """The codec server on `settings.codec_port`, as `python -m starter codec` runs it."""
     app = create_codec_app(settings)
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=settings.codec_port, log_config=None)
-    )
-    serving = asyncio.create_task(server.serve())
-    while not server.started:
-        if serving.done():
-            serving.result()
-        await asyncio.sleep(0.05)
-    try:
+    config = uvicorn.Config(app, host="127.0.0.1", port=settings.codec_port, log_config=None)
+    async with uvicorn_serving(config):
         yield
-    finally:
-        server.should_exit = True
-        await serving
 
 
 async def _open_from_query(page: Page, ui: str, workflow: str) -> None:

@@ -6,8 +6,7 @@ the same id rules (`api.participants.run_update`, `update_id`); the workflow's v
 An accepted form leads back to the participant's page; a refusal shows its reason there.
 """
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
@@ -17,8 +16,14 @@ from temporalio.client import Client
 
 from api.deps import ClientDep, PersonKeysDep, PoolDep
 from api.errors import ApiError, describe_errors
-from api.models import known_partner
-from api.participants import refuse_hidden_controls, report, run_update, steer, update_id
+from api.participants import (
+    SteeringBody,
+    refuse_hidden_controls,
+    report,
+    run_update,
+    steer,
+    update_id,
+)
 from api.web.forms import occurred_at, payload_of
 from api.web.participant import (
     checked_id,
@@ -33,14 +38,10 @@ from infra.person_keys import PersonKeys
 from trajectory.milestones import Milestone, MilestoneType
 from trajectory.requests import (
     CloseRequest,
-    CloseTrajectory,
     CompleteTask,
     PauseRequest,
-    PauseTrajectory,
-    ReassignParticipant,
     ReassignRequest,
     ResumeRequest,
-    ResumeTrajectory,
 )
 from trajectory.tasks import TaskDone, participant_of
 from workflows.trajectory import ParticipantTrajectory
@@ -114,15 +115,15 @@ async def _answer(
     pool: Pool,
     keys: PersonKeys,
     participant_id: str,
-    ask: Callable[[], Any],
+    ask: Callable[[FormData], Awaitable[object]],
     what: str,
 ) -> Response:
-    """Carry out `ask`; its refusal, or a form the request model refuses, shown in the
-    participant's page."""
+    """Carry out `ask` with the posted form; its refusal, or a form the request model refuses,
+    shown in the participant's page."""
     checked_id(participant_id)
     form = await request.form()
     try:
-        await ask()
+        await ask(form)
     except ValidationError as error:
         refusal, status_code = describe_errors(error.errors()), 422
     except ApiError as error:
@@ -150,9 +151,8 @@ async def close_task(
     if participant_id is None:
         raise not_found()
     await state_for(client, pool, participant_id, session)
-    form = await request.form()
 
-    async def ask() -> None:
+    async def ask(form: FormData) -> None:
         reached = form.get("reached")
         body = TaskDone.model_validate(
             {
@@ -186,23 +186,10 @@ async def pause(
     pool: PoolDep,
     keys: PersonKeysDep,
 ) -> Response:
-    form = await request.form()
+    def body(form: FormData) -> PauseRequest:
+        return PauseRequest(reason=_optional(form, "reason"))
 
-    async def ask() -> None:
-        body = PauseRequest(reason=_optional(form, "reason"))
-        refuse_hidden_controls(body)
-        wrapped = PauseTrajectory(request=body, actor=session.caller.actor)
-        await steer(
-            client,
-            pool,
-            participant_id,
-            ParticipantTrajectory.pause,
-            wrapped,
-            "pause_refused",
-            caller=session.caller,
-        )
-
-    return await _answer(request, session, client, pool, keys, participant_id, ask, "pause")
+    return await _steer(request, session, client, pool, keys, participant_id, body, "pause")
 
 
 @router.post("/participants/{participant_id}/resume")
@@ -214,23 +201,10 @@ async def resume(
     pool: PoolDep,
     keys: PersonKeysDep,
 ) -> Response:
-    form = await request.form()
+    def body(form: FormData) -> ResumeRequest:
+        return ResumeRequest(reason=_optional(form, "reason"))
 
-    async def ask() -> None:
-        body = ResumeRequest(reason=_optional(form, "reason"))
-        refuse_hidden_controls(body)
-        wrapped = ResumeTrajectory(request=body, actor=session.caller.actor)
-        await steer(
-            client,
-            pool,
-            participant_id,
-            ParticipantTrajectory.resume,
-            wrapped,
-            "resume_refused",
-            caller=session.caller,
-        )
-
-    return await _answer(request, session, client, pool, keys, participant_id, ask, "resume")
+    return await _steer(request, session, client, pool, keys, participant_id, body, "resume")
 
 
 @router.post("/participants/{participant_id}/reassign")
@@ -242,29 +216,12 @@ async def reassign(
     pool: PoolDep,
     keys: PersonKeysDep,
 ) -> Response:
-    form = await request.form()
-
-    async def ask() -> None:
-        body = ReassignRequest.model_validate(
+    def body(form: FormData) -> ReassignRequest:
+        return ReassignRequest.model_validate(
             {"partner_id": form.get("partner_id"), "reason": _optional(form, "reason")}
         )
-        try:
-            known_partner(body.partner_id)
-        except ValueError as error:
-            raise ApiError(422, "invalid_request", f"partner_id: {error}") from None
-        refuse_hidden_controls(body)
-        wrapped = ReassignParticipant(request=body, actor=session.caller.actor)
-        await steer(
-            client,
-            pool,
-            participant_id,
-            ParticipantTrajectory.reassign,
-            wrapped,
-            "reassign_refused",
-            caller=session.caller,
-        )
 
-    return await _answer(request, session, client, pool, keys, participant_id, ask, "reassign")
+    return await _steer(request, session, client, pool, keys, participant_id, body, "reassign")
 
 
 @router.post("/participants/{participant_id}/close")
@@ -276,22 +233,27 @@ async def close(
     pool: PoolDep,
     keys: PersonKeysDep,
 ) -> Response:
-    form = await request.form()
-
-    async def ask() -> None:
-        body = CloseRequest.model_validate(
+    def body(form: FormData) -> CloseRequest:
+        return CloseRequest.model_validate(
             {"outcome": form.get("outcome"), "reason": _optional(form, "reason") or ""}
         )
-        refuse_hidden_controls(body)
-        wrapped = CloseTrajectory(request=body, actor=session.caller.actor)
-        await steer(
-            client,
-            pool,
-            participant_id,
-            ParticipantTrajectory.close,
-            wrapped,
-            "close_refused",
-            caller=session.caller,
-        )
 
-    return await _answer(request, session, client, pool, keys, participant_id, ask, "close")
+    return await _steer(request, session, client, pool, keys, participant_id, body, "close")
+
+
+async def _steer(
+    request: Request,
+    session: WebSession,
+    client: Client,
+    pool: Pool,
+    keys: PersonKeys,
+    participant_id: str,
+    body: Callable[[FormData], SteeringBody],
+    what: str,
+) -> Response:
+    """A steering form as the API's own steering request, from the session's caller."""
+
+    async def ask(form: FormData) -> None:
+        await steer(client, pool, participant_id, body(form), session.caller)
+
+    return await _answer(request, session, client, pool, keys, participant_id, ask, what)
