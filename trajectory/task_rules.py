@@ -16,9 +16,13 @@ def open_tasks(state: TrajectoryState) -> list[OpenTask]:
     ]
 
 
-def task_refusal(state: TrajectoryState, task_id: str) -> str | None:
-    """Why the task cannot be closed now, or None when it can."""
-    task = next((t for t in state.tasks if t.task_id == task_id), None)
+def task_refusal(
+    state: TrajectoryState, task_id: str, being_written: CoachTask | None = None
+) -> str | None:
+    """Why the task cannot be closed now, or None when it can; `being_written` is the task a
+    rung is writing (listed already, it joins the state once the rung answers)."""
+    writing = [being_written] if being_written is not None else []
+    task = next((t for t in [*state.tasks, *writing] if t.task_id == task_id), None)
     if task is None:
         return f"no open task {task_id}"
     if task.done_at is not None:

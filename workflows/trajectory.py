@@ -173,8 +173,13 @@ class ParticipantTrajectory:
     # -- coach tasks ----------------------------------------------------------------------------
 
     @workflow.update
-    def complete_task(self, request: CompleteTask) -> TrajectorySnapshot:
-        """Close a coach task; a participant reached counts as contact and resets the ladder."""
+    async def complete_task(self, request: CompleteTask) -> TrajectorySnapshot:
+        """Close a coach task; a participant reached counts as contact and resets the ladder.
+        A task listed before its rung answered is closed once it has."""
+        if self._ladder.writes(request.task_id):
+            await workflow.wait_condition(lambda: not self._ladder.writes(request.task_id))
+            if (reason := task_refusal(self._state, request.task_id)) is not None:
+                raise refused(reason)
         state, now = self._state, workflow.now()
         close_task(state, request.task_id, request.done.reached, now)
         transitions = contact(state, now, now) if request.done.reached else []
@@ -193,7 +198,8 @@ class ParticipantTrajectory:
     def _validate_complete_task(self, request: CompleteTask) -> None:
         if refusal := holder_refusal(self._state, request.actor):
             raise as_error(refusal)
-        if (reason := task_refusal(self._state, request.task_id)) is not None:
+        writing = self._ladder.writing
+        if (reason := task_refusal(self._state, request.task_id, writing)) is not None:
             raise refused(reason)
 
     # -- case managers --------------------------------------------------------------------------
